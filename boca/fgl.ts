@@ -1,0 +1,202 @@
+/**
+ * FGL (Friendly Ghost Language, BOCA.md "FGL") as a byte stream: where tickets end, where status is
+ * requested, and which bytes are graphics data that must never be interpreted. Shared by the relay
+ * (counting tickets in a job) and the printer simulator (printing them).
+ *
+ * Rules:
+ * - A command is `<` ... `>`, at most MAX_COMMAND_BYTES long; a `<` not closed within the cap, or followed by
+ *   another `<` first, is text.
+ * - `<p>` or a bare 0x0C ends a ticket with a cut; `<q>` or a bare 0x1D ends it without one. Bare means outside
+ *   a command and outside graphics data.
+ * - `<G#>` is followed by exactly # raw bytes of graphics data, which may hold any byte value.
+ * - `<S1>` asks for status; its bytes are not part of any ticket.
+ */
+
+export type TicketTerminator = 'p' | 'q'
+
+export interface FglHandlers {
+  /** A ticket ended: `bytes` are exactly the bytes received for it, terminator included, `<S1>` removed. */
+  onTicket(bytes: Buffer, terminator: TicketTerminator): void
+  onStatusRequest(): void
+}
+
+/** Longest command, `<` and `>` included; longer "commands" are text that happens to contain `<`. */
+export const MAX_COMMAND_BYTES = 64
+
+const LT = 0x3c // <
+const GT = 0x3e // >
+const FORM_FEED = 0x0c // print and cut, like <p>
+const GROUP_SEPARATOR = 0x1d // print without cutting, like <q>
+
+const GRAPHICS_COMMAND = /^G(\d+)$/
+
+type Mode = 'text' | 'command' | 'graphics'
+
+/** Streaming scanner: push chunks split anywhere; handlers are called as tickets and status requests complete. */
+export class FglScanner {
+  private readonly handlers: FglHandlers
+  private mode: Mode = 'text'
+  /** Bytes of the current ticket so far (not counting a command still open). */
+  private ticketParts: Buffer[] = []
+  /** The open command, `<` included, while mode is `command`. */
+  private command: number[] = []
+  /** Graphics bytes still to skip, while mode is `graphics`. */
+  private graphicsLeft = 0
+
+  constructor (handlers: FglHandlers) {
+    this.handlers = handlers
+  }
+
+  push (chunk: Buffer): void {
+    let runStart = 0 // start of the bytes of `chunk` that belong to the ticket and are not yet kept
+    let i = 0
+    while (i < chunk.length) {
+      if (this.mode === 'graphics') {
+        const take = Math.min(this.graphicsLeft, chunk.length - i)
+        this.graphicsLeft -= take
+        i += take
+        if (this.graphicsLeft === 0) this.mode = 'text'
+        continue
+      }
+      const byte = chunk[i] as number
+      if (this.mode === 'text') {
+        i++
+        if (byte === LT) {
+          this.keep(chunk.subarray(runStart, i - 1))
+          this.mode = 'command'
+          this.command = [LT]
+        } else if (byte === FORM_FEED || byte === GROUP_SEPARATOR) {
+          this.keep(chunk.subarray(runStart, i))
+          runStart = i
+          this.endTicket(byte === FORM_FEED ? 'p' : 'q')
+        }
+        continue
+      }
+      // mode === 'command'
+      i++
+      if (byte === GT) {
+        this.command.push(byte)
+        this.finishCommand()
+      } else if (byte === LT || this.command.length + 1 >= MAX_COMMAND_BYTES) {
+        this.abandonCommand(byte)
+      } else {
+        this.command.push(byte)
+        continue
+      }
+      runStart = i
+    }
+    if (this.mode !== 'command') this.keep(chunk.subarray(runStart))
+  }
+
+  private keep (bytes: Buffer): void {
+    if (bytes.length > 0) this.ticketParts.push(Buffer.from(bytes))
+  }
+
+  private finishCommand (): void {
+    const bytes = Buffer.from(this.command)
+    const name = bytes.toString('latin1', 1, bytes.length - 1)
+    this.command = []
+    this.mode = 'text'
+    if (name === 'S1') {
+      this.handlers.onStatusRequest()
+      return
+    }
+    this.ticketParts.push(bytes)
+    if (name === 'p' || name === 'q') {
+      this.endTicket(name)
+      return
+    }
+    const graphics = GRAPHICS_COMMAND.exec(name)
+    if (graphics) {
+      this.graphicsLeft = Number(graphics[1])
+      if (this.graphicsLeft > 0) this.mode = 'graphics'
+    }
+  }
+
+  /** The open `<` was text after all: keep it, and scan what followed it (plus `next`) again as text. */
+  private abandonCommand (next: number): void {
+    const rest = Buffer.from([...this.command.slice(1), next])
+    this.command = []
+    this.mode = 'text'
+    this.ticketParts.push(Buffer.from([LT]))
+    this.push(rest)
+  }
+
+  private endTicket (terminator: TicketTerminator): void {
+    const bytes = Buffer.concat(this.ticketParts)
+    this.ticketParts = []
+    this.handlers.onTicket(bytes, terminator)
+  }
+}
+
+/** How many complete tickets a whole job holds (bytes after the last terminator do not count). */
+export function countTickets (data: Uint8Array): number {
+  let tickets = 0
+  const scanner = new FglScanner({ onTicket: () => { tickets++ }, onStatusRequest: () => {} })
+  scanner.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
+  return tickets
+}
+
+/**
+ * A readable text dump of one ticket, for people (logs, the simulator's dump files): each `<RCr,c>` starts a
+ * new line, text is kept (other bytes as `\xNN`), graphics, QR codes and barcodes are summarised, other
+ * commands are dropped, and the terminator is shown as `[cut]` or `[no cut]`.
+ */
+export function dumpTicket (bytes: Uint8Array): string {
+  const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  const lines: string[] = ['']
+  const write = (text: string): void => { lines[lines.length - 1] += text }
+  const newLine = (): void => { if (lines[lines.length - 1] !== '') lines.push('') }
+  let i = 0
+  while (i < data.length) {
+    const byte = data[i] as number
+    const command = byte === LT ? readCommand(data, i) : undefined
+    if (command === undefined) {
+      if (byte === FORM_FEED) write('[cut]')
+      else if (byte === GROUP_SEPARATOR) write('[no cut]')
+      else write(printable(byte))
+      i++
+      continue
+    }
+    i = command.end
+    const name = command.name
+    if (name === 'p') write('[cut]')
+    else if (name === 'q') write('[no cut]')
+    else if (/^RC\d*,\d*$/.test(name)) newLine()
+    else if (GRAPHICS_COMMAND.test(name)) {
+      const length = Math.min(Number(name.slice(1)), data.length - i)
+      write(`[graphics ${length} bytes]`)
+      i += length
+    } else if (name.startsWith('QR')) {
+      const field = readDelimited(data, i, 0x7b /* { */, 0x7d /* } */)
+      if (field) { write(`[QR ${field.text}]`); i = field.end }
+    } else if (/^(OL|OP|NL)\d*$/.test(name)) {
+      const mark = name.startsWith('NL') ? 0x2a /* * */ : 0x5e /* ^ */
+      const field = readDelimited(data, i, mark, mark)
+      if (field) { write(`[barcode ${field.text}]`); i = field.end }
+    }
+  }
+  return lines.join('\n')
+}
+
+/** The command starting at `start` (a `<`), by the scanner's rules, or undefined when that `<` is text. */
+function readCommand (data: Buffer, start: number): { name: string, end: number } | undefined {
+  const limit = Math.min(data.length, start + MAX_COMMAND_BYTES)
+  for (let i = start + 1; i < limit; i++) {
+    if (data[i] === GT) return { name: data.toString('latin1', start + 1, i), end: i + 1 }
+    if (data[i] === LT) return undefined
+  }
+  return undefined
+}
+
+/** A field such as `{data}` or `^data^` right at `start`, shown readably. */
+function readDelimited (data: Buffer, start: number, open: number, close: number): { text: string, end: number } | undefined {
+  if (data[start] !== open) return undefined
+  const closeAt = data.indexOf(close, start + 1)
+  if (closeAt < 0) return undefined
+  return { text: [...data.subarray(start + 1, closeAt)].map(printable).join(''), end: closeAt + 1 }
+}
+
+function printable (byte: number): string {
+  return byte >= 0x20 && byte < 0x7f ? String.fromCharCode(byte) : `\\x${byte.toString(16).padStart(2, '0').toUpperCase()}`
+}

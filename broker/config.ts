@@ -1,0 +1,29 @@
+/** Broker configuration (SPEC "Configuration"): one schema, its defaults, validated once and frozen. */
+import { z } from 'zod'
+import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
+import { booleanSchema, loadConfig, portSchema, positiveIntSchema } from '../runtime/config.ts'
+
+export const brokerConfigSchema = z.object({
+  PORT: portSchema.default(5050),
+  MQTT_PORT: portSchema.default(1883),
+  /** Anonymous brokers listen on loopback only unless this is true (SPEC "Access"). */
+  ALLOW_ANONYMOUS: booleanSchema.default(false),
+  /** Address to listen on when the broker may be reached from the network. */
+  LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
+  PERSISTENCE: z.enum(['memory', 'level']).default('level'),
+  DATA_DIR: z.string().min(1).default('./data'),
+  MAX_JOB_BYTES: positiveIntSchema.default(DEFAULT_MAX_JOB_BYTES),
+  TOPIC_PREFIX: z.string().regex(TOPIC_PREFIX_PATTERN, 'must be MQTT topic levels without wildcards').default(DEFAULT_TOPIC_PREFIX),
+  SERVER_TIME_INTERVAL_MS: positiveIntSchema.default(1000)
+})
+
+export type BrokerConfig = Readonly<z.infer<typeof brokerConfigSchema>>
+
+export function loadBrokerConfig (env: Record<string, string | undefined>): BrokerConfig {
+  return loadConfig('broker', brokerConfigSchema, env)
+}
+
+/** Where the listeners bind: loopback for an anonymous broker unless opened on purpose. */
+export function listenHost (config: BrokerConfig): string {
+  return config.ALLOW_ANONYMOUS ? config.LISTEN_HOST : '127.0.0.1'
+}

@@ -1,0 +1,92 @@
+/**
+ * Payloads of the public contract (SPEC "Jobs" and "Results"). Browser-safe: no Node imports.
+ */
+import type { ErrorCode } from './errorCodes.ts'
+
+/** What a client publishes on `printers/<id>/jobs` when it is not a raw job. */
+export interface JobEnvelope {
+  id?: string
+  data: string
+  encoding?: 'utf8' | 'base64'
+  copies?: number
+  expiresAt?: string
+}
+
+/** What the printer said about a job, decoded. */
+export interface PrinterReport {
+  /** Tickets the printer acknowledged (0x06). */
+  acks: number
+  /** Tickets the relay expected to be acknowledged (tickets in the job times copies). */
+  expectedAcks: number
+  /** Every status byte received while the job ran, as `0x06` strings, in order. */
+  statusBytes: string[]
+  /** The last condition the printer reported, e.g. `ticket-ack`, `low-paper`; `none` when it said nothing. */
+  condition: string
+}
+
+export type JobStatus = 'printed' | 'sent'
+
+/** `printers/<id>/responses` */
+export interface JobResult {
+  jobId: string
+  printerId: string
+  status: JobStatus
+  /** Bytes written to the printer (the job's data times copies). */
+  bytes: number
+  durationMs: number
+  printer: PrinterReport
+  at: string
+}
+
+/** `printers/<id>/errors` */
+export interface JobErrorMessage {
+  jobId?: string
+  printerId: string
+  code: ErrorCode
+  message: string
+  retryable: boolean
+  at: string
+}
+
+export type PrinterState = 'online' | 'offline' | 'unreachable' | 'error'
+
+/** `printers/<id>/status`, retained. */
+export interface PrinterStatusMessage {
+  printerId: string
+  state: PrinterState
+  detail?: string
+  relayId: string
+  at: string
+}
+
+export const PRINTER_STATES: readonly PrinterState[] = ['online', 'offline', 'unreachable', 'error']
+
+function isRecord (value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** Reads a status message; null when it is not one (readers must not trust what they receive). */
+export function readPrinterStatus (payload: string): PrinterStatusMessage | null {
+  try {
+    const value: unknown = JSON.parse(payload)
+    if (!isRecord(value)) return null
+    if (typeof value.printerId !== 'string' || typeof value.relayId !== 'string' || typeof value.at !== 'string') return null
+    if (typeof value.state !== 'string' || !(PRINTER_STATES as readonly string[]).includes(value.state)) return null
+    return value as unknown as PrinterStatusMessage
+  } catch {
+    return null
+  }
+}
+
+/** Reads a response or error message of a job; null when it is neither. */
+export function readJobOutcome (payload: string): JobResult | JobErrorMessage | null {
+  try {
+    const value: unknown = JSON.parse(payload)
+    if (!isRecord(value) || typeof value.printerId !== 'string') return null
+    if (typeof value.status === 'string' && typeof value.jobId === 'string') return value as unknown as JobResult
+    if (typeof value.code === 'string' && typeof value.message === 'string') return value as unknown as JobErrorMessage
+    return null
+  } catch {
+    return null
+  }
+}

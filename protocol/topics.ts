@@ -1,0 +1,50 @@
+/**
+ * Topic names of the public contract (SPEC "Topics"). Nothing else in Printwire builds a topic string.
+ * Browser-safe: no Node imports.
+ */
+
+export const DEFAULT_TOPIC_PREFIX = 'printers'
+export const SERVER_TIME_TOPIC = 'server/time'
+
+/** A printer id: 1 to 64 characters of `A-Z a-z 0-9 _ -`. */
+export const PRINTER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
+
+/** A topic prefix: one or more MQTT levels with no wildcards, no empty level, no `$` start. */
+export const TOPIC_PREFIX_PATTERN = /^(?!\$)[^/#+\u0000]+(\/[^/#+\u0000]+)*$/
+
+export const PRINTER_TOPIC_KINDS = ['jobs', 'responses', 'errors', 'status'] as const
+export type PrinterTopicKind = (typeof PRINTER_TOPIC_KINDS)[number]
+
+export function isValidPrinterId (id: string): boolean {
+  return PRINTER_ID_PATTERN.test(id)
+}
+
+export function printerTopic (prefix: string, printerId: string, kind: PrinterTopicKind): string {
+  return `${prefix}/${printerId}/${kind}`
+}
+
+export const jobsTopic = (prefix: string, printerId: string): string => printerTopic(prefix, printerId, 'jobs')
+export const responsesTopic = (prefix: string, printerId: string): string => printerTopic(prefix, printerId, 'responses')
+export const errorsTopic = (prefix: string, printerId: string): string => printerTopic(prefix, printerId, 'errors')
+export const statusTopic = (prefix: string, printerId: string): string => printerTopic(prefix, printerId, 'status')
+
+/** Every printer's topic of one kind, e.g. `printers/+/status`. */
+export function anyPrinterTopic (prefix: string, kind: PrinterTopicKind): string {
+  return `${prefix}/+/${kind}`
+}
+
+export interface ParsedPrinterTopic {
+  printerId: string
+  kind: PrinterTopicKind
+}
+
+/** Parses `<prefix>/<id>/<kind>`; null when the topic is not a printer topic of this prefix. */
+export function parsePrinterTopic (prefix: string, topic: string): ParsedPrinterTopic | null {
+  if (!topic.startsWith(prefix + '/')) return null
+  const rest = topic.slice(prefix.length + 1).split('/')
+  if (rest.length !== 2) return null
+  const [printerId, kind] = rest as [string, string]
+  if (!isValidPrinterId(printerId)) return null
+  if (!(PRINTER_TOPIC_KINDS as readonly string[]).includes(kind)) return null
+  return { printerId, kind: kind as PrinterTopicKind }
+}

@@ -1,0 +1,119 @@
+/**
+ * One printer's MQTT connection. One connection per printer, because MQTT allows one Last Will per
+ * connection and each printer needs its own retained `offline` (SPEC "Results"). Persistent session
+ * (`clean: false`, stable client id) so jobs published while the relay is away are delivered when it
+ * returns. Jobs are taken in `handleMessage`, which acknowledges them (PUBACK) only once `onJob` has
+ * taken them in: it never waits for the printer.
+ */
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
+import {
+  errorsTopic, jobsTopic, responsesTopic, statusTopic,
+  type JobErrorMessage, type JobResult, type PrinterState, type PrinterStatusMessage
+} from '../protocol/index.ts'
+import type { Logger } from '../runtime/logger.ts'
+import type { RelayConfig } from './config.ts'
+
+export interface BrokerLinkDeps {
+  config: Pick<RelayConfig, 'MQTT_URL' | 'RELAY_ID' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'TOPIC_PREFIX' | 'MQTT_KEEPALIVE_S'>
+  printerId: string
+  logger: Logger
+  /** Takes a job in; must not wait for the printer. Called in delivery order. */
+  onJob: (payload: Buffer) => Promise<void> | void
+  /** The state to announce when the connection (re)opens. */
+  currentState: () => { state: PrinterState, detail?: string }
+}
+
+export class BrokerLink {
+  private readonly deps: BrokerLinkDeps
+  private client: MqttClient | undefined
+
+  constructor (deps: BrokerLinkDeps) {
+    this.deps = deps
+  }
+
+  get clientId (): string {
+    return `printwire-relay-${this.deps.config.RELAY_ID}-${this.deps.printerId}`
+  }
+
+  get connected (): boolean {
+    return this.client?.connected ?? false
+  }
+
+  async start (): Promise<void> {
+    const { config, printerId, logger } = this.deps
+    const prefix = config.TOPIC_PREFIX
+    const will: PrinterStatusMessage = { printerId, state: 'offline', detail: 'relay disconnected', relayId: config.RELAY_ID, at: new Date().toISOString() }
+    const client = mqtt.connect(config.MQTT_URL, {
+      clientId: this.clientId,
+      clean: false,
+      protocolVersion: 4,
+      keepalive: config.MQTT_KEEPALIVE_S,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      resubscribe: false,
+      ...(config.MQTT_USERNAME === undefined ? {} : { username: config.MQTT_USERNAME }),
+      ...(config.MQTT_PASSWORD === undefined ? {} : { password: config.MQTT_PASSWORD }),
+      will: { topic: statusTopic(prefix, printerId), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true }
+    })
+    // Assigned before CONNACK can arrive: queued jobs may be delivered right after it.
+    client.handleMessage = (packet: IPublishPacket, callback) => { this.takeJob(packet, callback) }
+    this.client = client
+    client.on('connect', (connack) => {
+      logger.info({ sessionPresent: connack.sessionPresent, clientId: this.clientId }, 'connected to broker')
+      if (!connack.sessionPresent) {
+        client.subscribe(jobsTopic(prefix, printerId), { qos: 1 }, (error, granted) => {
+          if (error) logger.error({ err: error }, 'could not subscribe to jobs')
+          else if (granted?.some((g) => g.qos !== 1)) logger.error({ granted }, 'the broker refused the jobs subscription')
+        })
+      }
+      const { state, detail } = this.deps.currentState()
+      this.publishStatus(state, detail)
+    })
+    client.on('reconnect', () => logger.debug('reconnecting to broker'))
+    client.on('offline', () => logger.warn('broker connection lost; reconnecting'))
+    client.on('error', (error) => logger.warn({ err: error }, 'broker connection error'))
+  }
+
+  async stop (): Promise<void> {
+    const client = this.client
+    if (client === undefined) return
+    if (client.connected) {
+      this.publishStatus('offline', 'relay stopped')
+    }
+    await client.endAsync()
+    this.client = undefined
+  }
+
+  publishResult (result: JobResult): void {
+    this.publish(responsesTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId), result, false)
+  }
+
+  publishError (error: JobErrorMessage): void {
+    this.publish(errorsTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId), error, false)
+  }
+
+  publishStatus (state: PrinterState, detail?: string): void {
+    const message: PrinterStatusMessage = { printerId: this.deps.printerId, state, relayId: this.deps.config.RELAY_ID, at: new Date().toISOString() }
+    if (detail !== undefined) message.detail = detail
+    this.publish(statusTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId), message, true)
+  }
+
+  private publish (topic: string, message: object, retain: boolean): void {
+    const client = this.client
+    if (client === undefined) return
+    client.publish(topic, JSON.stringify(message), { qos: 1, retain }, (error) => {
+      if (error) this.deps.logger.warn({ err: error, topic }, 'publish failed')
+    })
+  }
+
+  private takeJob (packet: IPublishPacket, callback: (error?: Error) => void): void {
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    Promise.resolve()
+      .then(() => this.deps.onJob(payload))
+      .then(() => callback(), (error: unknown) => {
+        // Not taken in: no PUBACK, so the broker delivers it again.
+        this.deps.logger.error({ err: error }, 'could not take a job in; it stays with the broker')
+        callback(error as Error)
+      })
+  }
+}

@@ -1,0 +1,66 @@
+/** Relay configuration (SPEC "Configuration"): one schema, its defaults, validated once and frozen. */
+import os from 'node:os'
+import { z } from 'zod'
+import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, isValidPrinterId, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
+import { loadConfig, positiveIntSchema } from '../runtime/config.ts'
+
+export interface PrinterAddress {
+  id: string
+  host: string
+  port: number
+}
+
+export const BOCA_PORT = 9100
+
+/** Parses `lobby=192.168.1.50:9100,bar=192.168.1.51` (port defaults to 9100). */
+export function parsePrinters (value: string, ctx: z.RefinementCtx): PrinterAddress[] {
+  const printers: PrinterAddress[] = []
+  for (const entry of value.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+    const match = /^([^=]+)=(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry)
+    if (match === null) {
+      ctx.addIssue({ code: 'custom', message: `"${entry}" is not id=host[:port]` })
+      continue
+    }
+    const [, id = '', rawHost = '', rawPort] = match
+    const host = rawHost.replace(/^\[|\]$/g, '')
+    const port = rawPort === undefined ? BOCA_PORT : Number(rawPort)
+    if (!isValidPrinterId(id)) ctx.addIssue({ code: 'custom', message: `printer id "${id}" must be 1-64 characters of A-Z a-z 0-9 _ -` })
+    else if (!Number.isInteger(port) || port < 1 || port > 65535) ctx.addIssue({ code: 'custom', message: `printer "${id}": port ${rawPort ?? ''} is not 1-65535` })
+    else if (printers.some((p) => p.id === id)) ctx.addIssue({ code: 'custom', message: `printer id "${id}" appears twice` })
+    else printers.push({ id, host, port })
+  }
+  if (printers.length === 0 && value.trim() === '') ctx.addIssue({ code: 'custom', message: 'name at least one printer, e.g. lobby=192.168.1.50:9100' })
+  return printers
+}
+
+function defaultRelayId (): string {
+  return os.hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'relay'
+}
+
+export const relayConfigSchema = z.object({
+  MQTT_URL: z.string().regex(/^(mqtts?|wss?):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL').default('mqtt://localhost:1883'),
+  PRINTERS: z.string({ error: 'is required, e.g. lobby=192.168.1.50:9100,bar=192.168.1.51' }).transform(parsePrinters),
+  RELAY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -').default(defaultRelayId),
+  STATE_DIR: z.string().min(1).default('./state'),
+  MQTT_USERNAME: z.string().optional(),
+  MQTT_PASSWORD: z.string().optional(),
+  MAX_JOB_BYTES: positiveIntSchema.default(DEFAULT_MAX_JOB_BYTES),
+  TOPIC_PREFIX: z.string().regex(TOPIC_PREFIX_PATTERN, 'must be MQTT topic levels without wildcards').default(DEFAULT_TOPIC_PREFIX),
+  /** MQTT keepalive, seconds: the broker publishes a dead relay's `offline` within 1.5 of these. */
+  MQTT_KEEPALIVE_S: positiveIntSchema.default(30),
+  /** After the last byte is written, how long a printer that says nothing is given before the job counts as `sent`. */
+  STATUS_WAIT_MS: positiveIntSchema.default(3000),
+  /** How long a printer that reports status may stay silent (or busy) before the job times out. */
+  PRINTER_TIMEOUT_MS: positiveIntSchema.default(15000),
+  /** How long a TCP connection to the printer may take. */
+  PRINTER_CONNECT_TIMEOUT_MS: positiveIntSchema.default(5000),
+  /** Backoff between attempts while a printer is unreachable or in error: from RETRY_MIN_MS doubling to RETRY_MAX_MS. */
+  RETRY_MIN_MS: positiveIntSchema.default(500),
+  RETRY_MAX_MS: positiveIntSchema.default(30000)
+}).refine((c) => c.RETRY_MIN_MS <= c.RETRY_MAX_MS, { message: 'RETRY_MIN_MS must not exceed RETRY_MAX_MS', path: ['RETRY_MIN_MS'] })
+
+export type RelayConfig = Readonly<z.infer<typeof relayConfigSchema>>
+
+export function loadRelayConfig (env: Record<string, string | undefined>): RelayConfig {
+  return loadConfig('relay', relayConfigSchema, env)
+}

@@ -1,0 +1,2 @@
+// placeholder until the page lands
+export {}
