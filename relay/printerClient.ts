@@ -58,8 +58,8 @@ export function printOnce (target: PrinterTarget, data: Buffer, expectedAcks: nu
       clearTimeout(timer)
       socket.removeAllListeners('data')
       socket.on('error', () => {})
-      socket.destroy()
-      resolve({ outcome, report, bytesWritten })
+      closeGracefully(socket, outcome.kind === 'printed' || outcome.kind === 'sent')
+        .then(() => resolve({ outcome, report, bytesWritten }))
     }
     const arm = (ms: number, onExpire: () => void): void => {
       clearTimeout(timer)
@@ -112,6 +112,27 @@ export function printOnce (target: PrinterTarget, data: Buffer, expectedAcks: nu
   })
 }
 
+/** How long a printer is given to close its side after the relay's FIN. */
+const CLOSE_GRACE_MS = 1000
+
+/**
+ * A Boca takes one connection at a time and refuses others until it has seen this one close, so the
+ * relay waits for the close to complete before its next connection, rather than racing it.
+ */
+function closeGracefully (socket: net.Socket, graceful: boolean): Promise<void> {
+  return new Promise((resolve) => {
+    if (socket.destroyed || !graceful) {
+      socket.destroy()
+      resolve()
+      return
+    }
+    const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS)
+    socket.once('close', () => { clearTimeout(timer); resolve() })
+    socket.resume()
+    socket.end()
+  })
+}
+
 /** `<S1>`: a Boca answers it (0x11, or low paper) only when it is ready to print. */
 const STATUS_REQUEST = Buffer.from('<S1>')
 
@@ -126,8 +147,7 @@ export function probeReady (target: PrinterTarget, timeouts: PrintTimeouts): Pro
       clearTimeout(timer)
       socket.removeAllListeners('data')
       socket.on('error', () => {})
-      socket.destroy()
-      resolve(ready)
+      void closeGracefully(socket, true).then(() => resolve(ready))
     }
     const timer = setTimeout(() => finish(false), timeouts.connectMs + timeouts.statusWaitMs)
     socket.on('error', () => finish(false))
