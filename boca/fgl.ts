@@ -37,9 +37,10 @@ export class FglScanner {
   private readonly handlers: FglHandlers
   private mode: Mode = 'text'
   /** Bytes of the current ticket so far (not counting a command still open). */
-  private ticketParts: Buffer[] = []
+  private readonly ticket = new ByteAccumulator()
   /** The open command, `<` included, while mode is `command`. */
-  private command: number[] = []
+  private readonly command = Buffer.alloc(MAX_COMMAND_BYTES)
+  private commandLength = 0
   /** Graphics bytes still to skip, while mode is `graphics`. */
   private graphicsLeft = 0
 
@@ -59,49 +60,47 @@ export class FglScanner {
         continue
       }
       const byte = chunk[i] as number
+      i++
       if (this.mode === 'text') {
-        i++
         if (byte === LT) {
-          this.keep(chunk.subarray(runStart, i - 1))
-          this.mode = 'command'
-          this.command = [LT]
+          this.ticket.append(chunk, runStart, i - 1)
+          this.openCommand()
         } else if (byte === FORM_FEED || byte === GROUP_SEPARATOR) {
-          this.keep(chunk.subarray(runStart, i))
+          this.ticket.append(chunk, runStart, i)
           runStart = i
           this.endTicket(byte === FORM_FEED ? 'p' : 'q')
         }
         continue
       }
       // mode === 'command'
-      i++
       if (byte === GT) {
-        this.command.push(byte)
+        this.command[this.commandLength++] = byte
         this.finishCommand()
-      } else if (byte === LT || this.command.length + 1 >= MAX_COMMAND_BYTES) {
+      } else if (byte === LT || this.commandLength + 1 >= MAX_COMMAND_BYTES) {
         this.abandonCommand(byte)
       } else {
-        this.command.push(byte)
+        this.command[this.commandLength++] = byte
         continue
       }
       runStart = i
     }
-    if (this.mode !== 'command') this.keep(chunk.subarray(runStart))
+    if (this.mode !== 'command') this.ticket.append(chunk, runStart)
   }
 
-  private keep (bytes: Buffer): void {
-    if (bytes.length > 0) this.ticketParts.push(Buffer.from(bytes))
+  private openCommand (): void {
+    this.mode = 'command'
+    this.command[0] = LT
+    this.commandLength = 1
   }
 
   private finishCommand (): void {
-    const bytes = Buffer.from(this.command)
-    const name = bytes.toString('latin1', 1, bytes.length - 1)
-    this.command = []
+    const name = this.command.toString('latin1', 1, this.commandLength - 1)
     this.mode = 'text'
     if (name === 'S1') {
       this.handlers.onStatusRequest()
       return
     }
-    this.ticketParts.push(bytes)
+    this.ticket.append(this.command, 0, this.commandLength)
     if (name === 'p' || name === 'q') {
       this.endTicket(name)
       return
@@ -113,19 +112,59 @@ export class FglScanner {
     }
   }
 
-  /** The open `<` was text after all: keep it, and scan what followed it (plus `next`) again as text. */
+  /**
+   * The open `<` was text after all: keep it, and read what followed it (plus `next`) again as text.
+   * Those bytes hold no `<` or `>`, so only a bare terminator among them needs a rescan.
+   */
   private abandonCommand (next: number): void {
-    const rest = Buffer.from([...this.command.slice(1), next])
-    this.command = []
     this.mode = 'text'
-    this.ticketParts.push(Buffer.from([LT]))
-    this.push(rest)
+    this.ticket.appendByte(LT)
+    for (let k = 1; k < this.commandLength; k++) {
+      const byte = this.command[k]
+      if (byte === FORM_FEED || byte === GROUP_SEPARATOR) {
+        this.push(Buffer.concat([this.command.subarray(k, this.commandLength), Buffer.from([next])]))
+        return
+      }
+      this.ticket.appendByte(byte as number)
+    }
+    if (next === LT) this.openCommand()
+    else this.ticket.appendByte(next)
   }
 
   private endTicket (terminator: TicketTerminator): void {
-    const bytes = Buffer.concat(this.ticketParts)
-    this.ticketParts = []
-    this.handlers.onTicket(bytes, terminator)
+    this.handlers.onTicket(this.ticket.take(), terminator)
+  }
+}
+
+/** A byte buffer that grows as needed; `take` hands out a copy and starts again. */
+class ByteAccumulator {
+  private bytes = Buffer.alloc(1024)
+  private length = 0
+
+  /** Appends `source[start, end)`. */
+  append (source: Buffer, start = 0, end = source.length): void {
+    if (end <= start) return
+    this.reserve(end - start)
+    this.length += source.copy(this.bytes, this.length, start, end)
+  }
+
+  appendByte (byte: number): void {
+    this.reserve(1)
+    this.bytes[this.length++] = byte
+  }
+
+  take (): Buffer {
+    const taken = Buffer.from(this.bytes.subarray(0, this.length))
+    this.length = 0
+    if (this.bytes.length > 1 << 20) this.bytes = Buffer.alloc(1024)
+    return taken
+  }
+
+  private reserve (extra: number): void {
+    if (this.length + extra <= this.bytes.length) return
+    const grown = Buffer.alloc(Math.max(this.bytes.length * 2, this.length + extra))
+    this.bytes.copy(grown, 0, 0, this.length)
+    this.bytes = grown
   }
 }
 

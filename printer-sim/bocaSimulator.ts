@@ -68,6 +68,7 @@ interface SimulatorEvents {
   disconnect: [number]
 }
 
+/** The simulated printer: a TCP server (see the file comment) with a state an operator or a test can change. */
 export class BocaSimulator extends EventEmitter<SimulatorEvents> {
   /** Printed tickets, oldest first. */
   tickets: PrintedTicket[] = []
@@ -131,7 +132,10 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
     await this.dumpWrites
   }
 
-  /** Changes state and tells the connected client, as a printer does (see the class comment). */
+  /**
+   * Changes state. `offline` stops listening and drops the connection; leaving it listens on the same port
+   * again. `hang` stops reading the connection; leaving it resumes. Other states send their status byte.
+   */
   async setState (state: PrinterState): Promise<void> {
     const previous = this.currentState
     if (state === previous) return
@@ -142,7 +146,14 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
       await this.closeServer()
       return
     }
-    if (previous === 'offline' && this.boundPort !== 0 && !this.stopped) await this.listen(this.boundPort)
+    if (previous === 'offline' && this.boundPort !== 0 && !this.stopped) {
+      try {
+        await this.listen(this.boundPort)
+      } catch (error) {
+        this.currentState = 'offline'
+        throw error
+      }
+    }
     const socket = this.active?.socket
     if (state === 'hang') {
       socket?.pause()
@@ -211,7 +222,8 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
     socket.on('error', (error) => { this.logger.debug({ err: error }, 'printer simulator connection error') })
     if (this.active !== undefined || this.currentState === 'offline' || this.stopped) {
       this.refusedConnections++
-      this.logger.info({ remote: socket.remoteAddress }, 'connection refused: another connection is open')
+      const reason = this.active !== undefined ? 'another connection is open' : 'printer offline'
+      this.logger.info({ remote: socket.remoteAddress, reason }, 'connection refused')
       socket.resetAndDestroy()
       return
     }

@@ -1,0 +1,45 @@
+/**
+ * `npm start`: everything on one machine for a first look — the broker with the web page, one simulated
+ * Boca printer `demo` on a free port, and a relay that prints to it. Open the URL it prints.
+ */
+import { loadBrokerConfig, type BrokerConfig } from './broker/config.ts'
+import { PrintwireBroker } from './broker/mqttBroker.ts'
+import { BocaSimulator } from './printer-sim/bocaSimulator.ts'
+import { loadRelayConfig } from './relay/config.ts'
+import { Relay } from './relay/relay.ts'
+import { exitWithError, runParts, type Part } from './runtime/lifecycle.ts'
+import { createLogger } from './runtime/logger.ts'
+
+let brokerConfig: BrokerConfig
+try {
+  brokerConfig = loadBrokerConfig(process.env)
+} catch (error) {
+  exitWithError(error)
+}
+const logger = createLogger({ name: 'printwire' })
+const broker = new PrintwireBroker({ config: brokerConfig, logger: logger.child({ part: 'broker' }) })
+const printer = new BocaSimulator({ config: { host: '127.0.0.1', port: 0 }, logger: logger.child({ part: 'printer-sim' }) })
+
+/** The relay's printer port is known only once the simulator listens, so its config is read then. */
+class DemoRelay implements Part {
+  private relay: Relay | undefined
+
+  async start (): Promise<void> {
+    const config = loadRelayConfig({
+      ...process.env,
+      MQTT_URL: `mqtt://127.0.0.1:${broker.mqttPort}`,
+      PRINTERS: `demo=127.0.0.1:${printer.port}`,
+      RELAY_ID: process.env.RELAY_ID ?? 'demo'
+    })
+    this.relay = new Relay({ config, logger: logger.child({ part: 'relay' }) })
+    await this.relay.start()
+    process.stdout.write(`\nPrintwire is running. Open http://localhost:${broker.httpPort}/ and print on "demo".\n` +
+      `MQTT: mqtt://localhost:${broker.mqttPort}   e.g. mosquitto_pub -p ${broker.mqttPort} -q 1 -t printers/demo/jobs -m '<RC10,10><F3>Hello<p>'\n\n`)
+  }
+
+  async stop (): Promise<void> {
+    await this.relay?.stop()
+  }
+}
+
+await runParts([broker, printer, new DemoRelay()], logger)
