@@ -5,8 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Integration tests start real servers and processes; two cores: keep files from starving each other.
+    // Integration tests start real servers and processes; two cores: two test files at a time.
     maxWorkers: 2,
-    fileParallelism: true
+    reporters: ['default', './test/summaryReporter.ts']
   }
 })

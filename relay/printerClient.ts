@@ -162,3 +162,21 @@ export function probeReady (target: PrinterTarget, timeouts: PrintTimeouts): Pro
     socket.once('connect', () => { socket.write(STATUS_REQUEST) })
   })
 }
+
+/** Whether a TCP connection to the printer can be made: null when it can, else the reason. Writes nothing. */
+export function checkReachable (target: PrinterTarget, connectMs: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    let settled = false
+    const socket = net.connect({ host: target.host, port: target.port })
+    const finish = (reason: string | null): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.on('error', () => {})
+      void closeGracefully(socket, reason === null).then(() => resolve(reason))
+    }
+    const timer = setTimeout(() => finish(`no connection within ${connectMs} ms`), connectMs)
+    socket.on('error', (error: NodeJS.ErrnoException) => finish(error.code ?? error.message))
+    socket.once('connect', () => finish(null))
+  })
+}

@@ -12,7 +12,7 @@ import {
 } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { PrinterAddress, RelayConfig } from './config.ts'
-import { printOnce, probeReady, type PrintTimeouts } from './printerClient.ts'
+import { checkReachable, printOnce, probeReady, type PrintTimeouts } from './printerClient.ts'
 
 export interface JobSink {
   publishResult(result: JobResult): void
@@ -59,8 +59,13 @@ export class PrinterWorker {
     return this.state
   }
 
+  /** Checks that the printer can be reached, so the first status announced is true, then serves the queue. */
   async start (): Promise<void> {
     this.stopped = false
+    const { printer, config } = this.deps
+    const reason = await checkReachable(printer, config.PRINTER_CONNECT_TIMEOUT_MS)
+    if (reason === null) this.setState('online')
+    else this.setState('unreachable', `${printer.host}:${printer.port}: ${reason}`)
     if (this.queue.length > 0) this.kick()
   }
 
@@ -98,13 +103,16 @@ export class PrinterWorker {
   private async drain (): Promise<void> {
     while (!this.stopped && this.queue.length > 0) {
       const job = this.queue[0] as QueuedJob
-      await this.printWithRetries(job)
-      if (this.queue[0] === job) this.queue.shift()
+      const finished = await this.printWithRetries(job)
+      if (finished) this.queue.shift()
     }
   }
 
-  /** Prints one job, retrying while the printer cannot take it; returns once it is printed or reported. */
-  private async printWithRetries (job: QueuedJob): Promise<void> {
+  /**
+   * Prints one job, retrying while the printer cannot take it. True once the job is finished (printed,
+   * or its final error reported); false when the worker stopped first and the job is still to do.
+   */
+  private async printWithRetries (job: QueuedJob): Promise<boolean> {
     const { logger, sink, config, printer } = this.deps
     const ticketsPerCopy = countTickets(job.data)
     let remainingCopies = job.copies
@@ -118,7 +126,7 @@ export class PrinterWorker {
       if (job.expiresAt !== undefined && Date.now() > job.expiresAt) {
         sink.publishError({ jobId: job.id, code: 'JOB_EXPIRED', message: `the job expired at ${new Date(job.expiresAt).toISOString()} before the printer could print it` })
         logger.warn({ jobId: job.id }, 'job expired before it printed')
-        return
+        return true
       }
       const data = remainingCopies === 1 ? job.data : Buffer.concat(Array.from({ length: remainingCopies }, () => job.data))
       const attempt = await printOnce(printer, data, ticketsPerCopy * remainingCopies, this.timeouts())
@@ -139,7 +147,7 @@ export class PrinterWorker {
         }
         sink.publishResult(result)
         logger.info({ jobId: job.id, status: result.status, bytes: result.bytes, acks: totalAcks, durationMs: result.durationMs }, 'job done')
-        return
+        return true
       }
 
       if (outcome.kind === 'unreachable' || (outcome.kind === 'dropped' && outcome.whileWriting && attempt.report.acks === 0) ||
@@ -176,12 +184,13 @@ export class PrinterWorker {
         this.setState('online')
         sink.publishError({ jobId: job.id, code, message: `printer ${printer.id}: ${outcome.reason} after ${totalAcks} of ${ticketsPerCopy * job.copies} ticket(s) were acknowledged; it may or may not have printed the rest, so it is not resent`, retryable: false })
         logger.warn({ jobId: job.id, code, acks: totalAcks, reason: outcome.reason }, 'job outcome unknown')
-        return
+        return true
       }
 
       await this.sleep(delay)
       delay = Math.min(delay * 2, config.RETRY_MAX_MS)
     }
+    return false
   }
 
   private timeouts (): PrintTimeouts {

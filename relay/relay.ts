@@ -68,7 +68,7 @@ export class Relay {
       })
       return { worker, link }
     })
-    for (const lane of this.lanes) await lane.worker.start()
+    await Promise.all(this.lanes.map((lane) => lane.worker.start()))
     for (const lane of this.lanes) await lane.link.start()
     this.logger.info({
       relayId: config.RELAY_ID,

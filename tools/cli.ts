@@ -1,0 +1,61 @@
+/** `npx printwire <command>`: the command line. Each command's logic lives in its own module. */
+import { readFile } from 'node:fs/promises'
+import { Command, InvalidArgumentError } from 'commander'
+import { DEFAULT_TOPIC_PREFIX, MAX_COPIES, MIN_COPIES } from '../protocol/index.ts'
+import { printJob, PrintCommandError } from './printCommand.ts'
+
+function wholeNumber (min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value)
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`must be a whole number from ${min} to ${max}`)
+    return n
+  }
+}
+
+async function readInput (file: string | undefined): Promise<Buffer> {
+  if (file !== undefined && file !== '-') return readFile(file)
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+}
+
+const program = new Command('printwire')
+  .description('Print from the web to ticket printers on someone else\'s LAN, through MQTT.')
+  .showHelpAfterError()
+
+program.command('print')
+  .description('print a file (or stdin) on a printer and wait for its result')
+  .argument('[file]', 'the job\'s bytes (FGL); - or none reads stdin')
+  .requiredOption('--printer <id>', 'printer id')
+  .option('--url <url>', 'broker URL (MQTT_URL)', process.env.MQTT_URL ?? 'mqtt://localhost:1883')
+  .option('--copies <n>', `copies, ${MIN_COPIES}-${MAX_COPIES}`, wholeNumber(MIN_COPIES, MAX_COPIES), 1)
+  .option('--id <jobId>', 'job id (default: a new one)')
+  .option('--expires-at <iso>', 'do not print after this time (ISO-8601)')
+  .option('--timeout <ms>', 'how long to wait for the result', wholeNumber(1, 86_400_000), 60_000)
+  .option('--prefix <prefix>', 'topic prefix', DEFAULT_TOPIC_PREFIX)
+  .action(async (file: string | undefined, opts: { printer: string, url: string, copies: number, id?: string, expiresAt?: string, timeout: number, prefix: string }) => {
+    const data = await readInput(file)
+    if (data.length === 0) throw new PrintCommandError('INVALID_ARGUMENT', 'nothing to print: the input is empty')
+    const result = await printJob({
+      url: opts.url,
+      printerId: opts.printer,
+      data,
+      copies: opts.copies,
+      ...(opts.id === undefined ? {} : { jobId: opts.id }),
+      ...(opts.expiresAt === undefined ? {} : { expiresAt: opts.expiresAt }),
+      ...(process.env.MQTT_USERNAME === undefined ? {} : { username: process.env.MQTT_USERNAME }),
+      ...(process.env.MQTT_PASSWORD === undefined ? {} : { password: process.env.MQTT_PASSWORD }),
+      topicPrefix: opts.prefix,
+      timeoutMs: opts.timeout,
+      progress: (line) => process.stderr.write(line + '\n')
+    })
+    process.stdout.write(JSON.stringify(result) + '\n')
+  })
+
+try {
+  await program.parseAsync(process.argv)
+} catch (error) {
+  const code = (error as { code?: string }).code
+  process.stderr.write(`printwire: ${code === undefined ? '' : code + ': '}${error instanceof Error ? error.message : String(error)}\n`)
+  process.exitCode = 1
+}
