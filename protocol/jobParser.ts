@@ -18,7 +18,21 @@ export interface ParsedJob {
   expiresAt?: number
 }
 
-const BASE64_PATTERN = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/
+/** Strict: an envelope that is not valid UTF-8 is refused rather than printed with U+FFFD in place of its bytes. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+
+/** A lone UTF-16 surrogate (from a JSON `\uD800` escape) has no UTF-8 form: it would print as U+FFFD. */
+const LONE_SURROGATE = /\p{Cs}/u
+
+/**
+ * RFC 4648 base64 with padding. Checked as "alphabet, then up to two `=`, length a multiple of 4" rather than
+ * with a repeated group, which makes the regex engine overflow its stack on data of a few MiB.
+ */
+const BASE64_ALPHABET = /^[A-Za-z0-9+/]*={0,2}$/
+
+function isBase64 (text: string): boolean {
+  return text.length % 4 === 0 && BASE64_ALPHABET.test(text)
+}
 
 const envelopeSchema = z.strictObject({
   id: z.string().regex(JOB_ID_PATTERN, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -').optional(),
@@ -78,9 +92,15 @@ export function parseJob (payload: Uint8Array, maxJobBytes: number): ParsedJob {
   if (bytes.length > envelopeLimit) {
     throw new PrintwireError('JOB_TOO_LARGE', `the envelope is ${bytes.length} bytes; the limit is ${envelopeLimit} bytes (jobs up to ${maxJobBytes} bytes of data)`)
   }
+  let text: string
+  try {
+    text = UTF8.decode(bytes)
+  } catch {
+    throw new PrintwireError('INVALID_JOB', 'invalid job envelope: it is not valid UTF-8 (send binary data with "encoding": "base64")')
+  }
   let value: unknown
   try {
-    value = JSON.parse(bytes.toString('utf8'))
+    value = JSON.parse(text)
   } catch (error) {
     throw new PrintwireError('INVALID_JOB', `the payload starts with "{" but is not valid JSON: ${(error as Error).message}`)
   }
@@ -90,9 +110,10 @@ export function parseJob (payload: Uint8Array, maxJobBytes: number): ParsedJob {
 
   let data: Buffer
   if (envelope.encoding === 'base64') {
-    if (!BASE64_PATTERN.test(envelope.data)) throw new PrintwireError('INVALID_JOB', 'invalid job envelope: data: is not valid base64 (RFC 4648, with padding)')
+    if (!isBase64(envelope.data)) throw new PrintwireError('INVALID_JOB', 'invalid job envelope: data: is not valid base64 (RFC 4648, with padding)')
     data = Buffer.from(envelope.data, 'base64')
   } else {
+    if (LONE_SURROGATE.test(envelope.data)) throw new PrintwireError('INVALID_JOB', 'invalid job envelope: data: contains a lone UTF-16 surrogate, which has no UTF-8 form (send binary data with "encoding": "base64")')
     data = Buffer.from(envelope.data, 'utf8')
   }
   if (data.length > maxJobBytes) {

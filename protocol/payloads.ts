@@ -25,6 +25,7 @@ export interface PrinterReport {
 }
 
 export type JobStatus = 'printed' | 'sent'
+export const JOB_STATUSES: readonly JobStatus[] = ['printed', 'sent']
 
 /** `printers/<id>/responses` */
 export interface JobResult {
@@ -72,6 +73,7 @@ export function readPrinterStatus (payload: string): PrinterStatusMessage | null
     if (!isRecord(value)) return null
     if (typeof value.printerId !== 'string' || typeof value.relayId !== 'string' || typeof value.at !== 'string') return null
     if (typeof value.state !== 'string' || !(PRINTER_STATES as readonly string[]).includes(value.state)) return null
+    if (value.detail !== undefined && typeof value.detail !== 'string') return null
     return value as unknown as PrinterStatusMessage
   } catch {
     return null
@@ -83,9 +85,15 @@ export function readJobOutcome (payload: string): JobResult | JobErrorMessage | 
   try {
     const value: unknown = JSON.parse(payload)
     if (!isRecord(value) || typeof value.printerId !== 'string') return null
-    if (typeof value.status === 'string' && typeof value.jobId === 'string') return value as unknown as JobResult
-    if (typeof value.code === 'string' && typeof value.message === 'string') return value as unknown as JobErrorMessage
-    return null
+    if (value.status !== undefined) {
+      // A result: only `printed` or `sent` may be taken for success.
+      if (typeof value.jobId !== 'string' || !(JOB_STATUSES as readonly unknown[]).includes(value.status)) return null
+      return value as unknown as JobResult
+    }
+    // An error; an unknown code is kept (it is an error either way), but `retryable` decides whether to wait.
+    if (typeof value.code !== 'string' || typeof value.message !== 'string' || typeof value.retryable !== 'boolean') return null
+    if (value.jobId !== undefined && typeof value.jobId !== 'string') return null
+    return value as unknown as JobErrorMessage
   } catch {
     return null
   }

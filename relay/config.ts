@@ -15,7 +15,8 @@ export const BOCA_PORT = 9100
 /** Parses `lobby=192.168.1.50:9100,bar=192.168.1.51` (port defaults to 9100). */
 export function parsePrinters (value: string, ctx: z.RefinementCtx): PrinterAddress[] {
   const printers: PrinterAddress[] = []
-  for (const entry of value.split(',').map((part) => part.trim()).filter((part) => part !== '')) {
+  const entries = value.split(',').map((part) => part.trim()).filter((part) => part !== '')
+  for (const entry of entries) {
     const match = /^([^=]+)=(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry)
     if (match === null) {
       ctx.addIssue({ code: 'custom', message: `"${entry}" is not id=host[:port]` })
@@ -29,7 +30,7 @@ export function parsePrinters (value: string, ctx: z.RefinementCtx): PrinterAddr
     else if (printers.some((p) => p.id === id)) ctx.addIssue({ code: 'custom', message: `printer id "${id}" appears twice` })
     else printers.push({ id, host, port })
   }
-  if (printers.length === 0 && value.trim() === '') ctx.addIssue({ code: 'custom', message: 'name at least one printer, e.g. lobby=192.168.1.50:9100' })
+  if (entries.length === 0) ctx.addIssue({ code: 'custom', message: 'name at least one printer, e.g. lobby=192.168.1.50:9100' })
   return printers
 }
 

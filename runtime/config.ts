@@ -39,11 +39,17 @@ function deepFreeze<T> (value: T): T {
   return value
 }
 
+/**
+ * Decimal digits only: `Number()` alone would read a blank value as 0 (for a port: "any free port"),
+ * and accept `0x50` or `1e3`.
+ */
+const wholeNumberText = z.string().trim().regex(/^\d+$/, 'must be a whole number').transform(Number)
+
 /** A TCP port from an environment variable: 0 (any free port) to 65535. */
-export const portSchema = z.coerce.number().int('must be a whole number').min(0).max(65535)
+export const portSchema = wholeNumberText.pipe(z.number().max(65535, 'must be a port from 0 to 65535'))
 
 /** A positive whole number of milliseconds or bytes. */
-export const positiveIntSchema = z.coerce.number().int('must be a whole number').positive('must be above 0')
+export const positiveIntSchema = wholeNumberText.pipe(z.number().positive('must be above 0'))
 
 /** `true`/`false`/`1`/`0`/`yes`/`no`. */
 export const booleanSchema = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')

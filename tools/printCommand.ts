@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import mqtt from 'mqtt'
 import {
-  errorsTopic, isValidPrinterId, jobsTopic, readJobOutcome, responsesTopic,
+  errorsTopic, isValidPrinterId, jobsTopic, readJobOutcome, responsesTopic, TOPIC_PREFIX_PATTERN,
   type JobEnvelope, type JobErrorMessage, type JobResult
 } from '../protocol/index.ts'
 
@@ -37,6 +37,7 @@ export class PrintCommandError extends Error {
 /** Resolves with the result once the job printed (or was sent); rejects with the job's final error. */
 export async function printJob (options: PrintOptions): Promise<JobResult> {
   if (!isValidPrinterId(options.printerId)) throw new PrintCommandError('INVALID_ARGUMENT', `printer id "${options.printerId}" must be 1-64 characters of A-Z a-z 0-9 _ -`)
+  if (!TOPIC_PREFIX_PATTERN.test(options.topicPrefix)) throw new PrintCommandError('INVALID_ARGUMENT', `topic prefix "${options.topicPrefix}" must be MQTT topic levels without wildcards`)
   const jobId = options.jobId ?? `cli-${randomUUID()}`
   const envelope: JobEnvelope = { id: jobId, data: options.data.toString('base64'), encoding: 'base64', copies: options.copies }
   if (options.expiresAt !== undefined) envelope.expiresAt = options.expiresAt
@@ -48,10 +49,13 @@ export async function printJob (options: PrintOptions): Promise<JobResult> {
     reconnectPeriod: 1000,
     ...(options.username === undefined ? {} : { username: options.username }),
     ...(options.password === undefined ? {} : { password: options.password })
+  }).catch((error: unknown) => {
+    throw new PrintCommandError('BROKER_UNREACHABLE', `cannot connect to the broker at ${options.url}: ${error instanceof Error ? error.message : String(error)}`)
   })
+  let timer: NodeJS.Timeout | undefined
   try {
     const outcome = new Promise<JobResult>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new PrintCommandError('TIMEOUT', `no result for job ${jobId} within ${options.timeoutMs} ms (is a relay serving printer "${options.printerId}"?)`)), options.timeoutMs)
+      timer = setTimeout(() => reject(new PrintCommandError('TIMEOUT', `no result for job ${jobId} within ${options.timeoutMs} ms (is a relay serving printer "${options.printerId}"?)`)), options.timeoutMs)
       client.on('message', (_topic, payload) => {
         const message = readJobOutcome(payload.toString('utf8'))
         if (message === null || message.jobId !== jobId) return
@@ -69,11 +73,14 @@ export async function printJob (options: PrintOptions): Promise<JobResult> {
         reject(new PrintCommandError(error.code, error.message))
       })
     })
+    // If subscribing or publishing fails, nobody awaits `outcome`: it must not become an unhandled rejection.
+    outcome.catch(() => {})
     await client.subscribeAsync([responsesTopic(options.topicPrefix, options.printerId), errorsTopic(options.topicPrefix, options.printerId)], { qos: 1 })
     await client.publishAsync(jobsTopic(options.topicPrefix, options.printerId), JSON.stringify(envelope), { qos: 1 })
     options.progress(`job ${jobId} (${options.data.length} bytes) published to ${options.printerId}; waiting for its result`)
     return await outcome
   } finally {
+    clearTimeout(timer)
     await client.endAsync(true)
   }
 }

@@ -1,0 +1,285 @@
+/**
+ * `printwire print` as users run it: the real `bin/printwire.js` in a child process, against a real
+ * embedded broker, a simulated Boca printer and an in-process relay.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import net from 'node:net'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
+import { TestClient } from './helpers/mqttClient.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from './helpers/parts.ts'
+import { freePort } from './helpers/ports.ts'
+import { ROOT } from './helpers/processes.ts'
+
+const CLI = path.join(ROOT, 'bin', 'printwire.js')
+const cleanup = new Cleanup()
+afterEach(() => cleanup.closeAll())
+
+interface CliExit { code: number | null, stdout: string, stderr: string }
+
+/** One run of the command line; killed by cleanup if it is still running. */
+class CliRun {
+  readonly child: ChildProcess
+  stdout = ''
+  stderr = ''
+  private readonly exited: Promise<number | null>
+  private watchers: Array<() => void> = []
+
+  constructor (args: string[], stdin?: Buffer) {
+    // No MQTT_URL/MQTT_USERNAME from the developer's environment: every run says where it goes.
+    this.child = spawn(process.execPath, [CLI, ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
+    })
+    this.child.stdout?.setEncoding('utf8').on('data', (text: string) => { this.stdout += text })
+    this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
+      this.stderr += text
+      for (const watcher of [...this.watchers]) watcher()
+    })
+    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)))
+    if (stdin !== undefined) {
+      this.child.stdin?.on('error', () => {})
+      this.child.stdin?.end(stdin)
+    }
+    cleanup.defer(() => this.stop())
+  }
+
+  /** Resolves once stderr contains `text`; rejects if the process exits first or after `timeoutMs`. */
+  waitForStderr (text: string, timeoutMs = 15_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (error?: Error): void => {
+        clearTimeout(timer)
+        this.watchers = this.watchers.filter((w) => w !== check)
+        if (error === undefined) resolve()
+        else reject(error)
+      }
+      const check = (): void => { if (this.stderr.includes(text)) done() }
+      const timer = setTimeout(() => done(new Error(`no "${text}" on stderr within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs)
+      this.watchers.push(check)
+      void this.exited.then(() => done(new Error(`exited before "${text}" appeared on stderr; stderr: ${this.stderr}`)))
+      check()
+    })
+  }
+
+  /** Waits for the process to exit by itself (rejects after `timeoutMs`: it hangs). */
+  async exit (timeoutMs = 20_000): Promise<CliExit> {
+    let timer: NodeJS.Timeout | undefined
+    const hung = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`printwire did not exit within ${timeoutMs} ms; stdout: ${this.stdout}; stderr: ${this.stderr}`)), timeoutMs)
+    })
+    try {
+      const code = await Promise.race([this.exited, hung])
+      return { code, stdout: this.stdout, stderr: this.stderr }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async stop (): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
+    await this.exited
+  }
+}
+
+function cli (args: string[], stdin?: Buffer): CliRun {
+  return new CliRun(args, stdin)
+}
+
+/** The job's bytes a user might print: FGL with a 256-byte graphic holding every byte value. */
+function graphicsTicket (label: string): Buffer {
+  const graphics = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
+  return Buffer.concat([Buffer.from(`<RC10,10><F3>${label}<RC40,10><G256>`), graphics, Buffer.from('<p>')])
+}
+
+/** A broker, a printer and a relay serving it as `lobby`, with the relay's status seen online. */
+async function system (): Promise<{ broker: StartedBroker, sim: BocaSimulator, dir: string }> {
+  const broker = cleanup.add(await startBroker())
+  const sim = cleanup.add(await startPrinter())
+  const dir = await tempDir(cleanup)
+  const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+  await watcher.subscribe('printers/lobby/status')
+  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim.port }, path.join(dir, 'state'))))
+  await watcher.waitFor((m) => m.json?.state === 'online', 10_000, 'lobby online')
+  return { broker, sim, dir }
+}
+
+function resultOf (run: CliExit): Record<string, any> {
+  const lines = run.stdout.trim().split('\n')
+  expect(lines, 'stdout is one line of JSON').toHaveLength(1)
+  return JSON.parse(lines[0] ?? '') as Record<string, any>
+}
+
+describe('printwire print, with a relay and a printer', () => {
+  it('prints a binary file byte for byte, exits 0 and writes the result as JSON on stdout', async () => {
+    const { broker, sim, dir } = await system()
+    const job = graphicsTicket('file')
+    const file = path.join(dir, 'ticket.fgl')
+    await writeFile(file, job)
+    const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, file]).exit()
+    expect(run.code, run.stderr).toBe(0)
+    const result = resultOf(run)
+    expect(result).toMatchObject({ printerId: 'lobby', status: 'printed', bytes: job.length, printer: { acks: 1, expectedAcks: 1 } })
+    expect(result.jobId).toMatch(/^cli-/)
+    expect(sim.tickets).toHaveLength(1)
+    expect(sim.tickets[0]?.bytes.equals(job)).toBe(true)
+    expect(run.stderr).toContain('published to lobby')
+  })
+
+  it('reads the job from stdin when no file is given', async () => {
+    const { broker, sim } = await system()
+    const job = graphicsTicket('stdin')
+    const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--id', 'stdin-1'], job).exit()
+    expect(run.code, run.stderr).toBe(0)
+    expect(resultOf(run)).toMatchObject({ jobId: 'stdin-1', status: 'printed', bytes: job.length })
+    expect(sim.tickets).toHaveLength(1)
+    expect(sim.tickets[0]?.bytes.equals(job)).toBe(true)
+  })
+
+  it('reads stdin for "-" too', async () => {
+    const { broker, sim } = await system()
+    const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '-'], Buffer.from('<RC1,1>dash<p>')).exit()
+    expect(run.code, run.stderr).toBe(0)
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['<RC1,1>dash<p>'])
+  })
+
+  it('prints --copies 2 as two tickets', async () => {
+    const { broker, sim, dir } = await system()
+    const file = path.join(dir, 'two.fgl')
+    await writeFile(file, '<RC10,10>twice<p>')
+    const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--copies', '2', file]).exit()
+    expect(run.code, run.stderr).toBe(0)
+    expect(resultOf(run)).toMatchObject({ status: 'printed', printer: { acks: 2, expectedAcks: 2 } })
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['<RC10,10>twice<p>', '<RC10,10>twice<p>'])
+  })
+
+  it('exits 1 with JOB_EXPIRED on stderr for a job past --expires-at, and nothing prints', async () => {
+    const { broker, sim, dir } = await system()
+    const file = path.join(dir, 'stale.fgl')
+    await writeFile(file, '<RC10,10>stale<p>')
+    const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--expires-at', '2020-01-01T00:00:00Z', file]).exit()
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('JOB_EXPIRED')
+    expect(run.stdout).toBe('')
+    expect(sim.tickets).toHaveLength(0)
+  })
+
+  it('shows PRINTER_UNREACHABLE while the printer is offline, waits, and exits 0 once it printed', async () => {
+    const { broker, sim, dir } = await system()
+    await sim.setState('offline')
+    const file = path.join(dir, 'later.fgl')
+    await writeFile(file, '<RC10,10>later<p>')
+    const run = cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, file])
+    await run.waitForStderr('PRINTER_UNREACHABLE')
+    await run.waitForStderr('(waiting)')
+    expect(run.child.exitCode).toBeNull()
+    expect(sim.tickets).toHaveLength(0)
+    await sim.setState('ready')
+    const done = await run.exit()
+    expect(done.code, done.stderr).toBe(0)
+    expect(resultOf(done)).toMatchObject({ status: 'printed' })
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['<RC10,10>later<p>'])
+  })
+
+  it('refuses a job the relay finds too large, with JOB_TOO_LARGE, and prints nothing', async () => {
+    const broker = cleanup.add(await startBroker())
+    const sim = cleanup.add(await startPrinter())
+    const dir = await tempDir(cleanup)
+    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await watcher.subscribe('printers/lobby/status')
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim.port }, path.join(dir, 'state'), { MAX_JOB_BYTES: '100' })))
+    await watcher.waitFor((m) => m.json?.state === 'online', 10_000, 'lobby online')
+    const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl], Buffer.alloc(101, 0x41)).exit()
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('JOB_TOO_LARGE')
+    expect(sim.tickets).toHaveLength(0)
+  })
+})
+
+describe('printwire print, refusing bad input before anything is sent', () => {
+  it('refuses --copies 0, 101 and non-numbers with a clear message', async () => {
+    for (const copies of ['0', '101', 'two', '1.5']) {
+      const run = await cli(['print', '--printer', 'lobby', '--url', 'mqtt://127.0.0.1:1', '--copies', copies], Buffer.from('x<p>')).exit()
+      expect(run.code, copies).not.toBe(0)
+      expect(run.stderr).toContain('--copies')
+      expect(run.stderr).toContain('whole number from 1 to 100')
+      expect(run.stdout).toBe('')
+    }
+  })
+
+  it('requires --printer and refuses an invalid printer id', async () => {
+    const missing = await cli(['print', '--url', 'mqtt://127.0.0.1:1'], Buffer.from('x<p>')).exit()
+    expect(missing.code).not.toBe(0)
+    expect(missing.stderr).toContain('--printer')
+    const invalid = await cli(['print', '--printer', 'lobby/#', '--url', 'mqtt://127.0.0.1:1'], Buffer.from('x<p>')).exit()
+    expect(invalid.code).toBe(1)
+    expect(invalid.stderr).toContain('INVALID_ARGUMENT')
+    expect(invalid.stderr).toContain('lobby/#')
+  })
+
+  it('refuses an empty input', async () => {
+    const run = await cli(['print', '--printer', 'lobby', '--url', 'mqtt://127.0.0.1:1'], Buffer.alloc(0)).exit()
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('nothing to print')
+  })
+
+  it('refuses a missing file, naming it', async () => {
+    const run = await cli(['print', '--printer', 'lobby', '--url', 'mqtt://127.0.0.1:1', path.join(ROOT, 'no-such-ticket.fgl')]).exit()
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('no-such-ticket.fgl')
+  })
+
+  it('refuses a topic prefix with wildcards at once, without waiting or crashing', async () => {
+    // With a real broker: before the check, the subscription failed, the timer was left running, and the
+    // process crashed with an unhandled rejection when --timeout ran out.
+    const broker = cleanup.add(await startBroker())
+    const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--prefix', '#', '--timeout', '60000'], Buffer.from('x<p>')).exit(15_000)
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('INVALID_ARGUMENT')
+    expect(run.stderr).not.toMatch(/Unhandled|\n\s+at /)
+  })
+})
+
+describe('printwire print, when the broker cannot be reached', () => {
+  it('exits 1 at once with a clear message when nothing listens at the URL', async () => {
+    const url = `mqtt://127.0.0.1:${await freePort()}`
+    const run = await cli(['print', '--printer', 'lobby', '--url', url], Buffer.from('x<p>')).exit()
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`cannot connect to the broker at ${url}`)
+    expect(run.stderr).toContain('ECONNREFUSED')
+    expect(run.stdout).toBe('')
+  })
+
+  it('exits 1 with a clear message when the host name does not resolve', async () => {
+    const run = await cli(['print', '--printer', 'lobby', '--url', 'mqtt://printwire-test.invalid:1883'], Buffer.from('x<p>')).exit()
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('cannot connect to the broker at mqtt://printwire-test.invalid:1883')
+  })
+
+  it('exits 1 with a clear message when the URL is not a broker URL', async () => {
+    const run = await cli(['print', '--printer', 'lobby', '--url', 'localhost'], Buffer.from('x<p>')).exit()
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('cannot connect to the broker at localhost')
+  })
+
+  it('gives up, with a clear message, on a server that accepts the connection but never answers', async () => {
+    const sockets = new Set<net.Socket>()
+    const silent = net.createServer((socket) => {
+      sockets.add(socket)
+      socket.on('error', () => {})
+      socket.on('close', () => sockets.delete(socket))
+    })
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    cleanup.defer(() => new Promise<void>((resolve) => {
+      for (const socket of sockets) socket.destroy()
+      silent.close(() => resolve())
+    }))
+    const url = `mqtt://127.0.0.1:${(silent.address() as net.AddressInfo).port}`
+    const run = await cli(['print', '--printer', 'lobby', '--url', url], Buffer.from('x<p>')).exit(25_000)
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`cannot connect to the broker at ${url}`)
+    expect(run.stdout).toBe('')
+  })
+})
