@@ -17,10 +17,12 @@ export interface BrokerLinkDeps {
   config: Pick<RelayConfig, 'MQTT_URL' | 'RELAY_ID' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'TOPIC_PREFIX' | 'MQTT_KEEPALIVE_S'>
   printerId: string
   logger: Logger
-  /** Takes a job in; must not wait for the printer. Called in delivery order. */
+  /** Takes a job in, resolving once it is safe; must not wait for the printer. Called in delivery order. */
   onJob: (payload: Buffer) => Promise<void> | void
   /** The state to announce when the connection (re)opens. */
   currentState: () => { state: PrinterState, detail?: string }
+  /** Called after each CONNACK; `first` on the first one of this process. */
+  onConnect?: (first: boolean) => void
 }
 
 export class BrokerLink {
@@ -58,6 +60,7 @@ export class BrokerLink {
     // Assigned before CONNACK can arrive: queued jobs may be delivered right after it.
     client.handleMessage = (packet: IPublishPacket, callback) => { this.takeJob(packet, callback) }
     this.client = client
+    let first = true
     client.on('connect', (connack) => {
       logger.info({ sessionPresent: connack.sessionPresent, clientId: this.clientId }, 'connected to broker')
       if (!connack.sessionPresent) {
@@ -68,6 +71,8 @@ export class BrokerLink {
       }
       const { state, detail } = this.deps.currentState()
       this.publishStatus(state, detail)
+      this.deps.onConnect?.(first)
+      first = false
     })
     client.on('reconnect', () => logger.debug('reconnecting to broker'))
     client.on('offline', () => logger.warn('broker connection lost; reconnecting'))
@@ -84,12 +89,11 @@ export class BrokerLink {
     this.client = undefined
   }
 
-  publishResult (result: JobResult): void {
-    this.publish(responsesTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId), result, false)
-  }
-
-  publishError (error: JobErrorMessage): void {
-    this.publish(errorsTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId), error, false)
+  /** Publishes a job's result or error; `onAcked` runs once the broker has it (PUBACK). */
+  publishOutcome (message: JobResult | JobErrorMessage, kind: 'result' | 'error', onAcked: () => void): void {
+    const { config, printerId } = this.deps
+    const topic = kind === 'result' ? responsesTopic(config.TOPIC_PREFIX, printerId) : errorsTopic(config.TOPIC_PREFIX, printerId)
+    this.publish(topic, message, false, onAcked)
   }
 
   publishStatus (state: PrinterState, detail?: string): void {
@@ -98,11 +102,13 @@ export class BrokerLink {
     this.publish(statusTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId), message, true)
   }
 
-  private publish (topic: string, message: object, retain: boolean): void {
+  private publish (topic: string, message: object, retain: boolean, onAcked?: () => void): void {
     const client = this.client
     if (client === undefined) return
+    // While the broker is away, mqtt.js keeps QoS 1 messages and sends them when it is back.
     client.publish(topic, JSON.stringify(message), { qos: 1, retain }, (error) => {
       if (error) this.deps.logger.warn({ err: error, topic }, 'publish failed')
+      else onAcked?.()
     })
   }
 

@@ -2,7 +2,7 @@
 import os from 'node:os'
 import { z } from 'zod'
 import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, isValidPrinterId, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
-import { loadConfig, positiveIntSchema } from '../runtime/config.ts'
+import { loadConfig, nonNegativeIntSchema, positiveIntSchema } from '../runtime/config.ts'
 
 export interface PrinterAddress {
   id: string
@@ -57,6 +57,10 @@ export const relayConfigSchema = z.object({
   PRINTER_CONNECT_TIMEOUT_MS: positiveIntSchema.default(5000),
   /** Backoff between attempts while a printer is unreachable or in error: from RETRY_MIN_MS doubling to RETRY_MAX_MS. */
   RETRY_MIN_MS: positiveIntSchema.default(500),
+  /** Seconds a job may wait in the relay before it is given up as `JOB_EXPIRED`; 0: no limit. */
+  JOB_MAX_AGE: nonNegativeIntSchema.default(3600),
+  /** Finished job ids remembered per printer, so that a duplicate is answered and not printed again. */
+  DEDUPE_WINDOW: positiveIntSchema.default(10_000),
   RETRY_MAX_MS: positiveIntSchema.default(30000)
 }).refine((c) => c.RETRY_MIN_MS <= c.RETRY_MAX_MS, { message: 'RETRY_MIN_MS must not exceed RETRY_MAX_MS', path: ['RETRY_MIN_MS'] })
 

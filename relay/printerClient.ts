@@ -33,6 +33,13 @@ export type AttemptOutcome =
   | { kind: 'timeout', whileWriting: boolean, reason: string }
   /** The connection closed before the job finished. */
   | { kind: 'dropped', whileWriting: boolean, reason: string }
+  /** The relay itself failed before writing (its `beforeWrite` hook threw): nothing was sent. */
+  | { kind: 'local', error: Error }
+
+export interface PrintHooks {
+  /** Runs once the connection is open, before the first byte is written (the relay marks the job `printing`). */
+  beforeWrite?: () => Promise<void>
+}
 
 export interface AttemptResult {
   outcome: AttemptOutcome
@@ -40,10 +47,11 @@ export interface AttemptResult {
   bytesWritten: number
 }
 
-export function printOnce (target: PrinterTarget, data: Buffer, expectedAcks: number, timeouts: PrintTimeouts): Promise<AttemptResult> {
+export function printOnce (target: PrinterTarget, data: Buffer, expectedAcks: number, timeouts: PrintTimeouts, hooks: PrintHooks = {}): Promise<AttemptResult> {
   return new Promise((resolve) => {
     const report: PrinterReport = { acks: 0, expectedAcks, statusBytes: [], condition: 'none' }
     let connected = false
+    let writing = false
     let written = false
     let bytesWritten = 0
     let settled = false
@@ -85,6 +93,7 @@ export function printOnce (target: PrinterTarget, data: Buffer, expectedAcks: nu
       else finish({ kind: 'dropped', whileWriting: !written, reason: 'the printer closed the connection' })
     })
     socket.on('data', (chunk: Buffer) => {
+      if (!writing) return // stale bytes from before this job: not about it
       for (const byte of chunk) {
         const status = decodeStatusByte(byte)
         report.statusBytes.push(hex(byte))
@@ -92,13 +101,22 @@ export function printOnce (target: PrinterTarget, data: Buffer, expectedAcks: nu
         if (status.kind === 'ack') report.acks++
         if (status.kind === 'busy') busy = true
         if (status.kind === 'ready') busy = false
+        if (written && expectedAcks > 0 && report.acks >= expectedAcks) return finish({ kind: 'printed' })
         if (status.kind === 'error') return finish({ kind: 'fault', status })
       }
-      if (written && expectedAcks > 0 && report.acks >= expectedAcks) return finish({ kind: 'printed' })
       if (written) armSilence()
     })
     socket.once('connect', () => {
       connected = true
+      if (hooks.beforeWrite === undefined) write()
+      else {
+        clearTimeout(timer)
+        hooks.beforeWrite().then(write, (error: unknown) => finish({ kind: 'local', error: error as Error }))
+      }
+    })
+    const write = (): void => {
+      if (settled) return
+      writing = true
       arm(timeouts.printerMs, () => finish({ kind: 'timeout', whileWriting: true, reason: `the printer took no bytes for ${timeouts.printerMs} ms` }))
       socket.write(data, (error) => {
         if (error || settled) return
@@ -108,7 +126,7 @@ export function printOnce (target: PrinterTarget, data: Buffer, expectedAcks: nu
         if (report.acks >= expectedAcks) return finish({ kind: 'printed' })
         armSilence()
       })
-    })
+    }
   })
 }
 

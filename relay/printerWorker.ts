@@ -1,44 +1,48 @@
 /**
  * One printer's queue: jobs print one at a time, in the order the broker delivered them, independently
- * of every other printer. A job that cannot print yet (printer unreachable, out of paper, jammed) stays
- * at the head of the queue and is retried with capped exponential backoff; its error is reported once
- * per outage, and the printer's retained status follows what the printer says.
+ * of every other printer. A job is acknowledged to the broker only once it is in the durable spool. A job
+ * that cannot print yet (printer unreachable, out of paper, jammed) stays at the head of the queue and is
+ * retried with capped exponential backoff; its error is reported once per outage, and the printer's
+ * retained status follows what the printer says. A job id that already printed is answered with its
+ * original outcome, never printed again; a job the relay was printing when it died is `UNCERTAIN`.
  */
-import { randomUUID } from 'node:crypto'
 import { countTickets } from '../boca/fgl.ts'
+import { randomUUID } from 'node:crypto'
 import {
-  parseJob, peekJobId, PrintwireError,
-  type ErrorCode, type JobResult, type PrinterState
+  ERROR_CODES, parseJob, peekJobId, PrintwireError,
+  type ErrorCode, type JobErrorMessage, type JobResult, type PrinterReport, type PrinterState
 } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { PrinterAddress, RelayConfig } from './config.ts'
 import { checkReachable, printOnce, probeReady, type PrintTimeouts } from './printerClient.ts'
+import type { JobSpool, SpooledJob, StoredOutcome } from './spool.ts'
 
-export interface JobSink {
-  publishResult(result: JobResult): void
-  publishError(error: { jobId?: string, code: ErrorCode, message: string, retryable?: boolean }): void
+/** Where a worker's outcomes and status go (the printer's MQTT link). */
+export interface OutcomeSink {
+  /** Publishes a stored outcome; the sink forgets it from the outbox once the broker has it. */
+  deliver(printerId: string, outcome: StoredOutcome, outboxSeq: number): void
   publishStatus(state: PrinterState, detail?: string): void
 }
 
 export interface PrinterWorkerDeps {
-  config: Pick<RelayConfig, 'RELAY_ID' | 'MAX_JOB_BYTES' | 'STATUS_WAIT_MS' | 'PRINTER_TIMEOUT_MS' | 'PRINTER_CONNECT_TIMEOUT_MS' | 'RETRY_MIN_MS' | 'RETRY_MAX_MS'>
+  config: Pick<RelayConfig, 'RELAY_ID' | 'MAX_JOB_BYTES' | 'STATUS_WAIT_MS' | 'PRINTER_TIMEOUT_MS' | 'PRINTER_CONNECT_TIMEOUT_MS' | 'RETRY_MIN_MS' | 'RETRY_MAX_MS' | 'JOB_MAX_AGE'>
   printer: PrinterAddress
   logger: Logger
-  sink: JobSink
+  spool: JobSpool
+  sink: OutcomeSink
 }
 
-export interface QueuedJob {
-  id: string
-  data: Buffer
-  copies: number
-  expiresAt?: number
-  receivedAt: number
+interface QueueEntry {
+  job: SpooledJob
+  bytes: Buffer
 }
 
 export class PrinterWorker {
   private readonly deps: PrinterWorkerDeps
-  private readonly queue: QueuedJob[] = []
-  private running = false
+  private readonly queue: QueueEntry[] = []
+  /** Ids of the jobs in the queue: a duplicate of one of them is not queued twice. */
+  private readonly queuedIds = new Set<string>()
+  private running: Promise<void> | undefined
   private stopped = true
   private wake: (() => void) | undefined
   private state: { state: PrinterState, detail?: string } = { state: 'online' }
@@ -59,79 +63,145 @@ export class PrinterWorker {
     return this.state
   }
 
-  /** Checks that the printer can be reached, so the first status announced is true, then serves the queue. */
+  /**
+   * Resumes the spooled jobs (a job that was printing when the relay stopped is reported `UNCERTAIN`),
+   * checks that the printer can be reached so the first status announced is true, then serves the queue.
+   */
   async start (): Promise<void> {
+    const { printer, config, spool, logger } = this.deps
+    for (const { job, bytes } of await spool.unfinished(printer.id)) {
+      if (job.phase === 'printing') {
+        logger.warn({ jobId: job.id }, 'the relay stopped while this job was printing: reporting UNCERTAIN, not reprinting')
+        await this.finishWithError(job, 'UNCERTAIN', `the relay stopped while job ${job.id} was being sent to printer ${printer.id} (${job.copiesDone} of ${job.copies} copies confirmed); it may or may not have printed, so it is not resent`)
+        continue
+      }
+      this.queue.push({ job, bytes })
+      this.queuedIds.add(job.id)
+    }
+    if (this.queue.length > 0) logger.info({ queued: this.queue.length }, 'resuming spooled jobs')
     this.stopped = false
-    const { printer, config } = this.deps
     const reason = await checkReachable(printer, config.PRINTER_CONNECT_TIMEOUT_MS)
     if (reason === null) this.setState('online')
     else this.setState('unreachable', `${printer.host}:${printer.port}: ${reason}`)
-    if (this.queue.length > 0) this.kick()
+    this.kick()
   }
 
+  /** Stops after the current attempt; unfinished jobs stay in the spool. */
   async stop (): Promise<void> {
     this.stopped = true
     this.wake?.()
+    await this.running
   }
 
-  /** Takes a payload from `printers/<id>/jobs`: answers a bad one at once, queues a good one. Never waits for the printer. */
-  accept (payload: Buffer): void {
-    const { logger, sink, config } = this.deps
-    let job: QueuedJob
+  /**
+   * Takes a payload from `printers/<id>/jobs`. Resolves once the job is safe (durably spooled, or its
+   * answer durably in the outbox): only then may the broker be acknowledged. Never waits for the printer.
+   */
+  async accept (payload: Buffer): Promise<void> {
+    const { logger, config, spool, printer } = this.deps
+    let parsed
     try {
-      const parsed = parseJob(payload, config.MAX_JOB_BYTES)
-      job = { id: parsed.id ?? `relay-${randomUUID()}`, data: parsed.data, copies: parsed.copies, receivedAt: Date.now() }
-      if (parsed.expiresAt !== undefined) job.expiresAt = parsed.expiresAt
+      parsed = parseJob(payload, config.MAX_JOB_BYTES)
     } catch (error) {
       if (!(error instanceof PrintwireError)) throw error
       const jobId = peekJobId(payload)
       logger.warn({ jobId, code: error.code, bytes: payload.length, reason: error.message }, 'job refused')
-      sink.publishError({ ...(jobId === undefined ? {} : { jobId }), code: error.code, message: error.message })
+      await this.report(this.errorMessage(jobId, error.code, error.message))
       return
     }
-    this.queue.push(job)
-    logger.info({ jobId: job.id, bytes: job.data.length, copies: job.copies, queued: this.queue.length }, 'job queued')
+    if (parsed.id !== undefined) {
+      if (this.queuedIds.has(parsed.id)) {
+        logger.info({ jobId: parsed.id }, 'duplicate of a queued job: ignored')
+        return
+      }
+      const earlier = await spool.outcomeOf(printer.id, parsed.id)
+      if (earlier !== undefined) {
+        logger.info({ jobId: parsed.id, outcome: earlier.kind }, 'duplicate of a finished job: answered with its original outcome')
+        await this.report(earlier.message, earlier.kind)
+        return
+      }
+    }
+    const job = await spool.add({
+      id: parsed.id ?? `relay-${randomUUID()}`,
+      printerId: printer.id,
+      copies: parsed.copies,
+      receivedAt: Date.now(),
+      ...(parsed.expiresAt === undefined ? {} : { expiresAt: parsed.expiresAt })
+    }, parsed.data)
+    this.queue.push({ job, bytes: parsed.data })
+    this.queuedIds.add(job.id)
+    logger.info({ jobId: job.id, bytes: parsed.data.length, copies: job.copies, queued: this.queue.length }, 'job spooled')
     this.kick()
   }
 
   private kick (): void {
-    if (this.running || this.stopped) return
-    this.running = true
-    void this.drain().finally(() => { this.running = false })
+    if (this.running !== undefined || this.stopped || this.queue.length === 0) return
+    this.running = this.drain().finally(() => {
+      this.running = undefined
+      this.kick()
+    })
   }
 
   private async drain (): Promise<void> {
     while (!this.stopped && this.queue.length > 0) {
-      const job = this.queue[0] as QueuedJob
-      const finished = await this.printWithRetries(job)
-      if (finished) this.queue.shift()
+      const entry = this.queue[0] as QueueEntry
+      let finished: boolean
+      try {
+        finished = await this.printWithRetries(entry)
+      } catch (error) {
+        // The spool failed (disk full, ...): keep the job and try again later rather than lose it.
+        this.deps.logger.error({ err: error, jobId: entry.job.id }, 'could not record a job\'s progress; retrying')
+        await this.sleep(this.deps.config.RETRY_MAX_MS)
+        continue
+      }
+      if (finished) {
+        this.queue.shift()
+        this.queuedIds.delete(entry.job.id)
+      }
     }
+  }
+
+  /** The reason a job must not print any more, or undefined while it may. */
+  private expiry (job: SpooledJob): string | undefined {
+    const now = Date.now()
+    if (job.expiresAt !== undefined && now > job.expiresAt) return `the job expired at ${new Date(job.expiresAt).toISOString()} before the printer could print it`
+    const maxAgeMs = this.deps.config.JOB_MAX_AGE * 1000
+    if (maxAgeMs > 0 && now - job.receivedAt > maxAgeMs) return `the job waited longer than JOB_MAX_AGE (${this.deps.config.JOB_MAX_AGE} s) for the printer`
+    return undefined
   }
 
   /**
    * Prints one job, retrying while the printer cannot take it. True once the job is finished (printed,
    * or its final error reported); false when the worker stopped first and the job is still to do.
    */
-  private async printWithRetries (job: QueuedJob): Promise<boolean> {
-    const { logger, sink, config, printer } = this.deps
-    const ticketsPerCopy = countTickets(job.data)
-    let remainingCopies = job.copies
+  private async printWithRetries ({ job, bytes }: QueueEntry): Promise<boolean> {
+    const { logger, config, printer, spool } = this.deps
+    const ticketsPerCopy = countTickets(bytes)
     let delay = config.RETRY_MIN_MS
     let reportedOutage: string | undefined
     const started = Date.now()
-    let totalAcks = 0
-    let totalBytes = 0
+    let acks = 0
+    let written = 0
+    let lastReport: PrinterReport | undefined
 
     while (!this.stopped) {
-      if (job.expiresAt !== undefined && Date.now() > job.expiresAt) {
-        sink.publishError({ jobId: job.id, code: 'JOB_EXPIRED', message: `the job expired at ${new Date(job.expiresAt).toISOString()} before the printer could print it` })
+      const expired = this.expiry(job)
+      if (expired !== undefined) {
         logger.warn({ jobId: job.id }, 'job expired before it printed')
+        await this.finishWithError(job, 'JOB_EXPIRED', expired)
         return true
       }
-      const data = remainingCopies === 1 ? job.data : Buffer.concat(Array.from({ length: remainingCopies }, () => job.data))
-      const attempt = await printOnce(printer, data, ticketsPerCopy * remainingCopies, this.timeouts())
-      totalAcks += attempt.report.acks
-      totalBytes += attempt.bytesWritten
+      const copies = job.copies - job.copiesDone
+      const data = copies === 1 ? bytes : Buffer.concat(Array.from({ length: copies }, () => bytes))
+      const attempt = await printOnce(printer, data, ticketsPerCopy * copies, this.timeouts(), {
+        beforeWrite: async () => {
+          job.phase = 'printing'
+          await spool.update(job)
+        }
+      })
+      acks += attempt.report.acks
+      written += attempt.bytesWritten
+      lastReport = attempt.report
       const { outcome } = attempt
 
       if (outcome.kind === 'printed' || outcome.kind === 'sent') {
@@ -140,57 +210,97 @@ export class PrinterWorker {
           jobId: job.id,
           printerId: printer.id,
           status: outcome.kind,
-          bytes: totalBytes,
+          bytes: written,
           durationMs: Date.now() - started,
-          printer: { ...attempt.report, acks: totalAcks, expectedAcks: ticketsPerCopy * job.copies },
+          printer: { ...lastReport, acks, expectedAcks: ticketsPerCopy * job.copies },
           at: new Date().toISOString()
         }
-        sink.publishResult(result)
-        logger.info({ jobId: job.id, status: result.status, bytes: result.bytes, acks: totalAcks, durationMs: result.durationMs }, 'job done')
+        await this.finish(job, { kind: 'result', message: result })
+        logger.info({ jobId: job.id, status: result.status, bytes: result.bytes, acks, durationMs: result.durationMs }, 'job done')
         return true
       }
 
-      if (outcome.kind === 'unreachable' || (outcome.kind === 'dropped' && outcome.whileWriting && attempt.report.acks === 0) ||
-          (outcome.kind === 'timeout' && outcome.whileWriting && attempt.report.acks === 0)) {
-        const code: ErrorCode = outcome.kind === 'timeout' ? 'PRINTER_TIMEOUT' : 'PRINTER_UNREACHABLE'
-        const where = `${printer.host}:${printer.port}`
-        this.setState('unreachable', `${where}: ${outcome.reason}`)
-        if (reportedOutage !== code) {
-          reportedOutage = code
-          sink.publishError({ jobId: job.id, code, message: `printer ${printer.id} (${where}): ${outcome.reason}; the job is kept and retried until the printer is back` })
-          logger.warn({ jobId: job.id, code, reason: outcome.reason }, 'printer unreachable; job kept')
+      if (outcome.kind === 'local') throw outcome.error
+
+      const nothingPrinted = attempt.report.acks === 0 && (outcome.kind === 'unreachable' ||
+        ((outcome.kind === 'dropped' || outcome.kind === 'timeout') && outcome.whileWriting))
+      if (outcome.kind === 'fault' || nothingPrinted) {
+        // Nothing more printed than the ACKs counted: the job goes back to the queue's head.
+        if (ticketsPerCopy > 0) job.copiesDone += Math.floor(attempt.report.acks / ticketsPerCopy)
+        if (job.copiesDone >= job.copies) job.copiesDone = job.copies - 1
+        if (job.phase !== 'queued') {
+          job.phase = 'queued'
+          await spool.update(job)
         }
-      } else if (outcome.kind === 'fault') {
-        const printedCopies = ticketsPerCopy === 0 ? 0 : Math.floor(attempt.report.acks / ticketsPerCopy)
-        remainingCopies -= printedCopies
+      }
+
+      if (outcome.kind === 'fault') {
         this.setState('error', outcome.status.message)
         if (reportedOutage !== outcome.status.condition) {
           reportedOutage = outcome.status.condition
-          sink.publishError({ jobId: job.id, code: 'PRINTER_ERROR', message: `printer ${printer.id} reports ${outcome.status.message} (${outcome.status.condition}); ${totalAcks} ticket(s) printed so far; the job is kept and resumed when the printer is ready` })
-          logger.warn({ jobId: job.id, condition: outcome.status.condition, acks: totalAcks }, 'printer fault; job kept')
+          await this.report(this.errorMessage(job.id, 'PRINTER_ERROR', `printer ${printer.id} reports ${outcome.status.message} (${outcome.status.condition}); ${acks} ticket(s) printed so far; the job is kept and resumed when the printer is ready`))
+          logger.warn({ jobId: job.id, condition: outcome.status.condition, acks }, 'printer fault; job kept')
         }
-        if (remainingCopies <= 0) remainingCopies = 1
         // A printer in fault answers <S1> only once it is ready again: resend only then.
-        while (!this.stopped && !(await probeReady(printer, this.timeouts()))) {
+        while (!this.stopped && this.expiry(job) === undefined && !(await probeReady(printer, this.timeouts()))) {
           await this.sleep(delay)
           delay = Math.min(delay * 2, config.RETRY_MAX_MS)
         }
         delay = config.RETRY_MIN_MS
         continue
-      } else {
-        // The printer took the bytes and then went silent or dropped the connection: it may have printed.
-        // Reprinting could print twice, so the job ends here and the client is told.
-        const code: ErrorCode = outcome.kind === 'timeout' ? 'PRINTER_TIMEOUT' : 'UNCERTAIN'
-        this.setState('online')
-        sink.publishError({ jobId: job.id, code, message: `printer ${printer.id}: ${outcome.reason} after ${totalAcks} of ${ticketsPerCopy * job.copies} ticket(s) were acknowledged; it may or may not have printed the rest, so it is not resent`, retryable: false })
-        logger.warn({ jobId: job.id, code, acks: totalAcks, reason: outcome.reason }, 'job outcome unknown')
-        return true
       }
 
-      await this.sleep(delay)
-      delay = Math.min(delay * 2, config.RETRY_MAX_MS)
+      if (nothingPrinted) {
+        const code: ErrorCode = outcome.kind === 'timeout' ? 'PRINTER_TIMEOUT' : 'PRINTER_UNREACHABLE'
+        const where = `${printer.host}:${printer.port}`
+        this.setState('unreachable', `${where}: ${outcome.reason}`)
+        if (reportedOutage !== code) {
+          reportedOutage = code
+          await this.report(this.errorMessage(job.id, code, `printer ${printer.id} (${where}): ${outcome.reason}; the job is kept and retried until the printer is back`))
+          logger.warn({ jobId: job.id, code, reason: outcome.reason }, 'printer unreachable; job kept')
+        }
+        await this.sleep(delay)
+        delay = Math.min(delay * 2, config.RETRY_MAX_MS)
+        continue
+      }
+
+      // The printer took the bytes and then went silent or dropped the connection: it may have printed.
+      // Reprinting could print twice, so the job ends here and the client is told.
+      const code: ErrorCode = outcome.kind === 'timeout' ? 'PRINTER_TIMEOUT' : 'UNCERTAIN'
+      this.setState('online')
+      logger.warn({ jobId: job.id, code, acks, reason: outcome.reason }, 'job outcome unknown')
+      await this.finishWithError(job, code, `printer ${printer.id}: ${outcome.reason} after ${acks} of ${ticketsPerCopy * job.copies} ticket(s) were acknowledged; it may or may not have printed the rest, so it is not resent`)
+      return true
     }
     return false
+  }
+
+  private errorMessage (jobId: string | undefined, code: ErrorCode, message: string, retryable = ERROR_CODES[code].retryable): JobErrorMessage {
+    return {
+      ...(jobId === undefined ? {} : { jobId }),
+      printerId: this.deps.printer.id,
+      code,
+      message,
+      retryable,
+      at: new Date().toISOString()
+    }
+  }
+
+  /** A job's last word: not retryable, remembered for duplicates. */
+  private finishWithError (job: SpooledJob, code: ErrorCode, message: string): Promise<void> {
+    return this.finish(job, { kind: 'error', message: this.errorMessage(job.id, code, message, false) })
+  }
+
+  private async finish (job: SpooledJob, outcome: StoredOutcome): Promise<void> {
+    const entry = await this.deps.spool.finish(this.deps.printer.id, outcome, job)
+    this.deps.sink.deliver(this.deps.printer.id, outcome, entry.seq)
+  }
+
+  /** Publishes an outcome that finishes no job (a refusal, a transient error, a duplicate's answer). */
+  private async report (message: JobResult | JobErrorMessage, kind: StoredOutcome['kind'] = 'status' in message ? 'result' : 'error'): Promise<void> {
+    const outcome = (kind === 'result' ? { kind, message } : { kind, message }) as StoredOutcome
+    const entry = await this.deps.spool.record(this.deps.printer.id, outcome)
+    this.deps.sink.deliver(this.deps.printer.id, outcome, entry.seq)
   }
 
   private timeouts (): PrintTimeouts {

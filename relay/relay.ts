@@ -1,13 +1,13 @@
 /**
- * The relay: for each printer in PRINTERS, a queue (PrinterWorker) and its own MQTT connection
- * (BrokerLink), so a slow or dead printer never delays another.
+ * The relay: a durable spool shared by all its printers, and for each printer in PRINTERS a queue
+ * (PrinterWorker) and its own MQTT connection (BrokerLink), so a slow or dead printer never delays another.
  */
-import type { JobErrorMessage } from '../protocol/index.ts'
-import { ERROR_CODES } from '../protocol/index.ts'
+import path from 'node:path'
 import type { Logger } from '../runtime/logger.ts'
 import { BrokerLink } from './brokerLink.ts'
 import type { RelayConfig } from './config.ts'
 import { PrinterWorker } from './printerWorker.ts'
+import { JobSpool, type StoredOutcome } from './spool.ts'
 
 export interface RelayDeps {
   config: RelayConfig
@@ -22,6 +22,7 @@ interface PrinterLane {
 export class Relay {
   private readonly config: RelayConfig
   private readonly logger: Logger
+  private spool: JobSpool | undefined
   private lanes: PrinterLane[] = []
 
   constructor (deps: RelayDeps) {
@@ -36,26 +37,25 @@ export class Relay {
 
   async start (): Promise<void> {
     const { config } = this
+    const spool = new JobSpool({ dir: path.resolve(config.STATE_DIR), logger: this.logger, dedupeWindow: config.DEDUPE_WINDOW })
+    await spool.start()
+    this.spool = spool
     this.lanes = config.PRINTERS.map((printer) => {
       const logger = this.logger.child({ printerId: printer.id })
       let link: BrokerLink | undefined
+      const deliver = (outcome: StoredOutcome, outboxSeq: number): void => {
+        link?.publishOutcome(outcome.message, outcome.kind, () => {
+          void spool.published({ seq: outboxSeq, printerId: printer.id, outcome })
+            .catch((error: unknown) => logger.warn({ err: error }, 'could not clear a published outcome from the outbox'))
+        })
+      }
       const worker = new PrinterWorker({
         config,
         printer,
         logger,
+        spool,
         sink: {
-          publishResult: (result) => link?.publishResult(result),
-          publishError: (error) => {
-            const message: JobErrorMessage = {
-              ...(error.jobId === undefined ? {} : { jobId: error.jobId }),
-              printerId: printer.id,
-              code: error.code,
-              message: error.message,
-              retryable: error.retryable ?? ERROR_CODES[error.code].retryable,
-              at: new Date().toISOString()
-            }
-            link?.publishError(message)
-          },
+          deliver: (_printerId, outcome, outboxSeq) => deliver(outcome, outboxSeq),
           publishStatus: (state, detail) => link?.publishStatus(state, detail)
         }
       })
@@ -64,7 +64,16 @@ export class Relay {
         printerId: printer.id,
         logger,
         onJob: (payload) => worker.accept(payload),
-        currentState: () => worker.currentState()
+        currentState: () => worker.currentState(),
+        onConnect: (first) => {
+          // Outcomes stored by an earlier run that the broker never acknowledged. (Within one run,
+          // mqtt.js itself resends what was in flight when the connection dropped.)
+          if (!first) return
+          spool.unpublished(printer.id).then(
+            (entries) => { for (const entry of entries) deliver(entry.outcome, entry.seq) },
+            (error: unknown) => logger.error({ err: error }, 'could not read the outbox')
+          )
+        }
       })
       return { worker, link }
     })
@@ -73,16 +82,20 @@ export class Relay {
     this.logger.info({
       relayId: config.RELAY_ID,
       broker: config.MQTT_URL,
-      printers: config.PRINTERS.map((p) => `${p.id}=${p.host}:${p.port}`)
+      printers: config.PRINTERS.map((p) => `${p.id}=${p.host}:${p.port}`),
+      stateDir: path.resolve(config.STATE_DIR)
     }, 'relay started')
   }
 
   async stop (): Promise<void> {
+    // Stop taking jobs first, then let each printer finish its current attempt, then close the spool.
     await Promise.all(this.lanes.map(async (lane) => {
-      await lane.worker.stop()
       await lane.link.stop()
+      await lane.worker.stop()
     }))
     this.lanes = []
+    await this.spool?.stop()
+    this.spool = undefined
     this.logger.info('relay stopped')
   }
 }

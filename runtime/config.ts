@@ -51,5 +51,8 @@ export const portSchema = wholeNumberText.pipe(z.number().max(65535, 'must be a 
 /** A positive whole number of milliseconds or bytes. */
 export const positiveIntSchema = wholeNumberText.pipe(z.number().positive('must be above 0'))
 
+/** A whole number, 0 allowed (0 usually means "no limit"). */
+export const nonNegativeIntSchema = wholeNumberText.pipe(z.number())
+
 /** `true`/`false`/`1`/`0`/`yes`/`no`. */
 export const booleanSchema = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes')

@@ -1,0 +1,220 @@
+/**
+ * The relay's durable spool (LevelDB under STATE_DIR): the jobs it has acknowledged to the broker and not
+ * yet finished, the outcomes of finished jobs (to answer a duplicate with the original result), and an
+ * outbox of results not yet acknowledged by the broker. Every write that a promise is made on (a PUBACK,
+ * a "printing" mark) is synced to disk; writes that arrive together share one sync (group commit).
+ */
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import type { AbstractBatchOperation } from 'abstract-level'
+import { Level } from 'level'
+import type { JobErrorMessage, JobResult } from '../protocol/index.ts'
+import type { Logger } from '../runtime/logger.ts'
+
+export type JobPhase = 'queued' | 'printing'
+
+/** A job the relay has taken responsibility for. */
+export interface SpooledJob {
+  seq: number
+  id: string
+  printerId: string
+  copies: number
+  /** Copies already acknowledged by the printer (after a fault, only the rest is sent). */
+  copiesDone: number
+  expiresAt?: number
+  receivedAt: number
+  /** `printing` from just before the first byte is written until the outcome is stored. */
+  phase: JobPhase
+}
+
+export type StoredOutcome =
+  | { kind: 'result', message: JobResult }
+  | { kind: 'error', message: JobErrorMessage }
+
+export interface OutboxEntry {
+  seq: number
+  printerId: string
+  outcome: StoredOutcome
+}
+
+export interface JobSpoolDeps {
+  dir: string
+  logger: Logger
+  /** Outcomes remembered per printer for duplicate suppression. */
+  dedupeWindow: number
+}
+
+/** One write of a batch, on any of the spool's sublevels. */
+type Op = AbstractBatchOperation<Level<string, string>, string, unknown>
+type Batch = Op[]
+
+const pad = (n: number): string => n.toString().padStart(16, '0')
+
+export class JobSpool {
+  private readonly deps: JobSpoolDeps
+  private db: Level<string, string> | undefined
+  private nextSeq = 1
+  private pending: Array<{ ops: Batch, resolve: () => void, reject: (error: Error) => void }> = []
+  private flushing: Promise<void> | undefined
+  private readonly doneCounts = new Map<string, number>()
+  /** Syncs done, for measurements. */
+  syncs = 0
+
+  constructor (deps: JobSpoolDeps) {
+    this.deps = deps
+  }
+
+  private get store (): Level<string, string> {
+    if (this.db === undefined) throw new Error('spool not started')
+    return this.db
+  }
+
+  private get jobs () { return this.store.sublevel<string, SpooledJob>('job', { valueEncoding: 'json' }) }
+  private get data () { return this.store.sublevel<string, Buffer>('data', { valueEncoding: 'buffer' }) }
+  private get done () { return this.store.sublevel<string, StoredOutcome>('done', { valueEncoding: 'json' }) }
+  private get doneOrder () { return this.store.sublevel<string, string>('doneorder', { valueEncoding: 'utf8' }) }
+  private get outbox () { return this.store.sublevel<string, OutboxEntry>('outbox', { valueEncoding: 'json' }) }
+
+  async start (): Promise<void> {
+    const dir = path.resolve(this.deps.dir, 'spool')
+    await mkdir(dir, { recursive: true })
+    this.db = new Level<string, string>(dir)
+    await this.db.open()
+    let last = 0
+    for await (const key of this.jobs.keys()) last = Math.max(last, Number(key.split('!')[1] ?? 0))
+    for await (const key of this.outbox.keys({ reverse: true, limit: 1 })) last = Math.max(last, Number(key))
+    for await (const key of this.doneOrder.keys()) {
+      const [printerId = '', seq = '0'] = key.split('!')
+      last = Math.max(last, Number(seq))
+      this.doneCounts.set(printerId, (this.doneCounts.get(printerId) ?? 0) + 1)
+    }
+    this.nextSeq = last + 1
+    this.deps.logger.info({ dir, nextSeq: this.nextSeq }, 'spool open')
+  }
+
+  async stop (): Promise<void> {
+    await this.flushing
+    if (this.pending.length > 0) await this.flush()
+    await this.db?.close()
+    this.db = undefined
+  }
+
+  /** Durably takes a job in; resolves once it is on disk. */
+  async add (job: Omit<SpooledJob, 'seq' | 'phase' | 'copiesDone'>, bytes: Buffer): Promise<SpooledJob> {
+    const spooled: SpooledJob = { ...job, seq: this.nextSeq++, phase: 'queued', copiesDone: 0 }
+    const key = jobKey(spooled)
+    await this.commit([
+      { type: 'put', sublevel: this.jobs, key, value: spooled },
+      { type: 'put', sublevel: this.data, key, value: bytes }
+    ])
+    return spooled
+  }
+
+  /** Durably records a change of phase or progress. */
+  async update (job: SpooledJob): Promise<void> {
+    await this.commit([{ type: 'put', sublevel: this.jobs, key: jobKey(job), value: job }])
+  }
+
+  /** The jobs of a printer still to finish, in the order they were taken in, with their bytes. */
+  async unfinished (printerId: string): Promise<Array<{ job: SpooledJob, bytes: Buffer }>> {
+    const found: Array<{ job: SpooledJob, bytes: Buffer }> = []
+    for await (const [key, job] of this.jobs.iterator({ gt: `${printerId}!`, lt: `${printerId}!~` })) {
+      const bytes = await this.data.get(key)
+      if (bytes === undefined) {
+        this.deps.logger.error({ printerId, jobId: job.id }, 'spooled job has no data; dropped')
+        continue
+      }
+      found.push({ job, bytes })
+    }
+    return found
+  }
+
+  /** The outcome of a finished job with this id, if it is still remembered. */
+  async outcomeOf (printerId: string, jobId: string): Promise<StoredOutcome | undefined> {
+    return this.done.get(`${printerId}!${jobId}`)
+  }
+
+  /**
+   * Durably finishes a job (when `job` is given, it leaves the queue and its outcome is remembered for
+   * duplicates) and puts its outcome in the outbox. Returns the outbox entry to publish.
+   */
+  async finish (printerId: string, outcome: StoredOutcome, job?: SpooledJob): Promise<OutboxEntry> {
+    const entry: OutboxEntry = { seq: this.nextSeq++, printerId, outcome }
+    const ops: Batch = [{ type: 'put', sublevel: this.outbox, key: pad(entry.seq), value: entry }]
+    if (job !== undefined) {
+      const key = jobKey(job)
+      ops.push(
+        { type: 'del', sublevel: this.jobs, key },
+        { type: 'del', sublevel: this.data, key },
+        { type: 'put', sublevel: this.done, key: `${printerId}!${job.id}`, value: outcome },
+        { type: 'put', sublevel: this.doneOrder, key: `${printerId}!${pad(entry.seq)}`, value: job.id }
+      )
+      this.doneCounts.set(printerId, (this.doneCounts.get(printerId) ?? 0) + 1)
+    }
+    await this.commit(ops)
+    if (job !== undefined) void this.prune(printerId).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not prune the spool'))
+    return entry
+  }
+
+  /** Puts an outcome in the outbox without finishing a job (a refused job, a duplicate's answer). */
+  async record (printerId: string, outcome: StoredOutcome): Promise<OutboxEntry> {
+    return this.finish(printerId, outcome)
+  }
+
+  /** The broker has the message: forget it (not synced: at worst it is published again after a crash). */
+  async published (entry: OutboxEntry): Promise<void> {
+    if (this.db === undefined) return
+    await this.outbox.del(pad(entry.seq))
+  }
+
+  /** Outcomes of a printer not yet acknowledged by the broker, oldest first. */
+  async unpublished (printerId: string): Promise<OutboxEntry[]> {
+    const entries: OutboxEntry[] = []
+    for await (const entry of this.outbox.values()) if (entry.printerId === printerId) entries.push(entry)
+    return entries
+  }
+
+  /** Forgets the oldest outcomes of a printer beyond the dedupe window. */
+  private async prune (printerId: string): Promise<void> {
+    const count = this.doneCounts.get(printerId) ?? 0
+    const excess = count - this.deps.dedupeWindow
+    // Prune in batches, not on every job.
+    if (excess < Math.max(1, Math.floor(this.deps.dedupeWindow / 10))) return
+    const ops: Batch = []
+    for await (const [key, jobId] of this.doneOrder.iterator({ gt: `${printerId}!`, lt: `${printerId}!~`, limit: excess })) {
+      ops.push({ type: 'del', sublevel: this.doneOrder, key }, { type: 'del', sublevel: this.done, key: `${printerId}!${jobId}` })
+    }
+    this.doneCounts.set(printerId, count - ops.length / 2)
+    await this.store.batch(ops as Array<AbstractBatchOperation<Level<string, string>, string, string>>)
+  }
+
+  /** Group commit: writes queued in the same turn share one synced batch. */
+  private commit (ops: Batch): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ ops, resolve, reject })
+      if (this.flushing === undefined) {
+        this.flushing = new Promise<void>((done) => setImmediate(done)).then(() => this.flushLoop())
+      }
+    })
+  }
+
+  private async flushLoop (): Promise<void> {
+    while (this.pending.length > 0) await this.flush()
+    this.flushing = undefined
+  }
+
+  private async flush (): Promise<void> {
+    const group = this.pending.splice(0)
+    try {
+      await this.store.batch(group.flatMap((g) => g.ops) as Array<AbstractBatchOperation<Level<string, string>, string, string>>, { sync: true })
+      this.syncs++
+      for (const g of group) g.resolve()
+    } catch (error) {
+      for (const g of group) g.reject(error as Error)
+    }
+  }
+}
+
+function jobKey (job: Pick<SpooledJob, 'printerId' | 'seq'>): string {
+  return `${job.printerId}!${pad(job.seq)}`
+}
