@@ -63,16 +63,22 @@ export class BrokerLink {
     let first = true
     client.on('connect', (connack) => {
       logger.info({ sessionPresent: connack.sessionPresent, clientId: this.clientId }, 'connected to broker')
-      if (!connack.sessionPresent) {
-        client.subscribe(jobsTopic(prefix, printerId), { qos: 1 }, (error, granted) => {
-          if (error) logger.error({ err: error }, 'could not subscribe to jobs')
-          else if (granted?.some((g) => g.qos !== 1)) logger.error({ granted }, 'the broker refused the jobs subscription')
-        })
+      const announce = (): void => {
+        // Announced once subscribed: a client that sees the printer's status can print on it.
+        const { state, detail } = this.deps.currentState()
+        this.publishStatus(state, detail)
+        this.deps.onConnect?.(first)
+        first = false
       }
-      const { state, detail } = this.deps.currentState()
-      this.publishStatus(state, detail)
-      this.deps.onConnect?.(first)
-      first = false
+      if (connack.sessionPresent) {
+        announce()
+        return
+      }
+      client.subscribe(jobsTopic(prefix, printerId), { qos: 1 }, (error, granted) => {
+        if (error) logger.error({ err: error }, 'could not subscribe to jobs')
+        else if (granted?.some((g) => g.qos !== 1)) logger.error({ granted }, 'the broker refused the jobs subscription')
+        else announce()
+      })
     })
     client.on('reconnect', () => logger.debug('reconnecting to broker'))
     client.on('offline', () => logger.warn('broker connection lost; reconnecting'))
