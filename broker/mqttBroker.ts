@@ -5,11 +5,14 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { Aedes } from 'aedes'
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws'
+import { maxPayloadBytes } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { listenHost, type BrokerConfig } from './config.ts'
 import { openPersistence, type BrokerPersistence } from './persistence.ts'
+import { PacketSizeGuard } from './packetSizeGuard.ts'
 import { ServerClock } from './serverClock.ts'
 import { bundlePageScript, createWebApp } from './webApp.ts'
 
@@ -64,7 +67,8 @@ export class PrintwireBroker {
 
     this.tcpServer = createTcpServer((socket) => this.handleTcp(aedes, socket))
     this.httpServer = createHttpServer(createWebApp(pageScript))
-    this.wsServer = new WebSocketServer({ server: this.httpServer, path: WEBSOCKET_PATH })
+    // ws refuses a larger frame before buffering it; the guard then follows MQTT's own framing.
+    this.wsServer = new WebSocketServer({ server: this.httpServer, path: WEBSOCKET_PATH, maxPayload: this.maxPacketBytes + 16 })
     this.wsServer.on('connection', (ws, req) => this.handleWebSocket(aedes, ws, req))
     this.wsServer.on('error', (error) => logger.error({ err: error }, 'websocket server error'))
     this.httpServer.on('connection', (socket) => this.track(socket))
@@ -108,17 +112,32 @@ export class PrintwireBroker {
     socket.once('close', () => this.sockets.delete(socket))
   }
 
+  /** The largest MQTT packet a client may send: a job of MAX_JOB_BYTES in a base64 envelope, with headers. */
+  get maxPacketBytes (): number {
+    return maxPayloadBytes(this.config.MAX_JOB_BYTES)
+  }
+
+  private guard (inner: Duplex, remote: string | undefined): PacketSizeGuard {
+    const guarded = new PacketSizeGuard({
+      inner,
+      maxPacketBytes: this.maxPacketBytes,
+      onOversize: (announcedBytes) => this.logger.warn({ remote, announcedBytes, limit: this.maxPacketBytes }, 'packet too large: connection closed')
+    })
+    guarded.on('error', (error) => this.logger.debug({ err: error, remote }, 'connection error'))
+    return guarded
+  }
+
   private handleTcp (aedes: Aedes, socket: Socket): void {
     this.track(socket)
     socket.on('error', (error) => this.logger.debug({ err: error }, 'tcp socket error'))
-    aedes.handle(socket)
+    aedes.handle(this.guard(socket, socket.remoteAddress))
   }
 
   private handleWebSocket (aedes: Aedes, ws: WebSocket, req: IncomingMessage): void {
     const stream = createWebSocketStream(ws)
     stream.on('error', (error) => this.logger.debug({ err: error }, 'websocket stream error'))
     ws.on('error', (error) => this.logger.debug({ err: error }, 'websocket error'))
-    aedes.handle(stream, req)
+    aedes.handle(this.guard(stream, req.socket.remoteAddress), req)
   }
 
   private watchClients (aedes: Aedes): void {
