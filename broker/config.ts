@@ -10,8 +10,10 @@ export const brokerConfigSchema = z.object({
   ALLOW_ANONYMOUS: booleanSchema.default(false),
   /** Address to listen on when the broker may be reached from the network. */
   LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
-  PERSISTENCE: z.enum(['memory', 'level']).default('level'),
+  PERSISTENCE: z.enum(['memory', 'level', 'redis']).default('level'),
   DATA_DIR: z.string().min(1).default('./data'),
+  /** With PERSISTENCE=redis: sessions, queues and retained messages in Redis, and messages between broker instances through it. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
   MAX_JOB_BYTES: positiveIntSchema.default(DEFAULT_MAX_JOB_BYTES),
   TOPIC_PREFIX: z.string().regex(TOPIC_PREFIX_PATTERN, 'must be MQTT topic levels without wildcards').default(DEFAULT_TOPIC_PREFIX),
   SERVER_TIME_INTERVAL_MS: positiveIntSchema.default(1000)

@@ -57,10 +57,10 @@ export class PrintwireBroker {
     const { config, logger } = this
     const host = listenHost(config)
     const pageScript = await bundlePageScript()
-    this.persistence = await openPersistence(config)
+    this.persistence = await openPersistence(config, logger)
     const aedes = await Aedes.createBroker({
-      id: `printwire-${process.pid}`,
-      ...(this.persistence.instance === undefined ? {} : { persistence: this.persistence.instance })
+      ...(this.persistence.instance === undefined ? {} : { persistence: this.persistence.instance }),
+      ...(this.persistence.mq === undefined ? {} : { mq: this.persistence.mq })
     })
     this.aedes = aedes
     this.watchClients(aedes)

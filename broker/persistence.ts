@@ -1,33 +1,74 @@
 /**
- * The broker's persistence (sessions, queued QoS 1 messages, retained messages):
- * `memory`, or `level` (embedded LevelDB under DATA_DIR, survives restarts).
+ * The broker's persistence (sessions, queued QoS 1 messages, retained messages) and message bus:
+ * `memory`; `level` (embedded LevelDB under DATA_DIR, survives restarts); `redis` (REDIS_URL: survives
+ * restarts, and several broker processes sharing one Redis serve the same topics, through mqemitter-redis).
  */
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
+import { Redis } from 'ioredis'
 import { Level } from 'level'
 import levelPersistence from 'aedes-persistence-level'
+import redisPersistence from 'aedes-persistence-redis'
+import mqemitterRedis from 'mqemitter-redis'
+import type { Logger } from '../runtime/logger.ts'
 import type { BrokerConfig } from './config.ts'
 
 export interface BrokerPersistence {
   /** What Aedes takes as `persistence`; undefined means Aedes' own in-memory store. */
   instance: unknown
+  /** What Aedes takes as `mq`; undefined means one process's in-memory emitter. Aedes closes it. */
+  mq: unknown
   /** Closes the store once Aedes has closed. */
   close(): Promise<void>
   describe: string
 }
 
-export async function openPersistence (config: BrokerConfig): Promise<BrokerPersistence> {
+interface CallbackPersistence {
+  destroy(cb?: () => void): Promise<void> | undefined
+}
+
+function destroyer (instance: CallbackPersistence): () => Promise<void> {
+  return async () => { await new Promise<void>((resolve) => { instance.destroy(() => resolve()) }) }
+}
+
+/** A URL without its password, for logs. */
+function redactUrl (url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return 'redis://(unparsable URL)'
+  }
+}
+
+export async function openPersistence (config: BrokerConfig, logger: Logger): Promise<BrokerPersistence> {
   if (config.PERSISTENCE === 'memory') {
-    return { instance: undefined, close: async () => {}, describe: 'memory (lost on restart)' }
+    return { instance: undefined, mq: undefined, close: async () => {}, describe: 'memory (lost on restart)' }
+  }
+  if (config.PERSISTENCE === 'redis') {
+    // Each connection is ready (its INFO ready check done) before it is used: a connection that
+    // subscribes before its ready check ends fails it ("only SUBSCRIBE ... allowed in this context").
+    const [conn, subConn, pubConn] = await Promise.all([0, 1, 2].map(async () => {
+      const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 })
+      await redis.connect()
+      return redis
+    })) as [Redis, Redis, Redis]
+    const instance = redisPersistence({ conn }) as CallbackPersistence
+    const mq = mqemitterRedis({ subConn, pubConn })
+    // Redis errors are reported here rather than thrown as an unhandled 'error' event; ioredis reconnects.
+    // (`state` is where mqemitter-redis emits its connections' errors; its typings omit it.)
+    ;(mq as unknown as { state: NodeJS.EventEmitter }).state.on('error', (error: Error) => logger.error({ err: error }, 'redis message bus error'))
+    conn.on('error', (error: Error) => logger.error({ err: error }, 'redis persistence error'))
+    // Not `instance.destroy()`: it first unsubscribes from the message bus, which Aedes has closed by then,
+    // and so never returns. Its only other step is to close this connection.
+    const close = async (): Promise<void> => { await conn.quit() }
+    return { instance, mq, close, describe: `redis (${redactUrl(config.REDIS_URL)})` }
   }
   const dir = path.resolve(config.DATA_DIR, 'broker-level')
   await mkdir(dir, { recursive: true })
   const db = new Level(dir)
   await db.open()
-  const instance = levelPersistence(db) as { destroy(cb?: () => void): Promise<void> | undefined }
-  return {
-    instance,
-    close: async () => { await new Promise<void>((resolve) => { instance.destroy(() => resolve()) }) },
-    describe: `level (${dir})`
-  }
+  const instance = levelPersistence(db) as CallbackPersistence
+  return { instance, mq: undefined, close: destroyer(instance), describe: `level (${dir})` }
 }
