@@ -1,0 +1,126 @@
+/**
+ * The job log: one row per job this page sent, newest first, updated live from `responses` and `errors`.
+ * Everything in a row is set with textContent: results come from the network.
+ */
+import { readJobOutcome, type JobErrorMessage, type JobResult } from '../protocol/payloads.ts'
+
+/** `queued`: sent, no result yet; `retrying`: a retryable error, the relay keeps the job; `failed`: final error. */
+export type JobRowStatus = 'queued' | 'printed' | 'sent' | 'retrying' | 'failed'
+
+const MAX_ROWS = 100
+
+interface JobRow {
+  printerId: string
+  row: HTMLTableRowElement
+  result: HTMLTableCellElement
+  details: HTMLTableCellElement
+  status: JobRowStatus
+}
+
+export class JobLog {
+  private readonly body: HTMLTableSectionElement
+  private readonly empty: HTMLElement
+  private readonly jobs = new Map<string, JobRow>()
+
+  constructor (body: HTMLTableSectionElement, empty: HTMLElement) {
+    this.body = body
+    this.empty = empty
+  }
+
+  /** A job just published: a new row at the top saying `queued…`. */
+  add (jobId: string, printerId: string, copies: number): void {
+    const row = document.createElement('tr')
+    row.dataset.jobId = jobId
+    const cell = (label: string, text: string): HTMLTableCellElement => {
+      const td = document.createElement('td')
+      td.dataset.label = label
+      td.textContent = text
+      row.append(td)
+      return td
+    }
+    cell('Job', jobId).classList.add('job-id')
+    cell('Printer', printerId)
+    const result = cell('Result', '')
+    const details = cell('Details', `sending to the broker… (${copies} ${copies === 1 ? 'copy' : 'copies'})`)
+    cell('Sent', new Date().toLocaleTimeString())
+    const job: JobRow = { printerId, row, result, details, status: 'queued' }
+    this.setStatus(job, 'queued', 'queued…')
+    this.jobs.set(jobId, job)
+    this.body.prepend(row)
+    this.trim()
+    this.empty.hidden = true
+  }
+
+  /** The broker acknowledged the job (PUBACK): it is queued for the printer's relay. */
+  accepted (jobId: string): void {
+    const job = this.jobs.get(jobId)
+    if (job?.status === 'queued') job.details.textContent = 'accepted by the broker; waiting for the printer'
+  }
+
+  /** The job never reached the broker. */
+  notSent (jobId: string, reason: string): void {
+    const job = this.jobs.get(jobId)
+    if (job === undefined) return
+    this.setStatus(job, 'failed', 'not sent')
+    job.details.textContent = reason
+  }
+
+  /**
+   * A message on `printers/<printerId>/responses` or `/errors`. Only this page's jobs are shown: others'
+   * results, and errors that name no job, are ignored.
+   */
+  handleOutcome (printerId: string, payload: string): void {
+    const outcome = readJobOutcome(payload)
+    if (outcome === null || typeof outcome.jobId !== 'string') return
+    const job = this.jobs.get(outcome.jobId)
+    if (job === undefined || job.printerId !== printerId) return
+    // A printed job stays printed: a late error (e.g. a redelivered duplicate) does not undo it.
+    if (job.status === 'printed') return
+    if ('status' in outcome && typeof outcome.status === 'string') this.showResult(job, outcome)
+    else this.showError(job, outcome as JobErrorMessage)
+  }
+
+  private showResult (job: JobRow, result: JobResult): void {
+    const parts: string[] = []
+    if (typeof result.bytes === 'number') parts.push(`${result.bytes} bytes`)
+    if (typeof result.durationMs === 'number') parts.push(`in ${formatDuration(result.durationMs)}`)
+    if (result.status === 'printed') {
+      this.setStatus(job, 'printed', 'printed')
+    } else {
+      this.setStatus(job, 'sent', 'sent')
+      parts.push('the printer reported nothing, so printing is not confirmed')
+    }
+    job.details.textContent = parts.join(', ')
+  }
+
+  private showError (job: JobRow, error: JobErrorMessage): void {
+    const code = typeof error.code === 'string' ? error.code : 'ERROR'
+    const message = typeof error.message === 'string' ? error.message : ''
+    if (error.retryable === true) {
+      this.setStatus(job, 'retrying', code)
+      job.details.textContent = `${message} — the relay keeps the job and retries.`
+    } else {
+      this.setStatus(job, 'failed', code)
+      job.details.textContent = message
+    }
+  }
+
+  private setStatus (job: JobRow, status: JobRowStatus, text: string): void {
+    job.status = status
+    job.row.dataset.status = status
+    job.result.textContent = text
+  }
+
+  private trim (): void {
+    while (this.body.rows.length > MAX_ROWS) {
+      const last = this.body.rows[this.body.rows.length - 1]
+      const id = last?.dataset.jobId
+      if (id !== undefined) this.jobs.delete(id)
+      last?.remove()
+    }
+  }
+}
+
+function formatDuration (ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`
+}

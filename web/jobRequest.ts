@@ -1,0 +1,39 @@
+/** What the Print button publishes: the form's values checked, and the JSON envelope (SPEC "Jobs"). */
+import type { JobEnvelope } from '../protocol/payloads.ts'
+import { randomSuffix } from './connection.ts'
+
+/** SPEC "Jobs": copies 1-100; jobs up to 1 MiB by default (a broker may allow more, never less). */
+export const MIN_COPIES = 1
+export const MAX_COPIES = 100
+export const DEFAULT_MAX_JOB_BYTES = 1024 * 1024
+
+export type Checked<T> = { ok: true, value: T } | { ok: false, message: string }
+
+/** `web-<time>-<random>`: within the envelope id's `A-Z a-z 0-9 . _ : -`, unique per click. */
+export function newJobId (now = Date.now()): string {
+  return `web-${now}-${randomSuffix(6)}`
+}
+
+export function checkCopies (raw: string): Checked<number> {
+  const text = raw.trim()
+  const copies = Number(text)
+  if (text === '' || !/^\d+$/.test(text) || !Number.isInteger(copies) || copies < MIN_COPIES || copies > MAX_COPIES) {
+    return { ok: false, message: `Copies must be a whole number from ${MIN_COPIES} to ${MAX_COPIES}.` }
+  }
+  return { ok: true, value: copies }
+}
+
+export function checkTicket (text: string): Checked<string> {
+  if (text.trim() === '') return { ok: false, message: 'Type a ticket to print, e.g. <RC10,10><F3>Hello<p>.' }
+  const bytes = new TextEncoder().encode(text).length
+  if (bytes > DEFAULT_MAX_JOB_BYTES) {
+    return { ok: false, message: `The ticket is ${bytes} bytes; jobs are limited to ${DEFAULT_MAX_JOB_BYTES} bytes.` }
+  }
+  return { ok: true, value: text }
+}
+
+/** The envelope, as sent: the text exactly as typed (utf8), never trimmed. */
+export function jobEnvelope (id: string, text: string, copies: number): string {
+  const envelope: JobEnvelope = { id, data: text, encoding: 'utf8', copies }
+  return JSON.stringify(envelope)
+}

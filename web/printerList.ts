@@ -1,0 +1,113 @@
+/**
+ * The printer selector, filled from the retained `printers/<id>/status` messages: one option per printer,
+ * sorted by id, showing its state and detail. Options are updated in place, so the user's choice (and an
+ * open drop-down) survives every update.
+ */
+import { readPrinterStatus, type PrinterState, type PrinterStatusMessage } from '../protocol/payloads.ts'
+
+export interface PrinterEntry {
+  id: string
+  state: PrinterState
+  detail: string | undefined
+}
+
+const STATE_HINTS: Record<PrinterState, string> = {
+  online: '',
+  offline: 'its relay is offline: the job waits until the relay is back.',
+  unreachable: 'the relay cannot reach it: the job waits until the printer is back.',
+  error: 'it reported a fault: the job waits until it is fixed.'
+}
+
+export function describePrinter (entry: PrinterEntry): string {
+  return entry.detail ? `${entry.id} — ${entry.state}: ${entry.detail}` : `${entry.id} — ${entry.state}`
+}
+
+export class PrinterSelector {
+  private readonly select: HTMLSelectElement
+  private readonly placeholder: HTMLOptionElement
+  private readonly printers = new Map<string, PrinterEntry>()
+  private readonly onChange: () => void
+
+  constructor (select: HTMLSelectElement, onChange: () => void) {
+    this.select = select
+    this.onChange = onChange
+    this.placeholder = document.createElement('option')
+    this.placeholder.value = ''
+    this.select.replaceChildren(this.placeholder)
+    this.renderPlaceholder()
+    this.select.addEventListener('change', () => this.onChange())
+  }
+
+  /** The chosen printer's id, or undefined when none is chosen. */
+  get selectedId (): string | undefined {
+    const value = this.select.value
+    return value === '' ? undefined : value
+  }
+
+  get selected (): PrinterEntry | undefined {
+    const id = this.selectedId
+    return id === undefined ? undefined : this.printers.get(id)
+  }
+
+  /** What to tell the user about printing on the selected printer now, or '' when nothing. */
+  hint (): string {
+    const entry = this.selected
+    if (entry === undefined) return ''
+    const hint = STATE_HINTS[entry.state]
+    return hint === '' ? '' : `${entry.id} is ${entry.state}: ${hint}`
+  }
+
+  /**
+   * A message on `printers/<id>/status`. The id comes from the topic (what the broker's rules checked),
+   * never from the payload. An empty payload clears a retained status: the printer is gone.
+   */
+  handleStatus (printerId: string, payload: string): void {
+    if (payload === '') {
+      this.remove(printerId)
+      return
+    }
+    const status: PrinterStatusMessage | null = readPrinterStatus(payload)
+    if (status === null) return
+    const detail = typeof status.detail === 'string' && status.detail !== '' ? status.detail : undefined
+    this.upsert({ id: printerId, state: status.state, detail })
+  }
+
+  private upsert (entry: PrinterEntry): void {
+    this.printers.set(entry.id, entry)
+    const option = this.optionFor(entry.id) ?? this.insertOption(entry.id)
+    option.textContent = describePrinter(entry)
+    option.dataset.state = entry.state
+    this.renderPlaceholder()
+    if (entry.id === this.selectedId) this.onChange()
+  }
+
+  private remove (printerId: string): void {
+    if (!this.printers.delete(printerId)) return
+    const wasSelected = printerId === this.selectedId
+    this.optionFor(printerId)?.remove()
+    if (wasSelected) this.select.value = ''
+    this.renderPlaceholder()
+    if (wasSelected) this.onChange()
+  }
+
+  /** A new option at its sorted place; the placeholder stays first. */
+  private insertOption (printerId: string): HTMLOptionElement {
+    const option = document.createElement('option')
+    option.value = printerId
+    const next = Array.from(this.select.options).find((o) => o.value !== '' && compareIds(o.value, printerId) > 0)
+    this.select.insertBefore(option, next ?? null)
+    return option
+  }
+
+  private optionFor (printerId: string): HTMLOptionElement | undefined {
+    return Array.from(this.select.options).find((o) => o.value === printerId)
+  }
+
+  private renderPlaceholder (): void {
+    this.placeholder.textContent = this.printers.size === 0 ? 'No printers yet (waiting for relays)…' : 'Choose a printer…'
+  }
+}
+
+function compareIds (a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' }) || (a < b ? -1 : a > b ? 1 : 0)
+}
