@@ -80,6 +80,8 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
   rejectedTickets = 0
   /** Bytes read from clients. */
   received = 0
+  /** Connections reset mid-job by `dropConnections`. */
+  droppedConnections = 0
 
   private readonly config: Required<Omit<BocaSimulatorConfig, 'dumpDir'>> & { dumpDir: string | undefined }
   private readonly logger: Logger
@@ -90,6 +92,7 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
   private nextConnectionId = 1
   private printedCount = 0
   private stopped = false
+  private dropsPending = 0
   private readonly timers = new Set<NodeJS.Timeout>()
   private dumpWrites: Promise<void> = Promise.resolve()
 
@@ -162,6 +165,11 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
     if (previous === 'hang') socket?.resume()
     const statusByte = STATE_STATUS_BYTE[state]
     if (this.active && statusByte !== undefined) this.answer(this.active, statusByte)
+  }
+
+  /** The next `count` connections are reset as soon as their first bytes arrive, and print nothing. */
+  dropConnections (count: number): void {
+    this.dropsPending += count
   }
 
   /** Resolves with the printed tickets once there are at least `count`; rejects after `timeoutMs`. */
@@ -240,8 +248,17 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
     this.connections++
     this.logger.info({ connectionId: connection.id, remote: socket.remoteAddress }, 'connection opened')
     this.emit('connection', connection.id)
+    const drop = this.dropsPending > 0
+    if (drop) this.dropsPending--
     socket.on('data', (chunk) => {
       this.received += chunk.length
+      if (drop) {
+        // A printer that resets the connection while the job arrives: nothing of it prints.
+        this.droppedConnections++
+        this.logger.info({ connectionId: connection.id, bytes: chunk.length }, 'connection dropped mid-job (simulated fault)')
+        socket.resetAndDestroy()
+        return
+      }
       connection.scanner.push(chunk)
     })
     socket.on('close', () => {

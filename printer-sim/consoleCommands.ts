@@ -15,6 +15,7 @@ const HELP = [
   '  cutter-jam   cutter jam (0x1D): tickets are not printed',
   '  offline      switched off: connections refused until `ready`',
   '  hang         accepts connections but never reads or answers',
+  '  drop [n]     reset the next n connections (default 1) as their job arrives',
   '  status       current state and tickets printed',
   '  help         this list'
 ].join('\n')
@@ -31,6 +32,12 @@ export async function runConsoleCommand (simulator: BocaSimulator, line: string)
   if (command === 'status') {
     return `state ${simulator.state}, ${simulator.tickets.length} ticket(s) printed, ` +
       `${simulator.rejectedTickets} not printed, ${simulator.connections} connection(s), port ${simulator.port}`
+  }
+  const drop = /^drop(?:\s+(\d+))?$/.exec(command)
+  if (drop !== null) {
+    const count = Number(drop[1] ?? 1)
+    simulator.dropConnections(count)
+    return `the next ${count} connection(s) will be reset mid-job`
   }
   if (isPrinterState(command)) {
     try {

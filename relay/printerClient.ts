@@ -36,9 +36,14 @@ export type AttemptOutcome =
   /** The relay itself failed before writing (its `beforeWrite` hook threw): nothing was sent. */
   | { kind: 'local', error: Error }
 
-export interface PrintHooks {
+export interface PrintOptions {
   /** Runs once the connection is open, before the first byte is written (the relay marks the job `printing`). */
   beforeWrite?: () => Promise<void>
+  /**
+   * The printer is known to report status (it has sent status bytes before): silence after a job is then a
+   * PRINTER_TIMEOUT, not `sent`.
+   */
+  expectStatus?: boolean
 }
 
 export interface AttemptResult {
@@ -47,7 +52,7 @@ export interface AttemptResult {
   bytesWritten: number
 }
 
-export function printOnce (target: PrinterTarget, data: Buffer, expectedAcks: number, timeouts: PrintTimeouts, hooks: PrintHooks = {}): Promise<AttemptResult> {
+export function printOnce (target: PrinterTarget, data: Buffer, expectedAcks: number, timeouts: PrintTimeouts, options: PrintOptions = {}): Promise<AttemptResult> {
   return new Promise((resolve) => {
     const report: PrinterReport = { acks: 0, expectedAcks, statusBytes: [], condition: 'none' }
     let connected = false
@@ -75,7 +80,11 @@ export function printOnce (target: PrinterTarget, data: Buffer, expectedAcks: nu
     }
     const armSilence = (): void => {
       if (report.acks === 0 && !busy && report.statusBytes.length === 0) {
-        arm(timeouts.statusWaitMs, () => finish({ kind: 'sent' }))
+        if (options.expectStatus) {
+          arm(timeouts.printerMs, () => finish({ kind: 'timeout', whileWriting: false, reason: `the printer, which reports status, said nothing for ${timeouts.printerMs} ms after taking the job` }))
+        } else {
+          arm(timeouts.statusWaitMs, () => finish({ kind: 'sent' }))
+        }
       } else {
         arm(timeouts.printerMs, () => finish({ kind: 'timeout', whileWriting: false, reason: `the printer went silent after ${report.acks} of ${expectedAcks} tickets` }))
       }
@@ -108,10 +117,10 @@ export function printOnce (target: PrinterTarget, data: Buffer, expectedAcks: nu
     })
     socket.once('connect', () => {
       connected = true
-      if (hooks.beforeWrite === undefined) write()
+      if (options.beforeWrite === undefined) write()
       else {
         clearTimeout(timer)
-        hooks.beforeWrite().then(write, (error: unknown) => finish({ kind: 'local', error: error as Error }))
+        options.beforeWrite().then(write, (error: unknown) => finish({ kind: 'local', error: error as Error }))
       }
     })
     const write = (): void => {

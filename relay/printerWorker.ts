@@ -46,6 +46,8 @@ export class PrinterWorker {
   private stopped = true
   private wake: (() => void) | undefined
   private state: { state: PrinterState, detail?: string } = { state: 'online' }
+  /** Learned from the printer: once it has sent a status byte, its silence means trouble, not "status off". */
+  private reportsStatus = false
 
   constructor (deps: PrinterWorkerDeps) {
     this.deps = deps
@@ -197,8 +199,10 @@ export class PrinterWorker {
         beforeWrite: async () => {
           job.phase = 'printing'
           await spool.update(job)
-        }
+        },
+        expectStatus: this.reportsStatus
       })
+      if (attempt.report.statusBytes.length > 0) this.reportsStatus = true
       acks += attempt.report.acks
       written += attempt.bytesWritten
       lastReport = attempt.report
