@@ -115,6 +115,11 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
     return this.boundPort
   }
 
+  /** `host:port`, as the relay's PRINTERS names a printer. */
+  get address (): string {
+    return `${this.config.host}:${this.boundPort}`
+  }
+
   get state (): PrinterState {
     return this.currentState
   }

@@ -62,7 +62,7 @@ async function pipeline (env: Record<string, string> = {}): Promise<{ broker: St
   const sim = cleanup.add(await startPrinter())
   const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
   await client.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
-  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim.port }, await tempDir(cleanup), env)))
+  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), env)))
   await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
   return { broker, client, printed: () => sim.tickets.map((t) => t.bytes.toString('latin1')) }
 }

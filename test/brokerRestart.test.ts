@@ -23,7 +23,7 @@ describe('broker restart with level persistence', () => {
     const env = { PERSISTENCE: 'level', DATA_DIR: dataDir, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
     const mqttUrl = `mqtt://127.0.0.1:${env.MQTT_PORT}`
     const sim = cleanup.add(await startPrinter())
-    const relayConfig = relayEnv(mqttUrl, { lobby: sim.port }, await tempDir(cleanup))
+    const relayConfig = relayEnv(mqttUrl, { lobby: sim }, await tempDir(cleanup))
 
     let broker = await startBrokerProcess(env)
     // The relay's first visit creates its persistent session and subscription; then it goes away.
@@ -54,7 +54,7 @@ describe('broker restart with level persistence', () => {
     const env = { PERSISTENCE: 'memory', MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
     const mqttUrl = `mqtt://127.0.0.1:${env.MQTT_PORT}`
     const sim = cleanup.add(await startPrinter())
-    const relayConfig = relayEnv(mqttUrl, { lobby: sim.port }, await tempDir(cleanup))
+    const relayConfig = relayEnv(mqttUrl, { lobby: sim }, await tempDir(cleanup))
     let broker = await startBrokerProcess(env)
     const relay = await startRelay(relayConfig)
     let client = await TestClient.connect(mqttUrl)

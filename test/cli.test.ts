@@ -101,7 +101,7 @@ async function system (): Promise<{ broker: StartedBroker, sim: BocaSimulator, d
   const dir = await tempDir(cleanup)
   const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
   await watcher.subscribe('printers/lobby/status')
-  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim.port }, path.join(dir, 'state'))))
+  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, path.join(dir, 'state'))))
   await watcher.waitFor((m) => m.json?.state === 'online', 10_000, 'lobby online')
   return { broker, sim, dir }
 }
@@ -189,7 +189,7 @@ describe('printwire print, with a relay and a printer', () => {
     const dir = await tempDir(cleanup)
     const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
     await watcher.subscribe('printers/lobby/status')
-    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim.port }, path.join(dir, 'state'), { MAX_JOB_BYTES: '100' })))
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, path.join(dir, 'state'), { MAX_JOB_BYTES: '100' })))
     await watcher.waitFor((m) => m.json?.state === 'online', 10_000, 'lobby online')
     const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl], Buffer.alloc(101, 0x41)).exit()
     expect(run.code).toBe(1)

@@ -15,7 +15,7 @@ async function setup (printer: Parameters<typeof startPrinter>[0] = {}) {
   const sim = cleanup.add(await startPrinter(printer))
   const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
   await client.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
-  const env = relayEnv(broker.mqttUrl, { lobby: sim.port }, await tempDir(cleanup))
+  const env = relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup))
   return { broker, sim, client, env }
 }
 

@@ -21,7 +21,7 @@ beforeEach(async () => {
 })
 afterEach(() => cleanup.closeAll())
 
-async function relayFor (printers: Record<string, number | string>, extra: Record<string, string> = {}): Promise<void> {
+async function relayFor (printers: Record<string, BocaSimulator | string>, extra: Record<string, string> = {}): Promise<void> {
   cleanup.add(await startRelay(relayEnv(broker.mqttUrl, printers, await tempDir(cleanup), extra)))
   for (const id of Object.keys(printers)) {
     await client.waitFor((m) => m.topic === `printers/${id}/status` && m.json?.state !== 'offline', 10_000, `${id} status`)
@@ -35,7 +35,7 @@ async function printer (): Promise<BocaSimulator> {
 describe('core pipeline', () => {
   it('prints a raw job published with the real mosquitto_pub byte for byte', async () => {
     const sim = await printer()
-    await relayFor({ lobby: sim.port })
+    await relayFor({ lobby: sim })
     const job = '<RC10,10><F3>Hello<p>'
     await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(broker.broker.mqttPort), '-q', '1', '-t', 'printers/lobby/jobs', '-m', job])
     const [ticket] = await sim.waitForTickets(1, 10_000)
@@ -49,7 +49,7 @@ describe('core pipeline', () => {
 
   it('delivers an envelope whose base64 data holds every byte value exactly', async () => {
     const sim = await printer()
-    await relayFor({ lobby: sim.port })
+    await relayFor({ lobby: sim })
     const graphics = Buffer.from(Array.from({ length: 256 }, (_, i) => i))
     const data = Buffer.concat([Buffer.from('<RC0,0><G256>'), graphics, Buffer.from('<p>')])
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'bytes-1', data: data.toString('base64'), encoding: 'base64' }))
@@ -61,7 +61,7 @@ describe('core pipeline', () => {
 
   it('prints an envelope with utf8 text and copies, counting one ACK per copy', async () => {
     const sim = await printer()
-    await relayFor({ lobby: sim.port })
+    await relayFor({ lobby: sim })
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'copies-1', data: '<RC10,10>Café ✓<p>', copies: 3 }))
     const result = await client.outcome('lobby', 'copies-1')
     expect(result.json).toMatchObject({ status: 'printed', printer: { acks: 3, expectedAcks: 3 } })
@@ -71,7 +71,7 @@ describe('core pipeline', () => {
   it('gives two printers on one relay only their own jobs', async () => {
     const a = await printer()
     const b = await printer()
-    await relayFor({ lobby: a.port, bar: b.port })
+    await relayFor({ lobby: a, bar: b })
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'a-1', data: 'lobby one<p>' }))
     await client.publish('printers/bar/jobs', JSON.stringify({ id: 'b-1', data: 'bar one<p>' }))
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'a-2', data: 'lobby two<p>' }))
@@ -86,7 +86,7 @@ describe('core pipeline', () => {
     cleanup.add(slow)
     const fast = await printer()
     // A printer that reports status is given STATUS_WAIT_MS to say something before a job counts as `sent`.
-    await relayFor({ slow: slow.port, fast: fast.port }, { STATUS_WAIT_MS: '5000' })
+    await relayFor({ slow: slow, fast: fast }, { STATUS_WAIT_MS: '5000' })
     await client.publish('printers/slow/jobs', JSON.stringify({ id: 's-1', data: 'slow<p>' }))
     await client.publish('printers/fast/jobs', JSON.stringify({ id: 'f-1', data: 'fast<p>' }))
     await client.outcome('fast', 'f-1')
@@ -98,7 +98,7 @@ describe('core pipeline', () => {
 
   it('answers an invalid envelope with INVALID_JOB naming the problem, and the next job still prints', async () => {
     const sim = await printer()
-    await relayFor({ lobby: sim.port })
+    await relayFor({ lobby: sim })
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'bad-1', data: 'x<p>', copies: 0 }))
     await client.publish('printers/lobby/jobs', '{"id": "bad-2", "data": ')
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'bad-3', data: '!!!', encoding: 'base64' }))
@@ -119,7 +119,7 @@ describe('core pipeline', () => {
 
   it('refuses a job larger than MAX_JOB_BYTES with JOB_TOO_LARGE, whole, and prints the next', async () => {
     const sim = await printer()
-    await relayFor({ lobby: sim.port }, { MAX_JOB_BYTES: '1000' })
+    await relayFor({ lobby: sim }, { MAX_JOB_BYTES: '1000' })
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'big-1', data: 'x'.repeat(1001) }))
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'ok-1', data: 'y'.repeat(996) + '<p>' }))
     const big = await client.outcome('lobby', 'big-1')
@@ -131,7 +131,7 @@ describe('core pipeline', () => {
 
   it('does not print a job past its expiresAt', async () => {
     const sim = await printer()
-    await relayFor({ lobby: sim.port })
+    await relayFor({ lobby: sim })
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'old-1', data: 'stale<p>', expiresAt: '2020-01-01T00:00:00Z' }))
     const old = await client.outcome('lobby', 'old-1')
     expect(old.json).toMatchObject({ code: 'JOB_EXPIRED', retryable: false })
@@ -141,7 +141,7 @@ describe('core pipeline', () => {
   it('reports `sent` when the printer accepts the bytes but reports no status', async () => {
     const sim = await startPrinter({ statusReporting: false })
     cleanup.add(sim)
-    await relayFor({ lobby: sim.port })
+    await relayFor({ lobby: sim })
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'quiet-1', data: 'quiet<p>' }))
     const result = await client.outcome('lobby', 'quiet-1')
     expect(result.json).toMatchObject({ status: 'sent', printer: { acks: 0, condition: 'none' } })
@@ -153,7 +153,7 @@ describe('printer faults', () => {
   it('reports PRINTER_UNREACHABLE once, keeps the job, and prints it when the printer is back', async () => {
     const sim = await printer()
     await sim.setState('offline')
-    await relayFor({ lobby: sim.port })
+    await relayFor({ lobby: sim })
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'u-1', data: 'later<p>' }))
     const error = await client.outcome('lobby', 'u-1')
     expect(error.json).toMatchObject({ code: 'PRINTER_UNREACHABLE', retryable: true, printerId: 'lobby' })
@@ -168,9 +168,9 @@ describe('printer faults', () => {
 
   it('reports PRINTER_UNREACHABLE for a printer address where nothing listens', async () => {
     const sim = await printer()
-    const port = sim.port
+    const address = sim.address
     await sim.stop()
-    await relayFor({ lobby: port })
+    await relayFor({ lobby: address })
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'nobody-1', data: 'x<p>' }))
     const error = await client.outcome('lobby', 'nobody-1')
     expect(error.json.code).toBe('PRINTER_UNREACHABLE')
@@ -180,7 +180,7 @@ describe('printer faults', () => {
   it('reports paper out as PRINTER_ERROR that says paper, then prints once paper is loaded', async () => {
     const sim = await printer()
     await sim.setState('paper-out')
-    await relayFor({ lobby: sim.port })
+    await relayFor({ lobby: sim })
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'p-1', data: 'paper please<p>' }))
     const error = await client.outcome('lobby', 'p-1')
     expect(error.json).toMatchObject({ code: 'PRINTER_ERROR', retryable: true })

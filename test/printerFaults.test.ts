@@ -15,7 +15,7 @@ async function setup (): Promise<{ sim: BocaSimulator, client: TestClient }> {
   const sim = cleanup.add(await startPrinter())
   const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
   await client.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
-  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim.port }, await tempDir(cleanup))))
+  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup))))
   await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
   return { sim, client }
 }

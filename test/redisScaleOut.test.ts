@@ -30,7 +30,7 @@ describe('redis persistence', () => {
     // The relay on broker A; the client on broker B.
     const clientB = cleanup.add(await TestClient.connect(b.url))
     await clientB.subscribe('printers/lobby/responses', 'printers/lobby/status')
-    const relayConfig = relayEnv(a.url, { lobby: sim.port }, await tempDir(cleanup))
+    const relayConfig = relayEnv(a.url, { lobby: sim }, await tempDir(cleanup))
     const relay = await startRelay(relayConfig)
     await clientB.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online', 10_000, 'status through A→B')
     await clientB.publish('printers/lobby/jobs', JSON.stringify({ id: 'via-b', data: 'across brokers<p>' }))

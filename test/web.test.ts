@@ -46,7 +46,7 @@ async function setup (): Promise<Setup> {
   const stopBroker = (): Promise<void> => (brokerStopping ??= broker.stop())
   cleanup.add({ stop: stopBroker })
   const sim = cleanup.add(await startPrinter())
-  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { demo: sim.port }, await tempDir(cleanup))))
+  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { demo: sim }, await tempDir(cleanup))))
   if (browser === undefined) throw new Error('the browser did not start')
   const context: BrowserContext = await browser.newContext({ viewport: { width: 1100, height: 820 } })
   cleanup.defer(() => context.close())

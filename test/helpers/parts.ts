@@ -58,8 +58,18 @@ export async function startBroker (env: Record<string, string> = {}): Promise<St
   }
 }
 
+/**
+ * A loopback address of its own (127.x.y.z) for each simulated printer: when a test switches a printer
+ * `offline`, the port it frees can be taken by another test's server on 127.0.0.1, but never on this
+ * address, so the relay never reaches a stranger, and the printer gets its port back.
+ */
+function ownLoopbackAddress (): string {
+  const byte = (): number => 1 + Math.floor(Math.random() * 254)
+  return `127.${byte()}.${byte()}.${byte()}`
+}
+
 export async function startPrinter (config: Partial<BocaSimulatorConfig> = {}): Promise<BocaSimulator> {
-  const sim = new BocaSimulator({ config: { host: '127.0.0.1', port: 0, ...config }, logger: logger.child({ part: 'printer' }) })
+  const sim = new BocaSimulator({ config: { host: ownLoopbackAddress(), port: 0, ...config }, logger: logger.child({ part: 'printer' }) })
   await sim.start()
   return sim
 }
@@ -71,10 +81,10 @@ export async function tempDir (cleanup: Cleanup, prefix = 'printwire-test-'): Pr
 }
 
 /** Relay settings fast enough for tests; any may be overridden. */
-export function relayEnv (mqttUrl: string, printers: Record<string, number | string>, stateDir: string, extra: Record<string, string> = {}): Record<string, string> {
+export function relayEnv (mqttUrl: string, printers: Record<string, BocaSimulator | string>, stateDir: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
     MQTT_URL: mqttUrl,
-    PRINTERS: Object.entries(printers).map(([id, where]) => `${id}=${typeof where === 'number' ? `127.0.0.1:${where}` : where}`).join(','),
+    PRINTERS: Object.entries(printers).map(([id, where]) => `${id}=${typeof where === 'string' ? where : where.address}`).join(','),
     RELAY_ID: 'test-relay',
     STATE_DIR: stateDir,
     STATUS_WAIT_MS: '300',
