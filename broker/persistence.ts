@@ -25,6 +25,29 @@ export interface BrokerPersistence {
 
 interface CallbackPersistence {
   destroy(cb?: () => void): Promise<void> | undefined
+  addSubscriptions(client: unknown, subs: object, cb?: (error?: Error) => void): Promise<unknown> | undefined
+}
+
+/**
+ * Aedes 1.x stores a persistent client's SUBSCRIBE once per topic in it, each time with the whole list
+ * (aedes issue #458). aedes-persistence-redis then waits for its own broadcast of each store under one key
+ * per client and first topic, so all but one of the waits are lost and a SUBSCRIBE of two or more topics
+ * with `clean: false` never gets its SUBACK. Concurrent stores of the same list are one store here.
+ */
+function coalesceSubscriptionStores (instance: CallbackPersistence): void {
+  const inflight = new WeakMap<object, Promise<unknown>>()
+  const store = instance.addSubscriptions.bind(instance)
+  instance.addSubscriptions = (client, subs, cb) => {
+    if (cb !== undefined) return store(client, subs, cb)
+    let pending = inflight.get(subs)
+    if (pending === undefined) {
+      pending = Promise.resolve(store(client, subs))
+      inflight.set(subs, pending)
+      const forget = (): void => { inflight.delete(subs) }
+      pending.then(forget, forget)
+    }
+    return pending
+  }
 }
 
 function destroyer (instance: CallbackPersistence): () => Promise<void> {
@@ -55,6 +78,7 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
       return redis
     })) as [Redis, Redis, Redis]
     const instance = redisPersistence({ conn }) as CallbackPersistence
+    coalesceSubscriptionStores(instance)
     const mq = mqemitterRedis({ subConn, pubConn })
     // Redis errors are reported here rather than thrown as an unhandled 'error' event; ioredis reconnects.
     // (`state` is where mqemitter-redis emits its connections' errors; its typings omit it.)

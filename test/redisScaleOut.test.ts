@@ -52,6 +52,21 @@ describe('redis persistence', () => {
     expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['across brokers<p>', 'from redis<p>'])
   })
 
+  it('grants a persistent client\'s SUBSCRIBE of several topics at once, and queues for it while it is away', async () => {
+    const redis = cleanup.add(await startRedis())
+    const broker = await brokerProcess(redis.url)
+    const options = { clean: false, clientId: 'persistent-multi' }
+    let subscriber = await TestClient.connect(broker.url, options)
+    // Aedes stores this once per topic; with Redis that used to lose the SUBACK (see broker/persistence.ts).
+    await subscriber.subscribe('printers/a/responses', 'printers/b/responses', 'printers/c/errors')
+    await subscriber.stop()
+    const publisher = cleanup.add(await TestClient.connect(broker.url))
+    await publisher.publish('printers/b/responses', '{"queued":true}')
+    subscriber = cleanup.add(await TestClient.connect(broker.url, options))
+    const queued = await subscriber.waitFor((m) => m.topic === 'printers/b/responses')
+    expect(queued.json).toEqual({ queued: true })
+  })
+
   it('refuses to start when Redis cannot be reached, saying so', async () => {
     const env = { PERSISTENCE: 'redis', REDIS_URL: `redis://127.0.0.1:${await freePort()}`, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
     const broker = cleanup.add(new PartProcess('broker/main.ts', env))

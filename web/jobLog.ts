@@ -11,6 +11,7 @@ const MAX_ROWS = 100
 
 interface JobRow {
   printerId: string
+  copies: number
   row: HTMLTableRowElement
   result: HTMLTableCellElement
   details: HTMLTableCellElement
@@ -41,9 +42,9 @@ export class JobLog {
     cell('Job', jobId).classList.add('job-id')
     cell('Printer', printerId)
     const result = cell('Result', '')
-    const details = cell('Details', `sending to the broker… (${copies} ${copies === 1 ? 'copy' : 'copies'})`)
+    const details = cell('Details', `${copiesText(copies)}, sending to the broker…`)
     cell('Sent', new Date().toLocaleTimeString())
-    const job: JobRow = { printerId, row, result, details, status: 'queued' }
+    const job: JobRow = { printerId, copies, row, result, details, status: 'queued' }
     this.setStatus(job, 'queued', 'queued…')
     this.jobs.set(jobId, job)
     this.body.prepend(row)
@@ -54,7 +55,7 @@ export class JobLog {
   /** The broker acknowledged the job (PUBACK): it is queued for the printer's relay. */
   accepted (jobId: string): void {
     const job = this.jobs.get(jobId)
-    if (job?.status === 'queued') job.details.textContent = 'accepted by the broker; waiting for the printer'
+    if (job?.status === 'queued') job.details.textContent = `${copiesText(job.copies)}, accepted by the broker; waiting for the printer`
   }
 
   /** The job never reached the broker. */
@@ -81,7 +82,7 @@ export class JobLog {
   }
 
   private showResult (job: JobRow, result: JobResult): void {
-    const parts: string[] = []
+    const parts: string[] = [copiesText(job.copies)]
     if (typeof result.bytes === 'number') parts.push(`${result.bytes} bytes`)
     if (typeof result.durationMs === 'number') parts.push(`in ${formatDuration(result.durationMs)}`)
     if (result.status === 'printed') {
@@ -96,12 +97,13 @@ export class JobLog {
   private showError (job: JobRow, error: JobErrorMessage): void {
     const code = typeof error.code === 'string' ? error.code : 'ERROR'
     const message = typeof error.message === 'string' ? error.message : ''
+    this.setStatus(job, error.retryable === true ? 'retrying' : 'failed', code)
+    job.details.textContent = message
     if (error.retryable === true) {
-      this.setStatus(job, 'retrying', code)
-      job.details.textContent = `${message} — the relay keeps the job and retries.`
-    } else {
-      this.setStatus(job, 'failed', code)
-      job.details.textContent = message
+      const note = document.createElement('span')
+      note.className = 'note'
+      note.textContent = 'will retry'
+      job.result.append(note)
     }
   }
 
@@ -119,6 +121,10 @@ export class JobLog {
       last?.remove()
     }
   }
+}
+
+function copiesText (copies: number): string {
+  return `${copies} ${copies === 1 ? 'copy' : 'copies'}`
 }
 
 function formatDuration (ms: number): string {

@@ -1,11 +1,7 @@
 /** What the Print button publishes: the form's values checked, and the JSON envelope (SPEC "Jobs"). */
 import type { JobEnvelope } from '../protocol/payloads.ts'
+import { DEFAULT_MAX_JOB_BYTES, MAX_COPIES, MIN_COPIES } from '../protocol/limits.ts'
 import { randomSuffix } from './connection.ts'
-
-/** SPEC "Jobs": copies 1-100; jobs up to 1 MiB by default (a broker may allow more, never less). */
-export const MIN_COPIES = 1
-export const MAX_COPIES = 100
-export const DEFAULT_MAX_JOB_BYTES = 1024 * 1024
 
 export type Checked<T> = { ok: true, value: T } | { ok: false, message: string }
 

@@ -11,11 +11,15 @@ export interface PrinterEntry {
   detail: string | undefined
 }
 
-const STATE_HINTS: Record<PrinterState, string> = {
-  online: '',
-  offline: 'its relay is offline: the job waits until the relay is back.',
-  unreachable: 'the relay cannot reach it: the job waits until the printer is back.',
-  error: 'it reported a fault: the job waits until it is fixed.'
+/** What printing on a printer in this state means for the user; '' when it just prints. */
+function stateHint (entry: PrinterEntry): string {
+  const why = entry.detail ? ` (${entry.detail})` : ''
+  switch (entry.state) {
+    case 'online': return ''
+    case 'offline': return `${entry.id}'s relay is offline${why}: jobs wait until the relay is back.`
+    case 'unreachable': return `The relay cannot reach ${entry.id}${why}: jobs wait until the printer is back.`
+    case 'error': return `${entry.id} reported a fault${why}: jobs wait until it is fixed.`
+  }
 }
 
 export function describePrinter (entry: PrinterEntry): string {
@@ -52,9 +56,7 @@ export class PrinterSelector {
   /** What to tell the user about printing on the selected printer now, or '' when nothing. */
   hint (): string {
     const entry = this.selected
-    if (entry === undefined) return ''
-    const hint = STATE_HINTS[entry.state]
-    return hint === '' ? '' : `${entry.id} is ${entry.state}: ${hint}`
+    return entry === undefined ? '' : stateHint(entry)
   }
 
   /**
