@@ -172,7 +172,7 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
     if (this.active && statusByte !== undefined) this.answer(this.active, statusByte)
   }
 
-  /** The next `count` connections are reset as soon as their first bytes arrive, and print nothing. */
+  /** The next `count` connections that send bytes are reset as soon as they arrive, and print nothing. */
   dropConnections (count: number): void {
     this.dropsPending += count
   }
@@ -253,11 +253,14 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
     this.connections++
     this.logger.info({ connectionId: connection.id, remote: socket.remoteAddress }, 'connection opened')
     this.emit('connection', connection.id)
-    const drop = this.dropsPending > 0
-    if (drop) this.dropsPending--
+    let firstData = true
     socket.on('data', (chunk) => {
       this.received += chunk.length
+      // A drop is spent on a connection that sends a job, not on one that only checks the printer is there.
+      const drop = firstData && this.dropsPending > 0
+      firstData = false
       if (drop) {
+        this.dropsPending--
         // A printer that resets the connection while the job arrives: nothing of it prints.
         this.droppedConnections++
         this.logger.info({ connectionId: connection.id, bytes: chunk.length }, 'connection dropped mid-job (simulated fault)')
