@@ -57,6 +57,8 @@ export class JobSpool {
   private pending: Array<{ ops: Batch, resolve: () => void, reject: (error: Error) => void }> = []
   private flushing: Promise<void> | undefined
   private readonly doneCounts = new Map<string, number>()
+  /** Pruning runs in the background, one at a time; stop() waits for it. */
+  private pruning: Promise<void> = Promise.resolve()
   /** Syncs done, for measurements. */
   syncs = 0
 
@@ -94,6 +96,7 @@ export class JobSpool {
 
   async stop (): Promise<void> {
     await this.flushing
+    await this.pruning
     if (this.pending.length > 0) await this.flush()
     await this.db?.close()
     this.db = undefined
@@ -152,7 +155,11 @@ export class JobSpool {
       this.doneCounts.set(printerId, (this.doneCounts.get(printerId) ?? 0) + 1)
     }
     await this.commit(ops)
-    if (job !== undefined) void this.prune(printerId).catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not prune the spool'))
+    if (job !== undefined) {
+      this.pruning = this.pruning
+        .then(() => this.prune(printerId))
+        .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not prune the spool'))
+    }
     return entry
   }
 

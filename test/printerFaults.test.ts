@@ -10,12 +10,12 @@ import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
 
-async function setup (): Promise<{ sim: BocaSimulator, client: TestClient }> {
+async function setup (relayExtra: Record<string, string> = {}): Promise<{ sim: BocaSimulator, client: TestClient }> {
   const broker = cleanup.add(await startBroker())
   const sim = cleanup.add(await startPrinter())
   const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
   await client.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
-  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup))))
+  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), relayExtra)))
   await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
   return { sim, client }
 }
@@ -88,6 +88,21 @@ describe('printer faults', () => {
     await client.publish('printers/lobby/jobs', job('fresh'))
     await client.outcome('lobby', 'fresh')
     expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['fresh<p>'])
+  })
+})
+
+describe('JOB_MAX_AGE', () => {
+  it('gives up a job that waited longer than JOB_MAX_AGE for its printer', async () => {
+    const { sim, client } = await setup({ JOB_MAX_AGE: '1' })
+    await sim.setState('offline')
+    await client.publish('printers/lobby/jobs', job('aged'))
+    expect((await client.outcome('lobby', 'aged')).json.code).toBe('PRINTER_UNREACHABLE')
+    const expired = await client.waitFor((m) => m.topic === 'printers/lobby/errors' && m.json?.jobId === 'aged' && m.json?.code === 'JOB_EXPIRED')
+    expect(expired.json.message).toContain('JOB_MAX_AGE')
+    await sim.setState('ready')
+    await client.publish('printers/lobby/jobs', job('young'))
+    await client.outcome('lobby', 'young')
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['young<p>'])
   })
 })
 
