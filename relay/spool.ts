@@ -42,6 +42,8 @@ export interface JobSpoolDeps {
   logger: Logger
   /** Outcomes remembered per printer for duplicate suppression. */
   dedupeWindow: number
+  /** fsync each batch (default). false only to measure what durability costs (bench/spoolBench.ts). */
+  syncWrites?: boolean
 }
 
 /** One write of a batch, on any of the spool's sublevels. */
@@ -213,7 +215,7 @@ export class JobSpool {
   private async flush (): Promise<void> {
     const group = this.pending.splice(0)
     try {
-      await this.store.batch(group.flatMap((g) => g.ops) as Array<AbstractBatchOperation<Level<string, string>, string, string>>, { sync: true })
+      await this.store.batch(group.flatMap((g) => g.ops) as Array<AbstractBatchOperation<Level<string, string>, string, string>>, { sync: this.deps.syncWrites ?? true })
       this.syncs++
       for (const g of group) g.resolve()
     } catch (error) {

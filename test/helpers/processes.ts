@@ -19,11 +19,13 @@ export class PartProcess {
 
   constructor (entry: string, env: Record<string, string>) {
     // `node --import tsx`, not the `tsx` wrapper: a signal must reach the part itself, not a parent process.
-    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry)], {
+    // Through exitWithParent.ts, which runs the entry in the same process and ends it if this one dies.
+    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'helpers', 'exitWithParent.ts'), path.join(ROOT, entry)], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...env },
-      stdio: ['ignore', 'pipe', 'pipe']
+      stdio: ['pipe', 'pipe', 'pipe']
     })
+    this.child.stdin?.on('error', () => {})
     let buffered = ''
     this.child.stdout?.setEncoding('utf8').on('data', (text: string) => {
       buffered += text
