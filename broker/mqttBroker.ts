@@ -99,10 +99,13 @@ export class PrintwireBroker {
     const closing = [closeServer(this.tcpServer), closeServer(this.httpServer)]
     if (this.aedes) {
       const aedes = this.aedes
+      this.logger.debug({ clients: aedes.connectedClients }, 'closing aedes')
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
     }
     for (const socket of this.sockets) socket.destroy()
+    this.logger.debug('closing listeners')
     await Promise.all(closing)
+    this.logger.debug('closing persistence')
     await this.persistence?.close()
     this.logger.info('broker stopped')
   }

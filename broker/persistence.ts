@@ -50,8 +50,23 @@ function coalesceSubscriptionStores (instance: CallbackPersistence): void {
   }
 }
 
-function destroyer (instance: CallbackPersistence): () => Promise<void> {
-  return async () => { await new Promise<void>((resolve) => { instance.destroy(() => resolve()) }) }
+/** How long closing the store may take before the broker exits without waiting for it. */
+const CLOSE_DEADLINE_MS = 3000
+
+/**
+ * Closes a callback-style persistence, but not for ever: LevelDB's close waits for every open iterator,
+ * and Aedes can leave one open for a client it dropped mid-delivery. Every write is already in the store's
+ * log by then, so exiting without the close loses nothing.
+ */
+function destroyer (instance: CallbackPersistence, logger: Logger): () => Promise<void> {
+  return async () => {
+    let timer: NodeJS.Timeout | undefined
+    const closed = new Promise<boolean>((resolve) => { instance.destroy(() => resolve(true)) })
+    const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), CLOSE_DEADLINE_MS) })
+    const inTime = await Promise.race([closed, late])
+    clearTimeout(timer)
+    if (!inTime) logger.warn({ deadlineMs: CLOSE_DEADLINE_MS }, 'the persistence did not close in time; exiting without waiting for it')
+  }
 }
 
 /** A URL without its password, for logs. */
@@ -94,5 +109,5 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
   const db = new Level(dir)
   await db.open()
   const instance = levelPersistence(db) as CallbackPersistence
-  return { instance, mq: undefined, close: destroyer(instance), describe: `level (${dir})` }
+  return { instance, mq: undefined, close: destroyer(instance, logger), describe: `level (${dir})` }
 }

@@ -9,6 +9,9 @@ export interface Part {
   stop(): Promise<void>
 }
 
+/** How long a graceful stop may take before the process exits anyway. */
+const STOP_DEADLINE_MS = 15_000
+
 export async function runParts (parts: Part[], logger: Logger): Promise<void> {
   const started: Part[] = []
   let stopping = false
@@ -19,6 +22,11 @@ export async function runParts (parts: Part[], logger: Logger): Promise<void> {
     }
     stopping = true
     logger.info({ reason }, 'stopping')
+    // A stop that hangs must not keep a process (and its ports) alive for ever.
+    setTimeout(() => {
+      logger.error({ deadlineMs: STOP_DEADLINE_MS }, 'could not stop in time: exiting')
+      process.exit(1)
+    }, STOP_DEADLINE_MS).unref()
     for (const part of started.reverse()) {
       try {
         await part.stop()
