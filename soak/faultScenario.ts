@@ -23,6 +23,8 @@ export interface FaultScenarioOptions {
   publishEveryMs: number
   relayKills: number
   brokerRestarts: number
+  /** How the broker is stopped for a restart: SIGTERM (graceful, the default) or SIGKILL. */
+  brokerStopSignal?: 'SIGTERM' | 'SIGKILL'
   connectionDrops: number
   paperOuts: number
   /** How long to wait, after the last job, for every outcome. */
@@ -49,6 +51,8 @@ export interface FaultScenarioReport {
   unanswered: string[]
   /** Other final errors, by code. */
   otherErrors: Record<string, number>
+  /** Publishes the broker did not acknowledge, published again. */
+  republished: number
   durationMs: number
   ok: boolean
 }
@@ -121,9 +125,24 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
     const pending: Array<Promise<void>> = []
     const report = { relayKills: 0, brokerRestarts: 0, connectionDrops: 0, paperOuts: 0 }
 
+    let republished = 0
+    // As a careful client does: a publish the broker did not acknowledge (mqtt.js fails those in flight when a
+    // connection closes) is published again, with the same id, until it is; the relay drops the duplicates.
+    const publishUntilAcknowledged = async (id: string): Promise<void> => {
+      const payload = JSON.stringify({ id, data: `<RC10,10><F3>${id}<p>` })
+      for (;;) {
+        try {
+          await client.publish(`printers/${PRINTER}/jobs`, payload)
+          return
+        } catch {
+          republished++
+          await sleep(200)
+        }
+      }
+    }
     for (const [i, id] of ids.entries()) {
-      // Not awaited: while the broker restarts, mqtt.js keeps the publish and sends it once it is back.
-      pending.push(client.publish(`printers/${PRINTER}/jobs`, JSON.stringify({ id, data: `<RC10,10><F3>${id}<p>` })))
+      // Not awaited: the stream goes on while the broker restarts.
+      pending.push(publishUntilAcknowledged(id))
       await sleep(options.publishEveryMs)
       if (i % 100 === 0) options.progress?.(`published ${i} of ${ids.length}`)
       if (kills.has(i)) {
@@ -134,7 +153,7 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
       }
       if (restarts.has(i)) {
         options.progress?.(`job ${i}: restart broker`)
-        await broker.kill('SIGTERM')
+        await broker.kill(options.brokerStopSignal ?? 'SIGTERM')
         report.brokerRestarts++
         broker = new PartProcess('broker/main.ts', brokerEnv)
         await broker.waitForLog('broker listening')
@@ -150,7 +169,7 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
     }
     options.progress?.('all published; waiting for PUBACKs')
     await Promise.all(pending)
-    options.progress?.('all acknowledged by the broker; waiting for outcomes')
+    options.progress?.(`all acknowledged by the broker (${republished} published again after a failed attempt); waiting for outcomes`)
 
     // Wait until every id has its last word, or the settle time is up.
     const isFinal = (m: { topic: string, json: any }): boolean =>
@@ -201,6 +220,7 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
       lost,
       unanswered,
       otherErrors,
+      republished,
       durationMs: Date.now() - started,
       ok
     }

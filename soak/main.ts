@@ -36,7 +36,8 @@ for (const persistence of String(flags.persistence).split(',') as Array<'level' 
     brokerRestarts: number('restarts'),
     connectionDrops: number('drops'),
     paperOuts: number('paperOuts'),
-    settleMs: 120_000
+    settleMs: 120_000,
+    progress: (line) => process.stderr.write(`  ${new Date().toISOString().slice(11, 23)} ${line}\n`)
   }))
 }
 
