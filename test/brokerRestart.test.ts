@@ -17,28 +17,33 @@ async function startBrokerProcess (env: Record<string, string>): Promise<PartPro
   return broker
 }
 
+/**
+ * A broker process with `persistence`; the relay visits once (creating its persistent session), goes away, a
+ * job is published for it, and the broker restarts on the same ports. Returns what the test needs next.
+ */
+async function jobLeftForAwayRelayAcrossRestart (persistence: 'level' | 'memory', job: { id: string, data: string }) {
+  const env: Record<string, string> = { PERSISTENCE: persistence, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
+  if (persistence === 'level') env.DATA_DIR = await tempDir(cleanup)
+  const mqttUrl = `mqtt://127.0.0.1:${env.MQTT_PORT}`
+  const sim = cleanup.add(await startPrinter())
+  const relayConfig = relayEnv(mqttUrl, { lobby: sim }, await tempDir(cleanup))
+  const broker = await startBrokerProcess(env)
+  const relay = await startRelay(relayConfig)
+  const client = await TestClient.connect(mqttUrl)
+  await client.subscribe('printers/lobby/status')
+  await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
+  await relay.stop()
+  await client.publish('printers/lobby/jobs', JSON.stringify(job))
+  await client.stop()
+  expect(await broker.kill('SIGTERM')).toBe(0)
+  await startBrokerProcess(env)
+  return { mqttUrl, sim, relayConfig }
+}
+
 describe('broker restart with level persistence', () => {
   it('prints a job published before the restart to an offline relay', async () => {
-    const dataDir = await tempDir(cleanup)
-    const env = { PERSISTENCE: 'level', DATA_DIR: dataDir, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
-    const mqttUrl = `mqtt://127.0.0.1:${env.MQTT_PORT}`
-    const sim = cleanup.add(await startPrinter())
-    const relayConfig = relayEnv(mqttUrl, { lobby: sim }, await tempDir(cleanup))
-
-    let broker = await startBrokerProcess(env)
-    // The relay's first visit creates its persistent session and subscription; then it goes away.
-    const relay = await startRelay(relayConfig)
-    let client = await TestClient.connect(mqttUrl)
-    await client.subscribe('printers/lobby/status')
-    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
-    await relay.stop()
-    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'before-restart', data: 'kept across restart<p>' }))
-    await client.stop()
-
-    expect(await broker.kill('SIGTERM')).toBe(0)
-    broker = await startBrokerProcess(env)
-
-    client = cleanup.add(await TestClient.connect(mqttUrl))
+    const { mqttUrl, sim, relayConfig } = await jobLeftForAwayRelayAcrossRestart('level', { id: 'before-restart', data: 'kept across restart<p>' })
+    const client = cleanup.add(await TestClient.connect(mqttUrl))
     await client.subscribe('printers/lobby/status', 'printers/lobby/responses')
     const retained = await client.waitFor((m) => m.topic === 'printers/lobby/status')
     expect(retained.retain).toBe(true)
@@ -51,25 +56,12 @@ describe('broker restart with level persistence', () => {
   })
 
   it('loses queued jobs with memory persistence, as documented', async () => {
-    const env = { PERSISTENCE: 'memory', MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
-    const mqttUrl = `mqtt://127.0.0.1:${env.MQTT_PORT}`
-    const sim = cleanup.add(await startPrinter())
-    const relayConfig = relayEnv(mqttUrl, { lobby: sim }, await tempDir(cleanup))
-    let broker = await startBrokerProcess(env)
-    const relay = await startRelay(relayConfig)
-    let client = await TestClient.connect(mqttUrl)
-    await client.subscribe('printers/lobby/status')
-    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
-    await relay.stop()
-    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'lost', data: 'gone<p>' }))
-    await client.stop()
-    await broker.kill('SIGTERM')
-    broker = await startBrokerProcess(env)
-    client = cleanup.add(await TestClient.connect(mqttUrl))
+    const { mqttUrl, sim, relayConfig } = await jobLeftForAwayRelayAcrossRestart('memory', { id: 'lost', data: 'gone<p>' })
+    const client = cleanup.add(await TestClient.connect(mqttUrl))
     await client.subscribe('printers/lobby/status')
     cleanup.add(await startRelay(relayConfig))
     await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
-    // The relay is back and subscribed; give a queued job (there is none) the time a delivery takes.
+    // The relay is back and subscribed; a job published now prints, and the lost one never comes before it.
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'after', data: 'after<p>' }))
     await sim.waitForTickets(1, 10_000)
     expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['after<p>'])

@@ -3,12 +3,23 @@
  * print when it returns, in order; a relay killed with SIGKILL shows `offline`.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from './helpers/parts.ts'
 import { TestClient } from './helpers/mqttClient.ts'
 import { PartProcess } from './helpers/processes.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
+
+/** A broker, a printer, and the relay as a real process, once its printer shows `online`. */
+async function relayProcessOnline (): Promise<{ broker: StartedBroker, client: TestClient, relay: PartProcess }> {
+  const broker = cleanup.add(await startBroker())
+  const sim = cleanup.add(await startPrinter())
+  const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+  await client.subscribe('printers/lobby/status')
+  const relay = cleanup.add(new PartProcess('relay/main.ts', relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup))))
+  await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online', 20_000, 'online')
+  return { broker, client, relay }
+}
 
 describe('relay lifecycle', () => {
   it('prints jobs published while the relay is down, once each, in order, when it returns', async () => {
@@ -33,12 +44,7 @@ describe('relay lifecycle', () => {
   })
 
   it('shows `offline` on the retained status when the relay process is killed with SIGKILL', async () => {
-    const broker = cleanup.add(await startBroker())
-    const sim = cleanup.add(await startPrinter())
-    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
-    await client.subscribe('printers/lobby/status')
-    const relay = cleanup.add(new PartProcess('relay/main.ts', relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup))))
-    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online', 20_000, 'online')
+    const { broker, client, relay } = await relayProcessOnline()
     expect(await relay.kill('SIGKILL')).toBeNull()
     const offline = await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'offline', 10_000, 'offline')
     expect(offline.json).toMatchObject({ printerId: 'lobby', relayId: 'test-relay', detail: 'relay disconnected' })
@@ -52,12 +58,7 @@ describe('relay lifecycle', () => {
   })
 
   it('stops gracefully on SIGTERM, saying `offline` with "relay stopped"', async () => {
-    const broker = cleanup.add(await startBroker())
-    const sim = cleanup.add(await startPrinter())
-    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
-    await client.subscribe('printers/lobby/status')
-    const relay = cleanup.add(new PartProcess('relay/main.ts', relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup))))
-    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online', 20_000, 'online')
+    const { broker, client, relay } = await relayProcessOnline()
     expect(await relay.kill('SIGTERM')).toBe(0)
     const offline = await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'offline')
     expect(offline.json.detail).toBe('relay stopped')
