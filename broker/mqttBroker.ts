@@ -12,6 +12,7 @@ import { maxPayloadBytes } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { listenHost, type BrokerConfig } from './config.ts'
 import { openPersistence, type BrokerPersistence } from './persistence.ts'
+import { serializePublishes } from './orderedPublish.ts'
 import { PacketSizeGuard } from './packetSizeGuard.ts'
 import { ServerClock } from './serverClock.ts'
 import { bundlePageScript, createWebApp } from './webApp.ts'
@@ -62,6 +63,7 @@ export class PrintwireBroker {
       ...(this.persistence.instance === undefined ? {} : { persistence: this.persistence.instance }),
       ...(this.persistence.mq === undefined ? {} : { mq: this.persistence.mq })
     })
+    serializePublishes(aedes)
     this.aedes = aedes
     this.watchClients(aedes)
 
