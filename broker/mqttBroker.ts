@@ -63,7 +63,9 @@ export class PrintwireBroker {
       ...(this.persistence.instance === undefined ? {} : { persistence: this.persistence.instance }),
       ...(this.persistence.mq === undefined ? {} : { mq: this.persistence.mq })
     })
-    serializePublishes(aedes)
+    // LevelDB's thread pool completes store operations out of order; Redis answers one connection's
+    // commands in order and memory is synchronous, so only level needs publishes one at a time.
+    if (config.PERSISTENCE === 'level') serializePublishes(aedes)
     this.aedes = aedes
     this.watchClients(aedes)
 

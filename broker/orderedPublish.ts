@@ -7,7 +7,7 @@
  * any message numbered below the last one it received (Aedes' duplicate filter, lib/client.js `dedupe`), so a
  * message overtaken this way is silently lost to every persistent subscriber. Running the publishes one after
  * another keeps the numbering and the delivery order the same. It costs throughput (one message's store
- * operations at a time), which the benchmarks measure.
+ * operations at a time), which the benchmarks measure. Used with level persistence only (see mqttBroker.ts).
  */
 import type { Aedes } from 'aedes'
 
