@@ -50,6 +50,9 @@ function coalesceSubscriptionStores (instance: CallbackPersistence): void {
   }
 }
 
+/** Queued messages a reconnecting session is sent at most, with redis persistence (see openPersistence). */
+export const REDIS_SESSION_DELIVERY = 100_000
+
 /** How long closing the store may take before the broker exits without waiting for it. */
 const CLOSE_DEADLINE_MS = 3000
 
@@ -92,7 +95,12 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
       await redis.connect()
       return redis
     })) as [Redis, Redis, Redis]
-    const instance = redisPersistence({ conn }) as CallbackPersistence
+    // On reconnect, aedes-persistence-redis sends a session at most `maxSessionDelivery` queued messages
+    // (default 1000), counted from the oldest list entry. Entries of messages delivered by an earlier broker
+    // process are not cleared by their PUBACK (it maps message ids to entries in memory only), so after
+    // restarts the first 1000 can all be old ones and newer queued jobs are never sent. A far larger window
+    // keeps every queued job deliverable; the relay answers the old ones as duplicates.
+    const instance = redisPersistence({ conn, maxSessionDelivery: REDIS_SESSION_DELIVERY }) as CallbackPersistence
     coalesceSubscriptionStores(instance)
     const mq = mqemitterRedis({ subConn, pubConn })
     // Redis errors are reported here rather than thrown as an unhandled 'error' event; ioredis reconnects.
