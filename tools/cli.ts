@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { Command, InvalidArgumentError } from 'commander'
 import { DEFAULT_TOPIC_PREFIX, MAX_COPIES, MIN_COPIES } from '../protocol/index.ts'
 import { printJob, PrintCommandError } from './printCommand.ts'
+import { addUser, listUsers, removeUser } from './userCommand.ts'
 
 function wholeNumber (min: number, max: number) {
   return (value: string): number => {
@@ -50,6 +51,34 @@ program.command('print')
       progress: (line) => process.stderr.write(line + '\n')
     })
     process.stdout.write(JSON.stringify(result) + '\n')
+  })
+
+const user = program.command('user').description('manage the users of AUTH_FILE (hashed passwords, roles, printers)')
+const fileOption = '--file <path>'
+user.command('add')
+  .description('add a user, or replace one of the same name')
+  .argument('<name>', 'user name')
+  .requiredOption('--password <password>', 'password (stored only as a scrypt hash)')
+  .requiredOption('--role <role>', 'client, relay or admin')
+  .requiredOption('--printers <list>', 'printer ids, comma-separated, or *')
+  .option(fileOption, 'the users file (AUTH_FILE)', process.env.AUTH_FILE ?? 'auth.json')
+  .action(async (name: string, opts: { password: string, role: string, printers: string, file: string }) => {
+    const outcome = await addUser(opts.file, name, opts)
+    process.stdout.write(`${outcome} ${name} (${opts.role}) in ${opts.file}\n`)
+  })
+user.command('remove')
+  .description('remove a user')
+  .argument('<name>', 'user name')
+  .option(fileOption, 'the users file (AUTH_FILE)', process.env.AUTH_FILE ?? 'auth.json')
+  .action(async (name: string, opts: { file: string }) => {
+    await removeUser(opts.file, name)
+    process.stdout.write(`removed ${name} from ${opts.file}\n`)
+  })
+user.command('list')
+  .description('list users: name, role, printers')
+  .option(fileOption, 'the users file (AUTH_FILE)', process.env.AUTH_FILE ?? 'auth.json')
+  .action(async (opts: { file: string }) => {
+    for (const line of await listUsers(opts.file)) process.stdout.write(line + '\n')
   })
 
 try {

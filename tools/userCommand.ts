@@ -1,0 +1,40 @@
+/** `printwire user add|remove|list`: manages AUTH_FILE (SPEC "Access"). */
+import { hashPassword } from '../access/passwordHash.ts'
+import { readAuthFile, readOrCreateAuthFile, ROLES, USER_NAME_PATTERN, writeAuthFile, type Role } from '../access/authFile.ts'
+import { isValidPrinterId } from '../protocol/index.ts'
+
+export class UserCommandError extends Error {
+  readonly code = 'INVALID_ARGUMENT'
+}
+
+export function parsePrinterList (value: string): string[] {
+  const printers = value.split(',').map((p) => p.trim()).filter((p) => p !== '')
+  const bad = printers.filter((p) => p !== '*' && !isValidPrinterId(p))
+  if (printers.length === 0) throw new UserCommandError('--printers must name at least one printer, or *')
+  if (bad.length > 0) throw new UserCommandError(`--printers: ${bad.map((p) => `"${p}"`).join(', ')} is not a printer id (1-64 characters of A-Z a-z 0-9 _ -) or *`)
+  return [...new Set(printers)]
+}
+
+export async function addUser (file: string, name: string, options: { password: string, role: string, printers: string }): Promise<'added' | 'updated'> {
+  if (!USER_NAME_PATTERN.test(name)) throw new UserCommandError(`user name "${name}" must be 1-64 characters of A-Z a-z 0-9 . _ @ -`)
+  if (!(ROLES as readonly string[]).includes(options.role)) throw new UserCommandError(`--role must be one of ${ROLES.join(', ')}`)
+  const printers = parsePrinterList(options.printers)
+  const auth = await readOrCreateAuthFile(file)
+  const existed = Object.hasOwn(auth.users, name)
+  auth.users[name] = { password: await hashPassword(options.password), role: options.role as Role, printers }
+  await writeAuthFile(file, auth)
+  return existed ? 'updated' : 'added'
+}
+
+export async function removeUser (file: string, name: string): Promise<void> {
+  const auth = await readAuthFile(file)
+  if (!Object.hasOwn(auth.users, name)) throw new UserCommandError(`no user "${name}" in ${file}`)
+  delete auth.users[name]
+  await writeAuthFile(file, auth)
+}
+
+/** One line per user: name, role, printers. Never the hashes. */
+export async function listUsers (file: string): Promise<string[]> {
+  const auth = await readAuthFile(file)
+  return Object.entries(auth.users).map(([name, user]) => `${name}\t${user.role}\t${user.printers.join(',')}`)
+}
