@@ -15,12 +15,12 @@ import {
 import type { Logger } from '../runtime/logger.ts'
 import type { PrinterAddress, RelayConfig } from './config.ts'
 import { checkReachable, printOnce, probeReady, type PrintTimeouts } from './printerClient.ts'
-import type { JobSpool, SpooledJob, StoredOutcome } from './spool.ts'
+import type { JobSpool, OutboxEntry, SpooledJob, StoredOutcome } from './spool.ts'
 
 /** Where a worker's outcomes and status go (the printer's MQTT link). */
 export interface OutcomeSink {
-  /** Publishes a stored outcome; the sink forgets it from the outbox once the broker has it. */
-  deliver(printerId: string, outcome: StoredOutcome, outboxSeq: number): void
+  /** Publishes an outcome stored in the outbox; the sink clears it from the outbox once the broker has it. */
+  deliver(entry: OutboxEntry): void
   publishStatus(state: PrinterState, detail?: string): void
 }
 
@@ -108,7 +108,7 @@ export class PrinterWorker {
       if (!(error instanceof PrintwireError)) throw error
       const jobId = peekJobId(payload)
       logger.warn({ jobId, code: error.code, bytes: payload.length, reason: error.message }, 'job refused')
-      await this.report(this.errorMessage(jobId, error.code, error.message))
+      await this.report({ kind: 'error', message: this.errorMessage(jobId, error.code, error.message) })
       return
     }
     if (parsed.id !== undefined) {
@@ -119,7 +119,7 @@ export class PrinterWorker {
       const earlier = await spool.outcomeOf(printer.id, parsed.id)
       if (earlier !== undefined) {
         logger.info({ jobId: parsed.id, outcome: earlier.kind }, 'duplicate of a finished job: answered with its original outcome')
-        await this.report(earlier.message, earlier.kind)
+        await this.report(earlier)
         return
       }
     }
@@ -242,7 +242,7 @@ export class PrinterWorker {
         this.setState('error', outcome.status.message)
         if (reportedOutage !== outcome.status.condition) {
           reportedOutage = outcome.status.condition
-          await this.report(this.errorMessage(job.id, 'PRINTER_ERROR', `printer ${printer.id} reports ${outcome.status.message} (${outcome.status.condition}); ${acks} ticket(s) printed so far; the job is kept and resumed when the printer is ready`))
+          await this.report({ kind: 'error', message: this.errorMessage(job.id, 'PRINTER_ERROR', `printer ${printer.id} reports ${outcome.status.message} (${outcome.status.condition}); ${acks} ticket(s) printed so far; the job is kept and resumed when the printer is ready`) })
           logger.warn({ jobId: job.id, condition: outcome.status.condition, acks }, 'printer fault; job kept')
         }
         // A printer in fault answers <S1> only once it is ready again: resend only then.
@@ -260,7 +260,7 @@ export class PrinterWorker {
         this.setState('unreachable', `${where}: ${outcome.reason}`)
         if (reportedOutage !== code) {
           reportedOutage = code
-          await this.report(this.errorMessage(job.id, code, `printer ${printer.id} (${where}): ${outcome.reason}; the job is kept and retried until the printer is back`))
+          await this.report({ kind: 'error', message: this.errorMessage(job.id, code, `printer ${printer.id} (${where}): ${outcome.reason}; the job is kept and retried until the printer is back`) })
           logger.warn({ jobId: job.id, code, reason: outcome.reason }, 'printer unreachable; job kept')
         }
         await this.sleep(delay)
@@ -295,16 +295,17 @@ export class PrinterWorker {
     return this.finish(job, { kind: 'error', message: this.errorMessage(job.id, code, message, false) })
   }
 
-  private async finish (job: SpooledJob, outcome: StoredOutcome): Promise<void> {
-    const entry = await this.deps.spool.finish(this.deps.printer.id, outcome, job)
-    this.deps.sink.deliver(this.deps.printer.id, outcome, entry.seq)
+  /**
+   * Stores an outcome in the spool's outbox, then publishes it. With `job`, the job leaves the queue and its
+   * outcome is remembered for duplicates; without, it finishes no job (a refusal, a transient error, a
+   * duplicate's answer).
+   */
+  private async finish (job: SpooledJob | undefined, outcome: StoredOutcome): Promise<void> {
+    this.deps.sink.deliver(await this.deps.spool.finish(this.deps.printer.id, outcome, job))
   }
 
-  /** Publishes an outcome that finishes no job (a refusal, a transient error, a duplicate's answer). */
-  private async report (message: JobResult | JobErrorMessage, kind: StoredOutcome['kind'] = 'status' in message ? 'result' : 'error'): Promise<void> {
-    const outcome = (kind === 'result' ? { kind, message } : { kind, message }) as StoredOutcome
-    const entry = await this.deps.spool.record(this.deps.printer.id, outcome)
-    this.deps.sink.deliver(this.deps.printer.id, outcome, entry.seq)
+  private report (outcome: StoredOutcome): Promise<void> {
+    return this.finish(undefined, outcome)
   }
 
   private timeouts (): PrintTimeouts {

@@ -7,7 +7,7 @@ import type { Logger } from '../runtime/logger.ts'
 import { BrokerLink } from './brokerLink.ts'
 import type { RelayConfig } from './config.ts'
 import { PrinterWorker } from './printerWorker.ts'
-import { JobSpool, type StoredOutcome } from './spool.ts'
+import { JobSpool, type OutboxEntry } from './spool.ts'
 
 export interface RelayDeps {
   config: RelayConfig
@@ -43,9 +43,9 @@ export class Relay {
     this.lanes = config.PRINTERS.map((printer) => {
       const logger = this.logger.child({ printerId: printer.id })
       let link: BrokerLink | undefined
-      const deliver = (outcome: StoredOutcome, outboxSeq: number): void => {
-        link?.publishOutcome(outcome.message, outcome.kind, () => {
-          void spool.published({ seq: outboxSeq, printerId: printer.id, outcome })
+      const deliver = (entry: OutboxEntry): void => {
+        link?.publishOutcome(entry.outcome.message, entry.outcome.kind, () => {
+          void spool.published(entry)
             .catch((error: unknown) => logger.warn({ err: error }, 'could not clear a published outcome from the outbox'))
         })
       }
@@ -55,7 +55,7 @@ export class Relay {
         logger,
         spool,
         sink: {
-          deliver: (_printerId, outcome, outboxSeq) => deliver(outcome, outboxSeq),
+          deliver,
           publishStatus: (state, detail) => link?.publishStatus(state, detail)
         }
       })
@@ -70,7 +70,7 @@ export class Relay {
           // mqtt.js itself resends what was in flight when the connection dropped.)
           if (!first) return
           spool.unpublished(printer.id).then(
-            (entries) => { for (const entry of entries) deliver(entry.outcome, entry.seq) },
+            (entries) => { for (const entry of entries) deliver(entry) },
             (error: unknown) => logger.error({ err: error }, 'could not read the outbox')
           )
         }

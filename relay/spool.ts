@@ -140,8 +140,9 @@ export class JobSpool {
   }
 
   /**
-   * Durably finishes a job (when `job` is given, it leaves the queue and its outcome is remembered for
-   * duplicates) and puts its outcome in the outbox. Returns the outbox entry to publish.
+   * Durably puts an outcome in the outbox and returns the entry to publish. When `job` is given, it also
+   * finishes that job: it leaves the queue and its outcome is remembered for duplicates. Without one, the
+   * outcome finishes no job (a refused job, a transient error, a duplicate's answer).
    */
   async finish (printerId: string, outcome: StoredOutcome, job?: SpooledJob): Promise<OutboxEntry> {
     const entry: OutboxEntry = { seq: this.nextSeq++, printerId, outcome }
@@ -163,11 +164,6 @@ export class JobSpool {
         .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not prune the spool'))
     }
     return entry
-  }
-
-  /** Puts an outcome in the outbox without finishing a job (a refused job, a duplicate's answer). */
-  async record (printerId: string, outcome: StoredOutcome): Promise<OutboxEntry> {
-    return this.finish(printerId, outcome)
   }
 
   /** The broker has the message: forget it (not synced: at worst it is published again after a crash). */

@@ -65,9 +65,9 @@ describe('job spool', () => {
   it('keeps outcomes in the outbox until published, across a reopen', async () => {
     const dir = await tempDir(cleanup)
     let spool = await openSpool(dir)
-    const first = await spool.record('p', result('r1'))
-    await spool.record('p', result('r2'))
-    await spool.record('q', result('other'))
+    const first = await spool.finish('p', result('r1'))
+    await spool.finish('p', result('r2'))
+    await spool.finish('q', result('other'))
     await spool.published(first)
     await spool.stop()
     spool = cleanup.add(await openSpool(dir))
