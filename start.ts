@@ -2,20 +2,15 @@
  * `npm start`: everything on one machine for a first look — the broker with the web page, one simulated
  * Boca printer `demo` on a free port, and a relay that prints to it. Open the URL it prints.
  */
-import { loadBrokerConfig, type BrokerConfig } from './broker/config.ts'
+import { loadBrokerConfig } from './broker/config.ts'
 import { PrintwireBroker } from './broker/mqttBroker.ts'
 import { BocaSimulator } from './printer-sim/bocaSimulator.ts'
 import { loadRelayConfig } from './relay/config.ts'
 import { Relay } from './relay/relay.ts'
-import { exitWithError, runParts, type Part } from './runtime/lifecycle.ts'
+import { configOrExit, runParts, type Part } from './runtime/lifecycle.ts'
 import { createLogger } from './runtime/logger.ts'
 
-let brokerConfig: BrokerConfig
-try {
-  brokerConfig = loadBrokerConfig(process.env)
-} catch (error) {
-  exitWithError(error)
-}
+const brokerConfig = configOrExit(() => loadBrokerConfig(process.env))
 const logger = createLogger({ name: 'printwire' })
 const broker = new PrintwireBroker({ config: brokerConfig, logger: logger.child({ part: 'broker' }) })
 const printer = new BocaSimulator({ config: { host: '127.0.0.1', port: 0 }, logger: logger.child({ part: 'printer-sim' }) })

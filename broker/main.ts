@@ -1,14 +1,9 @@
 /** `npm run broker`: the broker and the web page. */
 import { createLogger } from '../runtime/logger.ts'
-import { exitWithError, runParts } from '../runtime/lifecycle.ts'
-import { loadBrokerConfig, type BrokerConfig } from './config.ts'
+import { configOrExit, runParts } from '../runtime/lifecycle.ts'
+import { loadBrokerConfig } from './config.ts'
 import { PrintwireBroker } from './mqttBroker.ts'
 
-let config: BrokerConfig
-try {
-  config = loadBrokerConfig(process.env)
-} catch (error) {
-  exitWithError(error)
-}
+const config = configOrExit(() => loadBrokerConfig(process.env))
 const logger = createLogger({ name: 'broker' })
 await runParts([new PrintwireBroker({ config, logger })], logger)

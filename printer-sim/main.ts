@@ -4,17 +4,12 @@
  * on stdin when stdin is a terminal, a pipe or a file. SIGINT/SIGTERM stop it.
  */
 import { createLogger } from '../runtime/logger.ts'
-import { exitWithError, runParts, type Part } from '../runtime/lifecycle.ts'
+import { configOrExit, runParts, type Part } from '../runtime/lifecycle.ts'
 import { BocaSimulator } from './bocaSimulator.ts'
 import { parsePrinterSimCommandLine } from './config.ts'
 import { SimulatorConsole, stdinCanCarryCommands } from './consoleCommands.ts'
 
-let config
-try {
-  config = parsePrinterSimCommandLine(process.argv.slice(2), process.env)
-} catch (error) {
-  exitWithError(error)
-}
+const config = configOrExit(() => parsePrinterSimCommandLine(process.argv.slice(2), process.env))
 const logger = createLogger({ name: 'printer-sim' })
 const simulator = new BocaSimulator({ config, logger })
 const parts: Part[] = [simulator]

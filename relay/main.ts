@@ -1,14 +1,9 @@
 /** `npm run relay`: the relay, on the printers' LAN. */
 import { createLogger } from '../runtime/logger.ts'
-import { exitWithError, runParts } from '../runtime/lifecycle.ts'
-import { loadRelayConfig, type RelayConfig } from './config.ts'
+import { configOrExit, runParts } from '../runtime/lifecycle.ts'
+import { loadRelayConfig } from './config.ts'
 import { Relay } from './relay.ts'
 
-let config: RelayConfig
-try {
-  config = loadRelayConfig(process.env)
-} catch (error) {
-  exitWithError(error)
-}
+const config = configOrExit(() => loadRelayConfig(process.env))
 const logger = createLogger({ name: 'relay' })
 await runParts([new Relay({ config, logger })], logger)

@@ -50,8 +50,12 @@ export async function runParts (parts: Part[], logger: Logger): Promise<void> {
   }
 }
 
-/** Reports a configuration or start-up error on stderr, plainly, and exits. */
-export function exitWithError (error: unknown): never {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
-  process.exit(1)
+/** Reads configuration with `load`; on an error, reports it on stderr, plainly, and exits 1. */
+export function configOrExit<T> (load: () => T): T {
+  try {
+    return load()
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+    process.exit(1)
+  }
 }
