@@ -5,6 +5,7 @@
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises'
 import { z } from 'zod'
 import { isValidPrinterId } from '../protocol/index.ts'
+import { isMosquittoHash } from './mosquittoPassword.ts'
 import { isPasswordHash } from './passwordHash.ts'
 
 export const ROLES = ['client', 'relay', 'admin'] as const
@@ -14,6 +15,8 @@ export const USER_NAME_PATTERN = /^[A-Za-z0-9._@-]{1,64}$/
 
 const userSchema = z.strictObject({
   password: z.string().refine(isPasswordHash, 'must be a scrypt hash made by `printwire user add`, never a plain password'),
+  /** The same password in Mosquitto's `$7$` format, for `printwire mosquitto-export`. */
+  mosquittoPassword: z.string().refine(isMosquittoHash, 'must be a Mosquitto $7$ hash made by `printwire user add`').optional(),
   role: z.enum(ROLES),
   printers: z.array(z.string().refine((p) => p === '*' || isValidPrinterId(p), 'must be a printer id or *')).min(1, 'must name at least one printer, or *')
 })

@@ -1,16 +1,22 @@
 /**
  * The embedded broker: Aedes with its persistence, MQTT over TCP on MQTT_PORT, and one HTTP server on
  * PORT for the page (`/`) and MQTT over WebSockets (`/mqtt`, `ws` + createWebSocketStream). Aedes knows
- * nothing of transports: both listeners hand it a stream.
+ * nothing of transports: every listener hands it a stream. With TLS_CERT/TLS_KEY, PORT serves HTTPS and
+ * wss://, MQTTS_PORT serves mqtts://, and plain MQTT stays on loopback. With AUTH_FILE, every client logs in.
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net'
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
 import { Aedes } from 'aedes'
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws'
+import { AccessControl } from '../access/accessControl.ts'
 import { maxPayloadBytes } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
-import { listenHost, type BrokerConfig } from './config.ts'
+import { readTlsFiles } from '../runtime/tls.ts'
+import { AccessHooks } from './accessHooks.ts'
+import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
 import { openPersistence, type BrokerPersistence } from './persistence.ts'
 import { serializePublishes } from './orderedPublish.ts'
 import { PacketSizeGuard } from './packetSizeGuard.ts'
@@ -29,7 +35,9 @@ export class PrintwireBroker {
   private readonly logger: Logger
   private aedes: Aedes | undefined
   private persistence: BrokerPersistence | undefined
+  private access: AccessControl | undefined
   private tcpServer: TcpServer | undefined
+  private tlsServer: TcpServer | undefined
   private httpServer: HttpServer | undefined
   private wsServer: WebSocketServer | undefined
   private clock: ServerClock | undefined
@@ -54,14 +62,32 @@ export class PrintwireBroker {
     return (this.httpServer?.address() as AddressInfo | null)?.port ?? 0
   }
 
+  /** The mqtts:// port, 0 without TLS. */
+  get mqttsPort (): number {
+    return (this.tlsServer?.address() as AddressInfo | null)?.port ?? 0
+  }
+
   async start (): Promise<void> {
     const { config, logger } = this
     const host = listenHost(config)
+    const tls = await readTlsFiles('broker', config)
     const pageScript = await bundlePageScript()
+    let hooks: AccessHooks | undefined
+    if (config.AUTH_FILE !== undefined) {
+      this.access = new AccessControl({
+        file: config.AUTH_FILE,
+        topicPrefix: config.TOPIC_PREFIX,
+        logger,
+        onUsersChanged: (users) => { if (this.aedes !== undefined) hooks?.disconnectUsers(this.aedes, users) }
+      })
+      await this.access.start()
+      hooks = new AccessHooks({ access: this.access, logger })
+    }
     this.persistence = await openPersistence(config, logger)
     const aedes = await Aedes.createBroker({
       ...(this.persistence.instance === undefined ? {} : { persistence: this.persistence.instance }),
-      ...(this.persistence.mq === undefined ? {} : { mq: this.persistence.mq })
+      ...(this.persistence.mq === undefined ? {} : { mq: this.persistence.mq }),
+      ...(hooks === undefined ? {} : hooks.hooks())
     })
     // LevelDB's thread pool completes store operations out of order; Redis answers one connection's
     // commands in order and memory is synchronous, so only level needs publishes one at a time.
@@ -70,37 +96,45 @@ export class PrintwireBroker {
     this.watchClients(aedes)
 
     this.tcpServer = createTcpServer((socket) => this.handleTcp(aedes, socket))
-    this.httpServer = createHttpServer(createWebApp(pageScript))
+    const app = createWebApp(pageScript)
+    this.httpServer = tls === undefined ? createHttpServer(app) : createHttpsServer({ ...tls }, app)
     // ws refuses a larger frame before buffering it; the guard then follows MQTT's own framing.
     this.wsServer = new WebSocketServer({ server: this.httpServer, path: WEBSOCKET_PATH, maxPayload: this.maxPacketBytes + 16 })
     this.wsServer.on('connection', (ws, req) => this.handleWebSocket(aedes, ws, req))
     this.wsServer.on('error', (error) => logger.error({ err: error }, 'websocket server error'))
     this.httpServer.on('connection', (socket) => this.track(socket))
+    this.httpServer.on('tlsClientError', (error: Error) => logger.debug({ err: error }, 'https handshake failed'))
 
-    await listen(this.tcpServer, config.MQTT_PORT, host)
+    await listen(this.tcpServer, config.MQTT_PORT, plainMqttHost(config))
     await listen(this.httpServer, config.PORT, host)
+    if (tls !== undefined) {
+      this.tlsServer = createTlsServer({ ...tls }, (socket) => this.handleTcp(aedes, socket))
+      this.tlsServer.on('connection', (socket: Socket) => this.track(socket))
+      this.tlsServer.on('tlsClientError', (error: Error) => logger.debug({ err: error }, 'mqtts handshake failed'))
+      await listen(this.tlsServer, config.MQTTS_PORT, host)
+    }
 
     this.clock = new ServerClock({ broker: aedes, intervalMs: config.SERVER_TIME_INTERVAL_MS, logger })
     await this.clock.start()
 
-    if (!config.ALLOW_ANONYMOUS) {
-      logger.warn({ host }, 'no AUTH_FILE: anonymous clients are accepted, so the broker listens on loopback only; set ALLOW_ANONYMOUS=true to open it to the network on purpose')
-    } else {
-      logger.warn({ host }, 'ALLOW_ANONYMOUS=true: anyone who can reach this broker can print')
-    }
+    this.warnAboutExposure(host, tls !== undefined)
+    const secure = tls !== undefined ? 's' : ''
     logger.info({
-      mqtt: `mqtt://${displayHost(host)}:${this.mqttPort}`,
-      web: `http://${displayHost(host)}:${this.httpPort}/`,
-      websocket: `ws://${displayHost(host)}:${this.httpPort}${WEBSOCKET_PATH}`,
-      persistence: this.persistence.describe
+      mqtt: `mqtt://${displayHost(plainMqttHost(config))}:${this.mqttPort}`,
+      ...(tls === undefined ? {} : { mqtts: `mqtts://${displayHost(host)}:${this.mqttsPort}` }),
+      web: `http${secure}://${displayHost(host)}:${this.httpPort}/`,
+      websocket: `ws${secure}://${displayHost(host)}:${this.httpPort}${WEBSOCKET_PATH}`,
+      persistence: this.persistence.describe,
+      users: this.access?.userCount ?? 'anonymous'
     }, 'broker listening')
   }
 
   async stop (): Promise<void> {
     await this.clock?.stop()
+    await this.access?.stop()
     this.wsServer?.clients.forEach((ws) => ws.terminate())
     await new Promise<void>((resolve) => { if (this.wsServer) this.wsServer.close(() => resolve()); else resolve() })
-    const closing = [closeServer(this.tcpServer), closeServer(this.httpServer)]
+    const closing = [closeServer(this.tcpServer), closeServer(this.tlsServer), closeServer(this.httpServer)]
     if (this.aedes) {
       const aedes = this.aedes
       this.logger.debug({ clients: aedes.connectedClients }, 'closing aedes')
@@ -112,6 +146,18 @@ export class PrintwireBroker {
     this.logger.debug('closing persistence')
     await this.persistence?.close()
     this.logger.info('broker stopped')
+  }
+
+  private warnAboutExposure (host: string, tls: boolean): void {
+    const { config, logger } = this
+    if (config.AUTH_FILE === undefined && !config.ALLOW_ANONYMOUS) {
+      logger.warn({ host }, 'no AUTH_FILE: anonymous clients are accepted, so the broker listens on loopback only; set AUTH_FILE, or ALLOW_ANONYMOUS=true to open it to the network on purpose')
+    } else if (config.AUTH_FILE === undefined) {
+      logger.warn({ host }, 'ALLOW_ANONYMOUS=true: anyone who can reach this broker can print')
+    } else if (!tls) {
+      logger.warn({ host }, 'AUTH_FILE without TLS: passwords and tickets cross the network in clear; set TLS_CERT and TLS_KEY, or put a TLS proxy in front')
+    }
+    if (tls) logger.info('TLS on: plain MQTT listens on loopback only')
   }
 
   private track (socket: Socket): void {
@@ -134,7 +180,7 @@ export class PrintwireBroker {
     return guarded
   }
 
-  private handleTcp (aedes: Aedes, socket: Socket): void {
+  private handleTcp (aedes: Aedes, socket: Socket | TLSSocket): void {
     this.track(socket)
     socket.on('error', (error) => this.logger.debug({ err: error }, 'tcp socket error'))
     aedes.handle(this.guard(socket, socket.remoteAddress))

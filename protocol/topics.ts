@@ -48,3 +48,11 @@ export function parsePrinterTopic (prefix: string, topic: string): ParsedPrinter
   if (!(PRINTER_TOPIC_KINDS as readonly string[]).includes(kind)) return null
   return { printerId, kind: kind as PrinterTopicKind }
 }
+
+/** Client ids that start with this are reserved for relays: the broker lets only relay and admin users take them. */
+export const RELAY_CLIENT_ID_PREFIX = 'printwire-relay-'
+
+/** The relay's stable client id for one printer's connection (its persistent session). */
+export function relayClientId (relayId: string, printerId: string): string {
+  return `${RELAY_CLIENT_ID_PREFIX}${relayId}-${printerId}`
+}

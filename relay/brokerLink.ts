@@ -7,7 +7,7 @@
  */
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import {
-  errorsTopic, jobsTopic, responsesTopic, statusTopic,
+  errorsTopic, jobsTopic, relayClientId, responsesTopic, statusTopic,
   type JobErrorMessage, type JobResult, type PrinterState, type PrinterStatusMessage
 } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
@@ -34,7 +34,7 @@ export class BrokerLink {
   }
 
   get clientId (): string {
-    return `printwire-relay-${this.deps.config.RELAY_ID}-${this.deps.printerId}`
+    return relayClientId(this.deps.config.RELAY_ID, this.deps.printerId)
   }
 
   get connected (): boolean {

@@ -4,6 +4,8 @@ import { Command, InvalidArgumentError } from 'commander'
 import { DEFAULT_TOPIC_PREFIX, MAX_COPIES, MIN_COPIES } from '../protocol/index.ts'
 import { printJob, PrintCommandError } from './printCommand.ts'
 import { addUser, listUsers, removeUser } from './userCommand.ts'
+import { readAuthFile } from '../access/authFile.ts'
+import { mosquittoFiles, writeMosquittoFiles } from '../access/mosquittoExport.ts'
 
 function wholeNumber (min: number, max: number) {
   return (value: string): number => {
@@ -79,6 +81,16 @@ user.command('list')
   .option(fileOption, 'the users file (AUTH_FILE)', process.env.AUTH_FILE ?? 'auth.json')
   .action(async (opts: { file: string }) => {
     for (const line of await listUsers(opts.file)) process.stdout.write(line + '\n')
+  })
+
+program.command('mosquitto-export')
+  .description('write the Mosquitto password_file and acl_file equivalent to AUTH_FILE')
+  .option(fileOption, 'the users file (AUTH_FILE)', process.env.AUTH_FILE ?? 'auth.json')
+  .requiredOption('--out <dir>', 'directory for `passwords` and `acl` (mosquitto.conf reads them from there)')
+  .option('--prefix <prefix>', 'topic prefix', process.env.TOPIC_PREFIX ?? DEFAULT_TOPIC_PREFIX)
+  .action(async (opts: { file: string, out: string, prefix: string }) => {
+    const files = mosquittoFiles(await readAuthFile(opts.file), opts.prefix, opts.file)
+    for (const written of await writeMosquittoFiles(opts.out, files)) process.stdout.write(`wrote ${written}\n`)
   })
 
 try {

@@ -1,4 +1,5 @@
 /** `printwire user add|remove|list`: manages AUTH_FILE (SPEC "Access"). */
+import { hashMosquittoPassword } from '../access/mosquittoPassword.ts'
 import { hashPassword } from '../access/passwordHash.ts'
 import { readAuthFile, readOrCreateAuthFile, ROLES, USER_NAME_PATTERN, writeAuthFile, type Role } from '../access/authFile.ts'
 import { isValidPrinterId } from '../protocol/index.ts'
@@ -21,7 +22,12 @@ export async function addUser (file: string, name: string, options: { password: 
   const printers = parsePrinterList(options.printers)
   const auth = await readOrCreateAuthFile(file)
   const existed = Object.hasOwn(auth.users, name)
-  auth.users[name] = { password: await hashPassword(options.password), role: options.role as Role, printers }
+  auth.users[name] = {
+    password: await hashPassword(options.password),
+    mosquittoPassword: await hashMosquittoPassword(options.password),
+    role: options.role as Role,
+    printers
+  }
   await writeAuthFile(file, auth)
   return existed ? 'updated' : 'added'
 }

@@ -1,0 +1,162 @@
+/**
+ * The broker's view of AUTH_FILE: checks user names and passwords, and answers what a user may publish,
+ * read and subscribe to (rules in policy.ts). The file is read and validated at start-up (an invalid
+ * file stops the broker with every problem named) and read again whenever it changes, so
+ * `printwire user add|remove` takes effect without a restart; a change that does not validate is
+ * logged and ignored, keeping the users already loaded.
+ *
+ * Rules are looked up by user name at each check, so a change applies at once to connected clients;
+ * `onUsersChanged` names the users whose entry changed or went away so the broker can disconnect them.
+ *
+ * scrypt costs tens of milliseconds of CPU per check, which a broker restart with thousands of relays
+ * reconnecting would pay thousands of times: a password that verified once is remembered as an HMAC
+ * under a key that lives only in this process, for as long as that user's hash is unchanged.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { watch, type FSWatcher } from 'node:fs'
+import path from 'node:path'
+import { RELAY_CLIENT_ID_PREFIX } from '../protocol/index.ts'
+import type { Logger } from '../runtime/logger.ts'
+import { readAuthFile, type AuthFile, type AuthUser } from './authFile.ts'
+import { hashPassword, verifyPassword } from './passwordHash.ts'
+import { grantsFor, mayPublish, mayRead, maySubscribe, type Grant } from './policy.ts'
+
+export interface AccessControlDeps {
+  file: string
+  topicPrefix: string
+  logger: Logger
+  /** Called after a reload with the users whose entry changed or was removed. */
+  onUsersChanged?: (users: string[]) => void
+}
+
+/** Why a connection was refused; `code` maps to the MQTT CONNACK return code. */
+export type LoginRefusal = 'NO_CREDENTIALS' | 'BAD_CREDENTIALS' | 'CLIENT_ID_RESERVED'
+
+export interface LoginResult {
+  ok: boolean
+  refusal?: LoginRefusal
+}
+
+interface LoadedUser {
+  user: AuthUser
+  grants: Grant[]
+}
+
+const RELOAD_DEBOUNCE_MS = 100
+
+export class AccessControl {
+  private readonly deps: AccessControlDeps
+  private users = new Map<string, LoadedUser>()
+  private readonly verified = new Map<string, { hash: string, digest: Buffer }>()
+  private readonly cacheKey = randomBytes(32)
+  private watcher: FSWatcher | undefined
+  private reloadTimer: NodeJS.Timeout | undefined
+  /** Checked against when the user does not exist, so an unknown name costs as long as a wrong password. */
+  private decoyHash: string | undefined
+
+  constructor (deps: AccessControlDeps) {
+    this.deps = deps
+  }
+
+  async start (): Promise<void> {
+    this.users = this.load(await readAuthFile(this.deps.file))
+    this.decoyHash = await hashPassword(randomBytes(16).toString('hex'))
+    // Watch the directory: `user add` replaces the file by renaming a new one over it.
+    const dir = path.dirname(path.resolve(this.deps.file))
+    const base = path.basename(this.deps.file)
+    this.watcher = watch(dir, (_event, name) => { if (name === null || name === base) this.scheduleReload() })
+    this.watcher.on('error', (error) => this.deps.logger.error({ err: error, file: this.deps.file }, 'cannot watch AUTH_FILE; changes need a restart'))
+    this.deps.logger.info({ file: this.deps.file, users: this.users.size }, 'AUTH_FILE loaded: clients must log in')
+  }
+
+  async stop (): Promise<void> {
+    this.watcher?.close()
+    clearTimeout(this.reloadTimer)
+  }
+
+  get userCount (): number {
+    return this.users.size
+  }
+
+  async login (username: string | undefined, password: Buffer | undefined, clientId: string): Promise<LoginResult> {
+    if (username === undefined || username === '' || password === undefined) return { ok: false, refusal: 'NO_CREDENTIALS' }
+    const loaded = this.users.get(username)
+    const secret = password.toString('utf8')
+    if (loaded === undefined) {
+      await verifyPassword(secret, this.decoyHash ?? '')
+      return { ok: false, refusal: 'BAD_CREDENTIALS' }
+    }
+    if (!await this.checkPassword(username, secret, loaded.user.password)) return { ok: false, refusal: 'BAD_CREDENTIALS' }
+    if (!mayUseClientId(loaded.user, clientId)) return { ok: false, refusal: 'CLIENT_ID_RESERVED' }
+    return { ok: true }
+  }
+
+  mayPublish (username: string, topic: string): boolean {
+    const loaded = this.users.get(username)
+    return loaded !== undefined && mayPublish(loaded.grants, topic)
+  }
+
+  mayRead (username: string, topic: string): boolean {
+    const loaded = this.users.get(username)
+    return loaded !== undefined && mayRead(loaded.grants, topic)
+  }
+
+  maySubscribe (username: string, filter: string): boolean {
+    const loaded = this.users.get(username)
+    return loaded !== undefined && maySubscribe(loaded.grants, filter)
+  }
+
+  private async checkPassword (username: string, password: string, hash: string): Promise<boolean> {
+    const digest = createHmac('sha256', this.cacheKey).update(username).update('\0').update(password).digest()
+    const known = this.verified.get(username)
+    if (known !== undefined && known.hash === hash && timingSafeEqual(known.digest, digest)) return true
+    const good = await verifyPassword(password, hash)
+    if (good) this.verified.set(username, { hash, digest })
+    return good
+  }
+
+  private load (auth: AuthFile): Map<string, LoadedUser> {
+    const users = new Map<string, LoadedUser>()
+    for (const [name, user] of Object.entries(auth.users)) users.set(name, { user, grants: grantsFor(user, this.deps.topicPrefix) })
+    return users
+  }
+
+  private scheduleReload (): void {
+    clearTimeout(this.reloadTimer)
+    this.reloadTimer = setTimeout(() => { void this.reload() }, RELOAD_DEBOUNCE_MS)
+  }
+
+  private async reload (): Promise<void> {
+    const { logger, file } = this.deps
+    let next: Map<string, LoadedUser>
+    try {
+      next = this.load(await readAuthFile(file))
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') logger.error({ file }, 'AUTH_FILE is gone: keeping the users already loaded')
+      else logger.error({ err: error, file }, 'AUTH_FILE changed but is not valid: keeping the users already loaded')
+      return
+    }
+    const changed = [...this.users].filter(([name, old]) => !sameUser(old.user, next.get(name)?.user)).map(([name]) => name)
+    this.users = next
+    for (const name of changed) this.verified.delete(name)
+    logger.info({ file, users: next.size, changed: changed.length }, 'AUTH_FILE reloaded')
+    if (changed.length > 0) this.deps.onUsersChanged?.(changed)
+  }
+}
+
+function sameUser (a: AuthUser, b: AuthUser | undefined): boolean {
+  return b !== undefined && a.password === b.password && a.role === b.role &&
+    a.printers.length === b.printers.length && a.printers.every((p, i) => p === b.printers[i])
+}
+
+/**
+ * Relay client ids (`printwire-relay-<relay>-<printer>`) hold a relay's persistent session: taking one over
+ * would disconnect the relay and receive its queued jobs. Only an admin, or a relay user whose printers
+ * include the id's printer, may use one.
+ */
+function mayUseClientId (user: AuthUser, clientId: string): boolean {
+  if (!clientId.startsWith(RELAY_CLIENT_ID_PREFIX)) return true
+  if (user.role === 'admin') return true
+  if (user.role !== 'relay') return false
+  return user.printers.includes('*') || user.printers.some((p) => clientId.endsWith(`-${p}`))
+}

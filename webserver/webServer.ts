@@ -1,0 +1,78 @@
+/**
+ * The web server for an external broker (`npm run web`): Express serves the page on PORT (HTTPS with
+ * TLS_CERT/TLS_KEY), `/mqtt` is passed through to the broker's WebSocket listener, and `server/time` is
+ * published as a client. With the embedded broker none of this is needed: it serves all of it itself.
+ */
+import { createServer as createHttpServer, type Server } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { AddressInfo, Socket } from 'node:net'
+import { bundlePageScript, createWebApp } from '../broker/webApp.ts'
+import { WEBSOCKET_PATH } from '../broker/mqttBroker.ts'
+import { maxPayloadBytes } from '../protocol/index.ts'
+import type { Logger } from '../runtime/logger.ts'
+import { readTlsFiles } from '../runtime/tls.ts'
+import type { WebServerConfig } from './config.ts'
+import { MqttProxy } from './mqttProxy.ts'
+import { TimePublisher } from './timePublisher.ts'
+
+export interface WebServerDeps {
+  config: WebServerConfig
+  logger: Logger
+}
+
+export class WebServer {
+  private readonly config: WebServerConfig
+  private readonly logger: Logger
+  private server: Server | undefined
+  private proxy: MqttProxy | undefined
+  private clock: TimePublisher | undefined
+  private readonly sockets = new Set<Socket>()
+
+  constructor (deps: WebServerDeps) {
+    this.config = deps.config
+    this.logger = deps.logger
+  }
+
+  get port (): number {
+    return (this.server?.address() as AddressInfo | null)?.port ?? 0
+  }
+
+  async start (): Promise<void> {
+    const { config, logger } = this
+    const tls = await readTlsFiles('web server', config)
+    const app = createWebApp(await bundlePageScript())
+    const server = tls === undefined ? createHttpServer(app) : createHttpsServer({ ...tls }, app)
+    this.server = server
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket)
+      socket.once('close', () => this.sockets.delete(socket))
+    })
+    this.proxy = new MqttProxy({
+      server,
+      path: WEBSOCKET_PATH,
+      upstreamUrl: config.BROKER_WS_URL,
+      maxPayloadBytes: maxPayloadBytes(config.MAX_JOB_BYTES) + 16,
+      logger
+    })
+    await this.proxy.start()
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(config.PORT, config.LISTEN_HOST, () => { server.off('error', reject); resolve() })
+    })
+    this.clock = new TimePublisher({ config, logger })
+    await this.clock.start()
+    const scheme = tls === undefined ? 'http' : 'https'
+    logger.info({ web: `${scheme}://localhost:${this.port}/`, broker: config.BROKER_WS_URL }, 'web server listening')
+  }
+
+  async stop (): Promise<void> {
+    await this.clock?.stop()
+    await this.proxy?.stop()
+    const server = this.server
+    if (server?.listening) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const socket of this.sockets) socket.destroy()
+      await closed
+    }
+  }
+}
