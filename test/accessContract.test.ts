@@ -9,54 +9,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
-import { addUser } from '../tools/userCommand.ts'
-import { loadWebServerConfig } from '../webserver/config.ts'
-import { WebServer } from '../webserver/webServer.ts'
-import { silentLogger } from '../runtime/logger.ts'
 import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
+import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
 import { TestClient } from './helpers/mqttClient.ts'
-import { startMosquitto } from './helpers/mosquittoBroker.ts'
+import { BROKER_TARGETS, PASSWORDS, writeTestUsers, type UserName } from './helpers/accessTargets.ts'
 
-interface Target {
-  name: string
-  /** Starts the broker; `wsUrl` is what a page uses (ws://host/mqtt). */
-  start(authFile: string, dir: string, cleanup: Cleanup): Promise<{ mqttUrl: string, wsUrl: string }>
-}
-
-const PASSWORDS = { alice: 'alice-pw', bob: 'bob-pw', 'relay-lobby': 'relay-lobby-pw', 'relay-bar': 'relay-bar-pw', ops: 'ops-pw' }
-type UserName = keyof typeof PASSWORDS
-
-const targets: Target[] = [
-  {
-    name: 'embedded Aedes',
-    start: async (authFile, _dir, cleanup) => {
-      const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1' }))
-      return { mqttUrl: broker.mqttUrl, wsUrl: broker.wsUrl }
-    }
-  },
-  {
-    name: 'Mosquitto',
-    start: async (authFile, dir, cleanup) => {
-      const mosquitto = cleanup.add(await startMosquitto(authFile, dir))
-      const web = cleanup.add(new WebServer({
-        config: loadWebServerConfig({
-          PORT: '0',
-          LISTEN_HOST: '127.0.0.1',
-          BROKER_WS_URL: mosquitto.wsUrl,
-          MQTT_URL: mosquitto.mqttUrl,
-          MQTT_USERNAME: 'ops',
-          MQTT_PASSWORD: PASSWORDS.ops
-        }),
-        logger: silentLogger()
-      }))
-      await web.start()
-      return { mqttUrl: mosquitto.mqttUrl, wsUrl: `ws://127.0.0.1:${web.port}/mqtt` }
-    }
-  }
-]
-
-describe.each(targets)('access contract on $name', (target) => {
+describe.each(BROKER_TARGETS)('access contract on $name', (target) => {
   const cleanup = new Cleanup()
   let urls: { mqttUrl: string, wsUrl: string }
   let lobby: BocaSimulator
@@ -96,11 +54,7 @@ describe.each(targets)('access contract on $name', (target) => {
   beforeAll(async () => {
     const dir = await tempDir(cleanup)
     const authFile = `${dir}/auth.json`
-    await addUser(authFile, 'alice', { password: PASSWORDS.alice, role: 'client', printers: 'lobby' })
-    await addUser(authFile, 'bob', { password: PASSWORDS.bob, role: 'client', printers: 'bar' })
-    await addUser(authFile, 'relay-lobby', { password: PASSWORDS['relay-lobby'], role: 'relay', printers: 'lobby' })
-    await addUser(authFile, 'relay-bar', { password: PASSWORDS['relay-bar'], role: 'relay', printers: 'bar' })
-    await addUser(authFile, 'ops', { password: PASSWORDS.ops, role: 'admin', printers: '*' })
+    await writeTestUsers(authFile)
     urls = await target.start(authFile, dir, cleanup)
     lobby = cleanup.add(await startPrinter())
     bar = cleanup.add(await startPrinter())

@@ -2,14 +2,12 @@
  * The browser page end to end in real headless Chromium (playwright-core): page → mqtt.js over
  * WebSockets → embedded broker → relay → simulated Boca printer, and results back into the page.
  */
-import { existsSync } from 'node:fs'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from './helpers/parts.ts'
 import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
+import { launchChromium } from './helpers/browser.ts'
 
-const CHROMIUM = '/usr/bin/chromium'
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 const SCREENSHOT = '/tmp/printwire-page.png'
 const WAIT_MS = 10_000
 
@@ -18,12 +16,7 @@ let browser: Browser | undefined
 /** Uncaught errors in the page during the current test. */
 let pageErrors: string[] = []
 
-beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`The browser tests need Debian's Chromium at ${CHROMIUM}: install it with \`apt-get install chromium\` (CI installs it). They never skip.`)
-  }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
-})
+beforeAll(async () => { browser = await launchChromium() })
 afterEach(async () => {
   const errors = pageErrors.splice(0)
   await cleanup.closeAll()

@@ -11,6 +11,7 @@ import { SERVER_TIME_TOPIC, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN, anyPrint
 import { brokerUrlFor, PageConnection, type ConnectionState } from './connection.ts'
 import { JobLog } from './jobLog.ts'
 import { checkCopies, checkTicket, jobEnvelope, newJobId } from './jobRequest.ts'
+import { LoginForm, storeCredentials, storedCredentials, type Credentials } from './login.ts'
 import { PrinterSelector } from './printerList.ts'
 
 function element<T extends HTMLElement> (id: string, type: new () => T): T {
@@ -42,21 +43,64 @@ function start (): void {
     logBody: element('job-log', HTMLTableElement).tBodies[0] ?? document.createElement('tbody'),
     logEmpty: element('log-empty', HTMLElement)
   }
+  const login = new LoginForm({
+    section: element('login', HTMLElement),
+    form: element('login-form', HTMLFormElement),
+    reason: element('login-reason', HTMLElement),
+    user: element('login-user', HTMLInputElement),
+    password: element('login-password', HTMLInputElement),
+    error: element('login-error', HTMLElement),
+    session: element('session', HTMLElement),
+    sessionUser: element('session-user', HTMLElement),
+    logout: element('logout', HTMLButtonElement)
+  }, {
+    onLogin: (credentials) => connect(credentials),
+    onLogout: () => {
+      storeCredentials(sessionStorage, undefined)
+      location.reload()
+    }
+  })
   const prefix = topicPrefix(location.search)
   const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' })
   const log = new JobLog(ui.logBody, ui.logEmpty)
   const printers = new PrinterSelector(ui.printer, () => refresh())
 
-  const connection = new PageConnection({
-    url: brokerUrlFor(location),
-    topics: [anyPrinterTopic(prefix, 'status'), anyPrinterTopic(prefix, 'responses'), anyPrinterTopic(prefix, 'errors'), SERVER_TIME_TOPIC],
-    onState: showConnection,
-    onMessage: route,
-    onRefused: (topic) => {
-      ui.notice.textContent = `The broker refused this page's subscription to ${topic}. Check the broker's access rules for this page.`
-      ui.notice.hidden = false
-    }
-  })
+  let connection: PageConnection | undefined
+
+  /**
+   * Connects anonymously or as a user. With access control the broker delivers only the permitted
+   * printers' status (Aedes and Mosquitto both check each message), so the printer list shows exactly
+   * the printers this user may use.
+   */
+  function connect (credentials: Credentials | undefined): void {
+    connection?.stop()
+    let loggedIn = false
+    const next = new PageConnection({
+      url: brokerUrlFor(location),
+      topics: [anyPrinterTopic(prefix, 'status'), anyPrinterTopic(prefix, 'responses'), anyPrinterTopic(prefix, 'errors'), SERVER_TIME_TOPIC],
+      ...(credentials === undefined ? {} : { username: credentials.username, password: credentials.password }),
+      onState: (state) => {
+        if (state.phase === 'connected' && !loggedIn && connection === next) {
+          loggedIn = true
+          storeCredentials(sessionStorage, credentials)
+          login.loggedIn(credentials?.username)
+        }
+        showConnection(state)
+      },
+      onMessage: route,
+      onRefused: (topic) => {
+        ui.notice.textContent = `The broker refused this page's subscription to ${topic}. Check the broker's access rules for this page.`
+        ui.notice.hidden = false
+      },
+      onLoginRefused: () => {
+        if (connection !== next) return
+        storeCredentials(sessionStorage, undefined)
+        login.ask(credentials === undefined ? '' : 'The broker refused this user name and password.')
+      }
+    })
+    connection = next
+    next.start()
+  }
 
   function showConnection (state: ConnectionState): void {
     ui.connection.dataset.state = state.phase
@@ -92,7 +136,7 @@ function start (): void {
   /** Enables Print only when a job can be sent, and says why not otherwise. */
   function refresh (): void {
     let reason = ''
-    if (!connection.connected) reason = 'Not connected to the broker: printing resumes when the page reconnects.'
+    if (connection?.connected !== true) reason = 'Not connected to the broker: printing resumes when the page reconnects.'
     else if (printers.selectedId === undefined) reason = ui.printer.options.length > 1 ? 'Choose a printer first.' : 'No printer has reported yet.'
     ui.print.disabled = reason !== ''
     ui.printReason.textContent = reason
@@ -108,7 +152,7 @@ function start (): void {
 
   function print (): void {
     const printerId = printers.selectedId
-    if (!connection.connected || printerId === undefined) {
+    if (connection?.connected !== true || printerId === undefined) {
       refresh()
       return
     }
@@ -139,7 +183,7 @@ function start (): void {
   ui.copies.addEventListener('input', () => fieldError(ui.copies, ui.copiesError, ''))
 
   refresh()
-  connection.start()
+  connect(storedCredentials(sessionStorage))
 }
 
 start()

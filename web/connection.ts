@@ -21,8 +21,15 @@ export interface PageConnectionDeps {
   onMessage: (topic: string, text: string) => void
   /** A subscription the broker refused (e.g. by its access rules). */
   onRefused: (topic: string) => void
+  /** The broker refused the log-in (CONNACK 4 or 5): the connection stops trying. */
+  onLoginRefused: (returnCode: number) => void
+  username?: string
+  password?: string
   reconnectPeriodMs?: number
 }
+
+/** CONNACK return codes of MQTT 3.1.1 that mean "log in (again)": bad user name or password, not authorized. */
+const LOGIN_REFUSED = new Set([4, 5])
 
 /** `ws(s)://<this page's host>/mqtt`: wss when the page itself came over https. */
 export function brokerUrlFor (location: Pick<Location, 'protocol' | 'host'>): string {
@@ -61,7 +68,8 @@ export class PageConnection {
       clientId: `printwire-web-${randomSuffix()}`,
       reconnectPeriod,
       connectTimeout: 10_000,
-      keepalive: 30
+      keepalive: 30,
+      ...(this.deps.username === undefined ? {} : { username: this.deps.username, password: this.deps.password ?? '' })
     })
     this.client = client
     const seconds = Math.max(1, Math.round(reconnectPeriod / 1000))
@@ -86,6 +94,13 @@ export class PageConnection {
     client.on('error', (error) => {
       lastError = error.message
       console.warn('MQTT error:', error.message)
+      const code = (error as { code?: unknown }).code
+      if (typeof code === 'number' && LOGIN_REFUSED.has(code)) {
+        // Retrying the same credentials cannot help: stop, and let the page ask for others.
+        client.end(true)
+        this.report('disconnected', 'The broker refused the log-in.')
+        this.deps.onLoginRefused(code)
+      }
     })
     client.on('message', (topic, payload) => {
       this.deps.onMessage(topic, this.decoder.decode(payload))
