@@ -5,16 +5,18 @@
  * returns. Jobs are taken in `handleMessage`, which acknowledges them (PUBACK) only once `onJob` has
  * taken them in: it never waits for the printer.
  */
+import { readFile } from 'node:fs/promises'
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import {
   errorsTopic, jobsTopic, relayClientId, responsesTopic, statusTopic,
   type JobErrorMessage, type JobResult, type PrinterState, type PrinterStatusMessage
 } from '../protocol/index.ts'
+import { ConfigError } from '../runtime/config.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { RelayConfig } from './config.ts'
 
 export interface BrokerLinkDeps {
-  config: Pick<RelayConfig, 'MQTT_URL' | 'RELAY_ID' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'TOPIC_PREFIX' | 'MQTT_KEEPALIVE_S'>
+  config: Pick<RelayConfig, 'MQTT_URL' | 'RELAY_ID' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'MQTT_CA_FILE' | 'TOPIC_PREFIX' | 'MQTT_KEEPALIVE_S'>
   printerId: string
   logger: Logger
   /** Takes a job in, resolving once it is safe; must not wait for the printer. Called in delivery order. */
@@ -45,6 +47,7 @@ export class BrokerLink {
     const { config, printerId, logger } = this.deps
     const prefix = config.TOPIC_PREFIX
     const will: PrinterStatusMessage = { printerId, state: 'offline', detail: 'relay disconnected', relayId: config.RELAY_ID, at: new Date().toISOString() }
+    const ca = config.MQTT_CA_FILE === undefined ? undefined : await readCaFile(config.MQTT_CA_FILE)
     const client = mqtt.connect(config.MQTT_URL, {
       clientId: this.clientId,
       clean: false,
@@ -55,6 +58,7 @@ export class BrokerLink {
       resubscribe: false,
       ...(config.MQTT_USERNAME === undefined ? {} : { username: config.MQTT_USERNAME }),
       ...(config.MQTT_PASSWORD === undefined ? {} : { password: config.MQTT_PASSWORD }),
+      ...(ca === undefined ? {} : { ca }),
       will: { topic: statusTopic(prefix, printerId), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true }
     })
     // Assigned before CONNACK can arrive: queued jobs may be delivered right after it.
@@ -82,7 +86,11 @@ export class BrokerLink {
     })
     client.on('reconnect', () => logger.debug('reconnecting to broker'))
     client.on('offline', () => logger.warn('broker connection lost; reconnecting'))
-    client.on('error', (error) => logger.warn({ err: error }, 'broker connection error'))
+    client.on('error', (error) => {
+      const code = (error as { code?: unknown }).code
+      if (code === 4 || code === 5) logger.error({ err: error, user: config.MQTT_USERNAME }, 'the broker refused this relay\'s log-in: check MQTT_USERNAME/MQTT_PASSWORD and that the user is a relay of this printer; retrying')
+      else logger.warn({ err: error }, 'broker connection error')
+    })
   }
 
   async stop (): Promise<void> {
@@ -127,5 +135,13 @@ export class BrokerLink {
         this.deps.logger.error({ err: error }, 'could not take a job in; it stays with the broker')
         callback(error as Error)
       })
+  }
+}
+
+async function readCaFile (file: string): Promise<Buffer> {
+  try {
+    return await readFile(file)
+  } catch (error) {
+    throw new ConfigError('relay', [`MQTT_CA_FILE: cannot read ${file}: ${(error as Error).message}`])
   }
 }

@@ -45,6 +45,8 @@ export const relayConfigSchema = z.object({
   STATE_DIR: z.string().min(1).default('./state'),
   MQTT_USERNAME: z.string().optional(),
   MQTT_PASSWORD: z.string().optional(),
+  /** A PEM CA certificate to trust for mqtts:// and wss:// besides the system's (a venue's own CA, a self-signed broker). */
+  MQTT_CA_FILE: z.string().min(1).optional(),
   MAX_JOB_BYTES: positiveIntSchema.default(DEFAULT_MAX_JOB_BYTES),
   TOPIC_PREFIX: z.string().regex(TOPIC_PREFIX_PATTERN, 'must be MQTT topic levels without wildcards').default(DEFAULT_TOPIC_PREFIX),
   /** MQTT keepalive, seconds: the broker publishes a dead relay's `offline` within 1.5 of these. */

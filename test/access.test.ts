@@ -9,6 +9,7 @@ import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AuthFileError, parseAuthFile, readAuthFile } from '../access/authFile.ts'
 import { hashPassword, isPasswordHash, verifyPassword } from '../access/passwordHash.ts'
+import { hashMosquittoPassword, isMosquittoHash, verifyMosquittoPassword } from '../access/mosquittoPassword.ts'
 import { Cleanup, tempDir } from './helpers/parts.ts'
 import { ROOT } from './helpers/processes.ts'
 
@@ -100,5 +101,54 @@ describe('printwire user', () => {
     const listed = await cli('user', 'list', '--file', file)
     expect(listed.code).toBe(1)
     expect(listed.stderr).toContain('INVALID_AUTH_FILE')
+  })
+})
+
+describe('Mosquitto password hashes', () => {
+  it('reads hashes made by Debian\'s mosquitto_passwd, and makes ones in the same $7$ format', async () => {
+    const dir = await tempDir(cleanup)
+    await run('mosquitto_passwd', ['-c', '-b', `${dir}/pw`, 'alice', 'secret pw'])
+    const theirs = (await readFile(`${dir}/pw`, 'utf8')).trim().split(':')[1] ?? ''
+    expect(isMosquittoHash(theirs)).toBe(true)
+    expect(await verifyMosquittoPassword('secret pw', theirs)).toBe(true)
+    expect(await verifyMosquittoPassword('secret pX', theirs)).toBe(false)
+    const ours = await hashMosquittoPassword('secret pw')
+    expect(ours).toMatch(/^\$7\$1000\$[A-Za-z0-9+/]{16}\$[A-Za-z0-9+/]{86}==$/)
+    expect(await verifyMosquittoPassword('secret pw', ours)).toBe(true)
+  })
+})
+
+describe('printwire mosquitto-export', () => {
+  it('writes a 0600 password file and an ACL file with the same grants as the embedded broker', async () => {
+    const dir = await tempDir(cleanup)
+    const file = path.join(dir, 'auth.json')
+    expect((await cli('user', 'add', 'alice', '--password', 'pw-a', '--role', 'client', '--printers', 'lobby', '--file', file)).code).toBe(0)
+    expect((await cli('user', 'add', 'venue', '--password', 'pw-v', '--role', 'relay', '--printers', 'lobby,bar', '--file', file)).code).toBe(0)
+    const out = path.join(dir, 'mosquitto')
+    const result = await cli('mosquitto-export', '--file', file, '--out', out)
+    expect(result.code, result.stderr).toBe(0)
+    const passwords = await readFile(path.join(out, 'passwords'), 'utf8')
+    expect(passwords.split('\n').filter((l) => l !== '').map((l) => l.split(':')[0])).toEqual(['alice', 'venue'])
+    expect(await verifyMosquittoPassword('pw-a', passwords.split('\n')[0]?.split(':')[1] ?? '')).toBe(true)
+    expect((await stat(path.join(out, 'passwords'))).mode & 0o777).toBe(0o600)
+    const acl = await readFile(path.join(out, 'acl'), 'utf8')
+    const rules = acl.split('\n').filter((l) => /^(user|topic) /.test(l))
+    expect(rules).toEqual([
+      'user alice',
+      'topic write printers/lobby/jobs', 'topic read printers/lobby/responses', 'topic read printers/lobby/errors', 'topic read printers/lobby/status', 'topic read server/time',
+      'user venue',
+      'topic read printers/lobby/jobs', 'topic write printers/lobby/responses', 'topic write printers/lobby/errors', 'topic write printers/lobby/status',
+      'topic read printers/bar/jobs', 'topic write printers/bar/responses', 'topic write printers/bar/errors', 'topic write printers/bar/status'
+    ])
+  })
+
+  it('refuses a user without a Mosquitto hash, naming it, and writes nothing', async () => {
+    const dir = await tempDir(cleanup)
+    const file = path.join(dir, 'auth.json')
+    await writeFile(file, JSON.stringify({ users: { old: { password: await hashPassword('pw'), role: 'client', printers: ['lobby'] } } }))
+    const result = await cli('mosquitto-export', '--file', file, '--out', path.join(dir, 'out'))
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/CANNOT_EXPORT: .*no Mosquitto hash for old.*printwire user add/)
+    await expect(stat(path.join(dir, 'out', 'passwords'))).rejects.toThrow(/ENOENT/)
   })
 })
