@@ -106,6 +106,17 @@ describe.each(BROKER_TARGETS)('access contract on $name', (target) => {
     expect(ticketsWith(lobby, 'intruder')).toBe(0)
   })
 
+  it('refuses a packet over the size limit without printing any of it', async () => {
+    const alice = await login('alice')
+    const tooBig = Buffer.concat([Buffer.from('<RC1,1>too-big'), Buffer.alloc(1536 * 1024, 0x41), Buffer.from('<p>')])
+    expect(await publishMaybeRefused(alice, 'printers/lobby/jobs', tooBig.toString('latin1'))).toBe('closed')
+    const fence = await login('alice')
+    await fence.subscribe('printers/lobby/responses')
+    await fence.publish('printers/lobby/jobs', JSON.stringify({ id: 'after-too-big', data: '<RC1,1>after<p>' }))
+    await fence.outcome('lobby', 'after-too-big')
+    expect(ticketsWith(lobby, 'too-big')).toBe(0)
+  })
+
   it('never prints a client\'s job on a printer it may not use', async () => {
     const alice = await login('alice')
     const outcome = await publishMaybeRefused(alice, 'printers/bar/jobs', JSON.stringify({ id: 'alice-on-bar', data: '<RC1,1>alice-on-bar<p>' }))
