@@ -8,7 +8,9 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
+import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
 import { TestClient } from './helpers/mqttClient.ts'
+import { addUser } from '../tools/userCommand.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from './helpers/parts.ts'
 import { freePort } from './helpers/ports.ts'
 import { ROOT } from './helpers/processes.ts'
@@ -27,11 +29,11 @@ class CliRun {
   private readonly exited: Promise<number | null>
   private watchers: Array<() => void> = []
 
-  constructor (args: string[], stdin?: Buffer) {
+  constructor (args: string[], stdin?: Buffer, env: Record<string, string> = {}) {
     // No MQTT_URL/MQTT_USERNAME from the developer's environment: every run says where it goes.
     this.child = spawn(process.execPath, [CLI, ...args], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
     })
     this.child.stdout?.setEncoding('utf8').on('data', (text: string) => { this.stdout += text })
@@ -84,8 +86,8 @@ class CliRun {
   }
 }
 
-function cli (args: string[], stdin?: Buffer): CliRun {
-  return new CliRun(args, stdin)
+function cli (args: string[], stdin?: Buffer, env?: Record<string, string>): CliRun {
+  return new CliRun(args, stdin, env)
 }
 
 /** The job's bytes a user might print: FGL with a 256-byte graphic holding every byte value. */
@@ -209,6 +211,16 @@ describe('printwire print, refusing bad input before anything is sent', () => {
     }
   })
 
+  it('refuses a --wait-for-printer that is not a whole number of milliseconds from 1', async () => {
+    for (const ms of ['0', '-5', 'soon', '2.5']) {
+      const run = await cli(['print', '--printer', 'lobby', '--url', 'mqtt://127.0.0.1:1', '--wait-for-printer', ms], Buffer.from('x<p>')).exit()
+      expect(run.code, ms).not.toBe(0)
+      expect(run.stderr).toContain('--wait-for-printer')
+      expect(run.stderr).toContain('whole number from 1 to 86400000')
+      expect(run.stdout).toBe('')
+    }
+  })
+
   it('requires --printer and refuses an invalid printer id', async () => {
     const missing = await cli(['print', '--url', 'mqtt://127.0.0.1:1'], Buffer.from('x<p>')).exit()
     expect(missing.code).not.toBe(0)
@@ -280,6 +292,160 @@ describe('printwire print, when the broker cannot be reached', () => {
     const run = await cli(['print', '--printer', 'lobby', '--url', url], Buffer.from('x<p>')).exit(25_000)
     expect(run.code).toBe(1)
     expect(run.stderr).toContain(`cannot connect to the broker at ${url}`)
+    expect(run.stdout).toBe('')
+  })
+})
+
+describe('printwire print, with access control', () => {
+  it('prints as a user of the printer; refuses a wrong password and a printer the user may not use, with clear codes', async () => {
+    const dir = await tempDir(cleanup)
+    const authFile = path.join(dir, 'auth.json')
+    await writeTestUsers(authFile)
+    const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1' }))
+    const lobby = cleanup.add(await startPrinter())
+    const bar = cleanup.add(await startPrinter())
+    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'ops', password: PASSWORDS.ops }))
+    await watcher.subscribe('printers/+/status')
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby, bar }, path.join(dir, 'state'), { MQTT_USERNAME: 'ops', MQTT_PASSWORD: PASSWORDS.ops })))
+    for (const id of ['lobby', 'bar']) await watcher.waitFor((m) => m.topic === `printers/${id}/status` && m.json?.state === 'online', 10_000, `${id} online`)
+    const as = (password: string): Record<string, string> => ({ MQTT_USERNAME: 'alice', MQTT_PASSWORD: password })
+
+    const printed = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl], Buffer.from('<RC1,1>as alice<p>'), as(PASSWORDS.alice)).exit()
+    expect(printed.code, printed.stderr).toBe(0)
+    expect(resultOf(printed).status).toBe('printed')
+
+    const wrong = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl], Buffer.from('<RC1,1>wrong password<p>'), as('nope')).exit()
+    expect(wrong.code).toBe(1)
+    expect(wrong.stderr).toMatch(/LOGIN_REFUSED: the broker at .* refused the log-in of user "alice": check MQTT_USERNAME and MQTT_PASSWORD/)
+
+    const elsewhere = await cli(['print', '--printer', 'bar', '--url', broker.mqttUrl], Buffer.from('<RC1,1>alice on bar<p>'), as(PASSWORDS.alice)).exit()
+    expect(elsewhere.code).toBe(1)
+    expect(elsewhere.stderr).toMatch(/NOT_ALLOWED: the broker refused to send user "alice" the results of printer "bar": this user may not print on it; nothing was published/)
+    expect(elsewhere.stdout).toBe('')
+    expect(bar.tickets).toHaveLength(0)
+    expect(lobby.tickets.map((t) => t.bytes.toString())).toEqual(['<RC1,1>as alice<p>'])
+  })
+
+  it('stops with PUBLISH_REFUSED when the broker closes the connection on the job (larger than it accepts)', async () => {
+    const broker = cleanup.add(await startBroker({ MAX_JOB_BYTES: '1000' }))
+    // The broker's limit is MAX_JOB_BYTES in a base64 envelope plus 64 KiB of headers: 200 KiB is over it.
+    const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl], Buffer.alloc(200 * 1024, 0x41)).exit()
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/PUBLISH_REFUSED: the broker closed the connection when the job was published: the job is larger than the broker accepts/)
+  })
+})
+
+describe('printwire print --wait-for-printer', () => {
+  /** Publishes a fence job itself and waits for it: what the CLI published before it has arrived by then. */
+  async function jobsPublishedBefore (watcher: TestClient, printerId: string): Promise<string[]> {
+    await watcher.publish(`printers/${printerId}/jobs`, 'fence<p>')
+    await watcher.waitFor((m) => m.topic === `printers/${printerId}/jobs` && m.text === 'fence<p>', 10_000, 'the fence job')
+    return watcher.messages.filter((m) => m.topic === `printers/${printerId}/jobs` && m.text !== 'fence<p>').map((m) => m.text)
+  }
+
+  it('publishes only once a relay serves the printer, then prints', async () => {
+    // Without the wait the job would be lost: nobody is subscribed to its topic yet, so the broker drops it.
+    const broker = cleanup.add(await startBroker())
+    const sim = cleanup.add(await startPrinter())
+    const dir = await tempDir(cleanup)
+    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await watcher.subscribe('printers/lobby/jobs')
+    const run = cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--wait-for-printer', '30000'], Buffer.from('<RC10,10>waited<p>'))
+    await run.waitForStderr('for a relay to serve printer lobby')
+    expect(await jobsPublishedBefore(watcher, 'lobby')).toEqual([])
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, path.join(dir, 'state'))))
+    const done = await run.exit()
+    expect(done.code, done.stderr).toBe(0)
+    expect(resultOf(done)).toMatchObject({ printerId: 'lobby', status: 'printed' })
+    expect(done.stderr).toContain('printer lobby is online, served by relay test-relay')
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['<RC10,10>waited<p>'])
+  })
+
+  it('counts a relay that cannot reach its printer as serving it: publishes, shows PRINTER_UNREACHABLE, prints once the printer is back', async () => {
+    const broker = cleanup.add(await startBroker())
+    const sim = cleanup.add(await startPrinter())
+    await sim.setState('offline')
+    const dir = await tempDir(cleanup)
+    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await watcher.subscribe('printers/lobby/status')
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, path.join(dir, 'state'))))
+    await watcher.waitFor((m) => m.json?.state === 'unreachable', 10_000, 'lobby unreachable')
+    const run = cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--wait-for-printer', '30000'], Buffer.from('<RC10,10>kept<p>'))
+    await run.waitForStderr('printer lobby is unreachable')
+    await run.waitForStderr('PRINTER_UNREACHABLE')
+    expect(sim.tickets).toHaveLength(0)
+    await sim.setState('ready')
+    const done = await run.exit()
+    expect(done.code, done.stderr).toBe(0)
+    expect(resultOf(done)).toMatchObject({ status: 'printed' })
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['<RC10,10>kept<p>'])
+  })
+
+  it('exits 1 with NO_RELAY when no relay serves the printer in time, and publishes nothing', async () => {
+    const broker = cleanup.add(await startBroker())
+    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await watcher.subscribe('printers/lobby/jobs')
+    const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--wait-for-printer', '1000'], Buffer.from('<RC10,10>never<p>')).exit()
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('printwire: NO_RELAY: no relay served printer "lobby" within 1000 ms: no relay has announced it on this broker; nothing was published')
+    expect(run.stdout).toBe('')
+    expect(await jobsPublishedBefore(watcher, 'lobby')).toEqual([])
+  })
+
+  it('does not take a relay that has gone (status offline) for one, and says so', async () => {
+    const broker = cleanup.add(await startBroker())
+    const sim = cleanup.add(await startPrinter())
+    const dir = await tempDir(cleanup)
+    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await watcher.subscribe('printers/lobby/status', 'printers/lobby/jobs')
+    const relay = cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, path.join(dir, 'state'))))
+    await watcher.waitFor((m) => m.json?.state === 'online', 10_000, 'lobby online')
+    await relay.stop()
+    await watcher.waitFor((m) => m.json?.state === 'offline', 10_000, 'lobby offline')
+    const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--wait-for-printer', '1000'], Buffer.from('<RC10,10>gone<p>')).exit()
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('printer lobby is offline (relay stopped); waiting for a relay')
+    expect(run.stderr).toContain('NO_RELAY: no relay served printer "lobby" within 1000 ms: its last status is offline (relay stopped) from relay test-relay')
+    expect(await jobsPublishedBefore(watcher, 'lobby')).toEqual([])
+    expect(sim.tickets).toHaveLength(0)
+  })
+
+  it('waits for the broker to come up, then for the relay, then prints', async () => {
+    const port = await freePort()
+    const url = `mqtt://127.0.0.1:${port}`
+    const run = cli(['print', '--printer', 'lobby', '--url', url, '--wait-for-printer', '30000'], Buffer.from('<RC10,10>late broker<p>'))
+    await run.waitForStderr(`cannot connect to the broker at ${url} yet`)
+    await run.waitForStderr('retrying')
+    const broker = cleanup.add(await startBroker({ MQTT_PORT: String(port) }))
+    const sim = cleanup.add(await startPrinter())
+    const dir = await tempDir(cleanup)
+    await run.waitForStderr('for a relay to serve printer lobby')
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, path.join(dir, 'state'))))
+    const done = await run.exit()
+    expect(done.code, done.stderr).toBe(0)
+    expect(resultOf(done)).toMatchObject({ status: 'printed' })
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['<RC10,10>late broker<p>'])
+  })
+
+  it('exits 1 with BROKER_UNREACHABLE when the broker does not come up in time', async () => {
+    const url = `mqtt://127.0.0.1:${await freePort()}`
+    const run = await cli(['print', '--printer', 'lobby', '--url', url, '--wait-for-printer', '1500'], Buffer.from('x<p>')).exit()
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain('retrying')
+    expect(run.stderr).toContain(`printwire: BROKER_UNREACHABLE: cannot connect to the broker at ${url}: `)
+    expect(run.stderr).toMatch(/ECONNREFUSED \S+ \(waited up to 1500 ms\)\n$/)
+    expect(run.stdout).toBe('')
+  })
+
+  it('does not wait when the broker refuses the credentials: waiting would not change that', async () => {
+    const dir = await tempDir(cleanup)
+    const authFile = path.join(dir, 'auth.json')
+    await addUser(authFile, 'alice', { password: 'alice-pw', role: 'client', printers: 'lobby' })
+    const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1' }))
+    const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--wait-for-printer', '86400000'], Buffer.from('x<p>'), { MQTT_USERNAME: 'alice', MQTT_PASSWORD: 'wrong' }).exit()
+    expect(run.code).toBe(1)
+    expect(run.stderr).toContain(`BROKER_UNREACHABLE: cannot connect to the broker at ${broker.mqttUrl}`)
+    expect(run.stderr).not.toContain('retrying')
     expect(run.stdout).toBe('')
   })
 })

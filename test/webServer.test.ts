@@ -49,7 +49,7 @@ describe('web server for an external broker', () => {
     cleanup.defer(() => { page.end(true) })
     let connected = false
     page.on('connect', () => { connected = true })
-    await new Promise((resolve) => page.once('close', resolve))
+    await new Promise<void>((resolve) => page.once('close', () => resolve()))
     expect(connected).toBe(false)
     expect((await fetch(`http://127.0.0.1:${web.port}/healthz`)).status).toBe(200)
   })

@@ -36,7 +36,8 @@ program.command('print')
   .option('--expires-at <iso>', 'do not print after this time (ISO-8601)')
   .option('--timeout <ms>', 'how long to wait for the result', wholeNumber(1, 86_400_000), 60_000)
   .option('--prefix <prefix>', 'topic prefix', DEFAULT_TOPIC_PREFIX)
-  .action(async (file: string | undefined, opts: { printer: string, url: string, copies: number, id?: string, expiresAt?: string, timeout: number, prefix: string }) => {
+  .option('--wait-for-printer <ms>', 'first wait up to this long for the broker and for a relay serving the printer (status online, unreachable or error); without it the job is published at once', wholeNumber(1, 86_400_000))
+  .action(async (file: string | undefined, opts: { printer: string, url: string, copies: number, id?: string, expiresAt?: string, timeout: number, prefix: string, waitForPrinter?: number }) => {
     const data = await readInput(file)
     if (data.length === 0) throw new PrintCommandError('INVALID_ARGUMENT', 'nothing to print: the input is empty')
     const result = await printJob({
@@ -50,6 +51,7 @@ program.command('print')
       ...(process.env.MQTT_PASSWORD === undefined ? {} : { password: process.env.MQTT_PASSWORD }),
       topicPrefix: opts.prefix,
       timeoutMs: opts.timeout,
+      ...(opts.waitForPrinter === undefined ? {} : { waitForPrinterMs: opts.waitForPrinter }),
       progress: (line) => process.stderr.write(line + '\n')
     })
     process.stdout.write(JSON.stringify(result) + '\n')

@@ -26,8 +26,11 @@ export interface MosquittoBroker {
   stop(): Promise<void>
 }
 
-/** The repo's mosquitto.conf with each directive the test must change replaced; throws if one is missing. */
-export async function testMosquittoConf (mqttPort: number, wsPort: number, dir: string): Promise<string> {
+/**
+ * The repo's mosquitto.conf with each directive the test must change replaced; throws if one is missing.
+ * The password and ACL files are read from `dir`, and persistence goes there too unless `dataDir` is given.
+ */
+export async function testMosquittoConf (mqttPort: number, wsPort: number, dir: string, dataDir = dir): Promise<string> {
   let conf = await readFile(path.join(ROOT, 'mosquitto.conf'), 'utf8')
   const replace = (pattern: RegExp, line: string): void => {
     if (!pattern.test(conf)) throw new Error(`mosquitto.conf has no line matching ${pattern}`)
@@ -37,19 +40,28 @@ export async function testMosquittoConf (mqttPort: number, wsPort: number, dir: 
   replace(/^listener 9001$/m, `listener ${wsPort} 127.0.0.1`)
   replace(/^password_file .*$/m, `password_file ${path.join(dir, 'passwords')}`)
   replace(/^acl_file .*$/m, `acl_file ${path.join(dir, 'acl')}`)
-  replace(/^persistence_location .*$/m, `persistence_location ${dir}/`)
+  replace(/^persistence_location .*$/m, `persistence_location ${dataDir}/`)
   // Started as root, Mosquitto would switch to the `mosquitto` user, who cannot read these 0600 files.
   if (os.userInfo().uid === 0) conf += '\nuser root\n'
   return conf
 }
 
+/** Exports `authFile`'s users to `dir` (passwords, acl) and runs Mosquitto on them, persisting in `dir`. */
 export async function startMosquitto (authFile: string, dir: string): Promise<MosquittoBroker> {
-  if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} not found: install Debian's mosquitto (apt-get install mosquitto; .ci/run does)`)
   await writeMosquittoFiles(dir, mosquittoFiles(await readAuthFile(authFile), DEFAULT_TOPIC_PREFIX, authFile))
+  return await runMosquitto({ authDir: dir, dataDir: dir })
+}
+
+/**
+ * Runs Mosquitto on the `passwords` and `acl` files already in `authDir` (as `printwire mosquitto-export`
+ * wrote them), persisting in `dataDir`, where its test mosquitto.conf is written too.
+ */
+export async function runMosquitto (dirs: { authDir: string, dataDir: string }): Promise<MosquittoBroker> {
+  if (!existsSync(MOSQUITTO)) throw new Error(`${MOSQUITTO} not found: install Debian's mosquitto (apt-get install mosquitto; .ci/run does)`)
   const mqttPort = await freePort()
   const wsPort = await freePort()
-  const confFile = path.join(dir, 'mosquitto.conf')
-  await writeFile(confFile, await testMosquittoConf(mqttPort, wsPort, dir))
+  const confFile = path.join(dirs.dataDir, 'mosquitto.conf')
+  await writeFile(confFile, await testMosquittoConf(mqttPort, wsPort, dirs.authDir, dirs.dataDir))
   const child = spawn(MOSQUITTO, ['-c', confFile], { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
   const collect = (chunk: Buffer): void => { output += chunk.toString() }
