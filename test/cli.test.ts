@@ -444,7 +444,7 @@ describe('printwire print --wait-for-printer', () => {
     const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1' }))
     const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--wait-for-printer', '86400000'], Buffer.from('x<p>'), { MQTT_USERNAME: 'alice', MQTT_PASSWORD: 'wrong' }).exit()
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain(`BROKER_UNREACHABLE: cannot connect to the broker at ${broker.mqttUrl}`)
+    expect(run.stderr).toContain(`LOGIN_REFUSED: the broker at ${broker.mqttUrl} refused the log-in of user "alice"`)
     expect(run.stderr).not.toContain('retrying')
     expect(run.stdout).toBe('')
   })
