@@ -182,11 +182,15 @@ export class PrintwireBroker {
 
   private handleTcp (aedes: Aedes, socket: Socket | TLSSocket): void {
     this.track(socket)
+    // MQTT packets are small and answered at once (PUBACK, then the next PUBLISH): Nagle's algorithm would
+    // hold each behind the peer's delayed ACK, tens of milliseconds per hop.
+    socket.setNoDelay(true)
     socket.on('error', (error) => this.logger.debug({ err: error }, 'tcp socket error'))
     aedes.handle(this.guard(socket, socket.remoteAddress))
   }
 
   private handleWebSocket (aedes: Aedes, ws: WebSocket, req: IncomingMessage): void {
+    req.socket.setNoDelay(true)
     const stream = createWebSocketStream(ws)
     stream.on('error', (error) => this.logger.debug({ err: error }, 'websocket stream error'))
     ws.on('error', (error) => this.logger.debug({ err: error }, 'websocket error'))

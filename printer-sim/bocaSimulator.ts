@@ -35,6 +35,10 @@ export interface BocaSimulatorConfig {
   dumpDir?: string
   /** State at start. Default `ready`. */
   initialState?: PrinterState
+  /** Take several connections at once (a real Boca takes one): a benchmark's best case for a client that opens one per job. Default false. */
+  concurrentConnections?: boolean
+  /** Keep each printed ticket in `tickets` (tests read them). Benchmarks turn it off to print for hours in constant memory. Default true. */
+  keepTickets?: boolean
 }
 
 export interface BocaSimulatorDeps {
@@ -84,6 +88,11 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
   droppedConnections = 0
 
   private readonly config: Required<Omit<BocaSimulatorConfig, 'dumpDir'>> & { dumpDir: string | undefined }
+  /** Tickets printed since start (kept or not). */
+  get printed (): number {
+    return this.printedCount
+  }
+
   private readonly logger: Logger
   private currentState: PrinterState
   private server: net.Server | undefined
@@ -105,7 +114,9 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
       statusReporting: config.statusReporting ?? true,
       printDelayMs: config.printDelayMs ?? 0,
       dumpDir: config.dumpDir,
-      initialState: config.initialState ?? 'ready'
+      initialState: config.initialState ?? 'ready',
+      concurrentConnections: config.concurrentConnections ?? false,
+      keepTickets: config.keepTickets ?? true
     }
     this.logger = deps.logger
     this.currentState = this.config.initialState
@@ -233,7 +244,7 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
 
   private accept (socket: net.Socket): void {
     socket.on('error', (error) => { this.logger.debug({ err: error }, 'printer simulator connection error') })
-    if (this.active !== undefined || this.currentState === 'offline' || this.stopped) {
+    if ((this.active !== undefined && !this.config.concurrentConnections) || this.currentState === 'offline' || this.stopped) {
       this.refusedConnections++
       const reason = this.active !== undefined ? 'another connection is open' : 'printer offline'
       this.logger.info({ remote: socket.remoteAddress, reason }, 'connection refused')
@@ -299,13 +310,14 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
       this.answer(connection, errorByte)
       return
     }
-    const ticket: PrintedTicket = { bytes, terminator, text: dumpTicket(bytes), at: new Date(), connectionId: connection.id }
-    this.tickets.push(ticket)
     this.printedCount++
+    this.answer(connection, STATUS.ACK)
     this.logger.info({ connectionId: connection.id, bytes: bytes.length, terminator, ticket: this.printedCount }, 'ticket printed')
+    if (!this.config.keepTickets && this.config.dumpDir === undefined && this.listenerCount('ticket') === 0) return
+    const ticket: PrintedTicket = { bytes, terminator, text: dumpTicket(bytes), at: new Date(), connectionId: connection.id }
+    if (this.config.keepTickets) this.tickets.push(ticket)
     this.logger.debug({ text: ticket.text }, 'ticket contents')
     if (this.config.dumpDir) this.writeDump(this.config.dumpDir, this.printedCount, ticket)
-    this.answer(connection, STATUS.ACK)
     this.emit('ticket', ticket)
   }
 

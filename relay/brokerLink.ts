@@ -12,6 +12,7 @@ import {
   type JobErrorMessage, type JobResult, type PrinterState, type PrinterStatusMessage
 } from '../protocol/index.ts'
 import { ConfigError } from '../runtime/config.ts'
+import { disableNagle } from '../runtime/noDelay.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { RelayConfig } from './config.ts'
 
@@ -61,6 +62,7 @@ export class BrokerLink {
       ...(ca === undefined ? {} : { ca }),
       will: { topic: statusTopic(prefix, printerId), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true }
     })
+    disableNagle(client)
     // Assigned before CONNACK can arrive: queued jobs may be delivered right after it.
     client.handleMessage = (packet: IPublishPacket, callback) => { this.takeJob(packet, callback) }
     this.client = client

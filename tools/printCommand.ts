@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import mqtt, { type MqttClient } from 'mqtt'
+import { disableNagle } from '../runtime/noDelay.ts'
 import {
   errorsTopic, isValidPrinterId, jobsTopic, readJobOutcome, readPrinterStatus, responsesTopic, statusTopic, TOPIC_PREFIX_PATTERN,
   type JobEnvelope, type JobErrorMessage, type JobResult, type PrinterState, type PrinterStatusMessage
@@ -109,7 +110,7 @@ export async function printJob (options: PrintOptions): Promise<JobResult> {
 async function connectToBroker (options: PrintOptions, deadline: number | undefined): Promise<MqttClient> {
   for (;;) {
     try {
-      return await mqtt.connectAsync(options.url, {
+      return disableNagle(await mqtt.connectAsync(options.url, {
         protocolVersion: 4,
         clientId: `printwire-cli-${randomUUID().slice(0, 8)}`,
         clean: true,
@@ -117,7 +118,7 @@ async function connectToBroker (options: PrintOptions, deadline: number | undefi
         reconnectPeriod: 1000,
         ...(options.username === undefined ? {} : { username: options.username }),
         ...(options.password === undefined ? {} : { password: options.password })
-      })
+      }))
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error)
       const returnCode = (error as { code?: unknown } | null)?.code

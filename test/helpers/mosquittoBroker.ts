@@ -22,6 +22,7 @@ export interface MosquittoBroker {
   /** Mosquitto's own WebSocket listener (the page reaches it through the web server's /mqtt). */
   wsUrl: string
   mqttPort: number
+  pid: number
   log(): string
   stop(): Promise<void>
 }
@@ -81,6 +82,7 @@ export async function runMosquitto (dirs: { authDir: string, dataDir: string }):
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
     wsUrl: `ws://127.0.0.1:${wsPort}`,
     mqttPort,
+    pid: child.pid ?? 0,
     log: () => output,
     stop: async () => { child.kill('SIGKILL'); await exited }
   }
