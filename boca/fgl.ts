@@ -48,6 +48,11 @@ export class FglScanner {
     this.handlers = handlers
   }
 
+  /** Between tickets: no byte of a next ticket (or command) seen yet. */
+  get atTicketStart (): boolean {
+    return this.mode === 'text' && this.ticket.size === 0
+  }
+
   push (chunk: Buffer): void {
     let runStart = 0 // start of the bytes of `chunk` that belong to the ticket and are not yet kept
     let i = 0
@@ -146,6 +151,10 @@ class ByteAccumulator {
     if (end <= start) return
     this.reserve(end - start)
     this.length += source.copy(this.bytes, this.length, start, end)
+  }
+
+  get size (): number {
+    return this.length
   }
 
   appendByte (byte: number): void {

@@ -183,7 +183,7 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
     if (this.active && statusByte !== undefined) this.answer(this.active, statusByte)
   }
 
-  /** The next `count` connections that send bytes are reset as soon as they arrive, and print nothing. */
+  /** The next `count` jobs (bytes arriving between tickets, on any connection) reset their connection as they arrive, and print nothing. */
   dropConnections (count: number): void {
     this.dropsPending += count
   }
@@ -264,13 +264,11 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
     this.connections++
     this.logger.info({ connectionId: connection.id, remote: socket.remoteAddress }, 'connection opened')
     this.emit('connection', connection.id)
-    let firstData = true
     socket.on('data', (chunk) => {
       this.received += chunk.length
-      // A drop is spent on a connection that sends a job, not on one that only checks the printer is there.
-      const drop = firstData && this.dropsPending > 0
-      firstData = false
-      if (drop) {
+      // A drop is spent on a job arriving (not on a connection that only checks the printer is there), on a
+      // new connection or on one the client kept open between jobs.
+      if (this.dropsPending > 0 && connection.scanner.atTicketStart) {
         this.dropsPending--
         // A printer that resets the connection while the job arrives: nothing of it prints.
         this.droppedConnections++

@@ -57,6 +57,8 @@ export const relayConfigSchema = z.object({
   PRINTER_TIMEOUT_MS: positiveIntSchema.default(15000),
   /** How long a TCP connection to the printer may take. */
   PRINTER_CONNECT_TIMEOUT_MS: positiveIntSchema.default(5000),
+  /** The printer connection stays open between jobs, and closes after this long without one (a Boca resets idle ones after 30 s). */
+  PRINTER_IDLE_CLOSE_MS: positiveIntSchema.pipe(z.number().max(25_000, 'must be at most 25000: a Boca resets a connection idle for 30 s')).default(3000),
   /** Backoff between attempts while a printer is unreachable or in error: from RETRY_MIN_MS doubling to RETRY_MAX_MS. */
   RETRY_MIN_MS: positiveIntSchema.default(500),
   /** Seconds a job may wait in the relay before it is given up as `JOB_EXPIRED`; 0: no limit. */

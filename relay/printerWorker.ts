@@ -14,7 +14,8 @@ import {
 } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { PrinterAddress, RelayConfig } from './config.ts'
-import { checkReachable, printOnce, probeReady, type PrintTimeouts } from './printerClient.ts'
+import { checkReachable, probeReady, type PrintTimeouts } from './printerClient.ts'
+import { PrinterConnection } from './printerConnection.ts'
 import type { JobSpool, OutboxEntry, SpooledJob, StoredOutcome } from './spool.ts'
 
 /** Where a worker's outcomes and status go (the printer's MQTT link). */
@@ -25,7 +26,7 @@ export interface OutcomeSink {
 }
 
 export interface PrinterWorkerDeps {
-  config: Pick<RelayConfig, 'RELAY_ID' | 'MAX_JOB_BYTES' | 'STATUS_WAIT_MS' | 'PRINTER_TIMEOUT_MS' | 'PRINTER_CONNECT_TIMEOUT_MS' | 'RETRY_MIN_MS' | 'RETRY_MAX_MS' | 'JOB_MAX_AGE'>
+  config: Pick<RelayConfig, 'RELAY_ID' | 'MAX_JOB_BYTES' | 'STATUS_WAIT_MS' | 'PRINTER_TIMEOUT_MS' | 'PRINTER_CONNECT_TIMEOUT_MS' | 'PRINTER_IDLE_CLOSE_MS' | 'RETRY_MIN_MS' | 'RETRY_MAX_MS' | 'JOB_MAX_AGE'>
   printer: PrinterAddress
   logger: Logger
   spool: JobSpool
@@ -48,9 +49,11 @@ export class PrinterWorker {
   private state: { state: PrinterState, detail?: string } = { state: 'online' }
   /** Learned from the printer: once it has sent a status byte, its silence means trouble, not "status off". */
   private reportsStatus = false
+  private readonly connection: PrinterConnection
 
   constructor (deps: PrinterWorkerDeps) {
     this.deps = deps
+    this.connection = new PrinterConnection({ target: deps.printer, idleCloseMs: deps.config.PRINTER_IDLE_CLOSE_MS, logger: deps.logger })
   }
 
   get printerId (): string {
@@ -93,6 +96,14 @@ export class PrinterWorker {
     this.stopped = true
     this.wake?.()
     await this.running
+    // Every attempt ends with its job finished or back to `queued`: a head job still marked `printing` was
+    // marked ahead (with the previous job's outcome, or on arrival) and not a byte of it was sent.
+    const head = this.queue[0]
+    if (head !== undefined && head.job.phase === 'printing') {
+      head.job.phase = 'queued'
+      await this.deps.spool.update(head.job).catch((error: unknown) => this.deps.logger.warn({ err: error, jobId: head.job.id }, 'could not unmark a job that was not sent'))
+    }
+    await this.connection.stop()
   }
 
   /**
@@ -123,13 +134,17 @@ export class PrinterWorker {
         return
       }
     }
+    // A job that goes to an idle, working printer at once is marked `printing` in the same sync that takes
+    // it in, rather than in a second one just before its first byte. (A crash in between then reports it
+    // UNCERTAIN though nothing was sent: never a duplicate print.)
+    const straightToPrinter = this.queue.length === 0 && this.running === undefined && !this.stopped && this.state.state === 'online'
     const job = await spool.add({
       id: parsed.id ?? `relay-${randomUUID()}`,
       printerId: printer.id,
       copies: parsed.copies,
       receivedAt: Date.now(),
       ...(parsed.expiresAt === undefined ? {} : { expiresAt: parsed.expiresAt })
-    }, parsed.data)
+    }, parsed.data, straightToPrinter ? 'printing' : 'queued')
     this.queue.push({ job, bytes: parsed.data })
     this.queuedIds.add(job.id)
     logger.info({ jobId: job.id, bytes: parsed.data.length, copies: job.copies, queued: this.queue.length }, 'job spooled')
@@ -195,8 +210,9 @@ export class PrinterWorker {
       }
       const copies = job.copies - job.copiesDone
       const data = copies === 1 ? bytes : Buffer.concat(Array.from({ length: copies }, () => bytes))
-      const attempt = await printOnce(printer, data, ticketsPerCopy * copies, this.timeouts(), {
+      const attempt = await this.connection.print(data, ticketsPerCopy * copies, this.timeouts(), {
         beforeWrite: async () => {
+          if (job.phase === 'printing') return // marked ahead, and already on disk
           job.phase = 'printing'
           await spool.update(job)
         },
@@ -219,7 +235,7 @@ export class PrinterWorker {
           printer: { ...lastReport, acks, expectedAcks: ticketsPerCopy * job.copies },
           at: new Date().toISOString()
         }
-        await this.finish(job, { kind: 'result', message: result })
+        await this.finish(job, { kind: 'result', message: result }, this.markNext())
         logger.info({ jobId: job.id, status: result.status, bytes: result.bytes, acks, durationMs: result.durationMs }, 'job done')
         return true
       }
@@ -298,10 +314,35 @@ export class PrinterWorker {
   /**
    * Stores an outcome in the spool's outbox, then publishes it. With `job`, the job leaves the queue and its
    * outcome is remembered for duplicates; without, it finishes no job (a refusal, a transient error, a
-   * duplicate's answer).
+   * duplicate's answer). `next`: the job to print next, marked `printing` in the same sync.
    */
-  private async finish (job: SpooledJob | undefined, outcome: StoredOutcome): Promise<void> {
-    this.deps.sink.deliver(await this.deps.spool.finish(this.deps.printer.id, outcome, job))
+  private async finish (job: SpooledJob | undefined, outcome: StoredOutcome, next?: SpooledJob): Promise<void> {
+    for (;;) {
+      try {
+        this.deps.sink.deliver(await this.deps.spool.finish(this.deps.printer.id, outcome, job, next))
+        return
+      } catch (error) {
+        // Not on disk: the next job's mark is not either.
+        if (next !== undefined) next.phase = 'queued'
+        next = undefined
+        // A job that has printed must not print again: keep trying to record its outcome, not to reprint it.
+        // If the relay stops first, the job stays `printing` on disk and is reported UNCERTAIN after a restart.
+        if (job === undefined || this.stopped) throw error
+        this.deps.logger.error({ err: error, jobId: job.id }, 'could not record a job\'s outcome; retrying')
+        await this.sleep(this.deps.config.RETRY_MAX_MS)
+      }
+    }
+  }
+
+  /**
+   * The job after the head, marked `printing` (in memory; `finish` writes it) when it is about to go to the
+   * printer that has just printed: one sync then records both the outcome and the next job's mark.
+   */
+  private markNext (): SpooledJob | undefined {
+    const next = this.queue[1]?.job
+    if (next === undefined || this.stopped || next.phase !== 'queued' || this.expiry(next) !== undefined) return undefined
+    next.phase = 'printing'
+    return next
   }
 
   private report (outcome: StoredOutcome): Promise<void> {

@@ -112,22 +112,22 @@ export async function e2eWindowed (options: E2eOptions & { jobs: number, window:
   const client = await JobClient.open(options)
   try {
     let sent = 0
-    let completed = 0
+    let answered = 0
     const started = nowMs()
     await new Promise<void>((resolve) => {
       const pump = (): void => {
-        while (sent < options.jobs && sent - completed - client.failed < options.window) {
+        while (sent < options.jobs && sent - answered < options.window) {
           sent++
           void client.send().then(() => {
-            completed++
-            if (completed + client.failed >= options.jobs) resolve()
+            answered++
+            if (answered >= options.jobs) resolve()
             else pump()
           })
         }
       }
       pump()
     })
-    return result(completed - client.failed, client.failed, started, client.latencies)
+    return result(answered - client.failed, client.failed, started, client.latencies)
   } finally {
     await client.close()
   }

@@ -70,7 +70,7 @@ export async function startPrinterFarm (cleanup: Cleanup, count: number, options
 export const printerIds = (count: number): string[] => Array.from({ length: count }, (_, i) => `p${i + 1}`)
 
 /** `npm run relay` for the printers at `addresses` (ids p1, p2, …), with its durable spool; resolves once all are online. */
-export async function startRelayProcess (cleanup: Cleanup, broker: BrokerUnderTest, addresses: string[], env: Record<string, string> = {}): Promise<PartProcess> {
+export async function startRelayProcess (cleanup: Cleanup, broker: BrokerUnderTest, addresses: string[], env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<PartProcess> {
   const ids = printerIds(addresses.length)
   const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl, BENCH_USER))
   await watcher.subscribe('printers/+/status')
@@ -83,7 +83,7 @@ export async function startRelayProcess (cleanup: Cleanup, broker: BrokerUnderTe
     STATE_DIR: await tempDir(cleanup),
     LOG_LEVEL: 'warn',
     ...env
-  }))
+  }, nodeArgs))
   for (const id of ids) await watcher.waitFor((m) => m.topic === `printers/${id}/status` && m.json?.state === 'online', 30_000, `${id} online`)
   await watcher.stop()
   return relay

@@ -17,10 +17,11 @@ export class PartProcess {
   private exited: Promise<number | null>
   private waiters: Array<{ match: (l: LogLine) => boolean, resolve: (l: LogLine) => void }> = []
 
-  constructor (entry: string, env: Record<string, string>) {
+  /** `nodeArgs`: options for node itself (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  constructor (entry: string, env: Record<string, string>, nodeArgs: string[] = []) {
     // `node --import tsx`, not the `tsx` wrapper: a signal must reach the part itself, not a parent process.
     // Through exitWithParent.ts, which runs the entry in the same process and ends it if this one dies.
-    this.child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test', 'helpers', 'exitWithParent.ts'), path.join(ROOT, entry)], {
+    this.child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'test', 'helpers', 'exitWithParent.ts'), path.join(ROOT, entry)], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...env },
       stdio: ['pipe', 'pipe', 'pipe']

@@ -1,0 +1,62 @@
+/**
+ * Scenario 3 (latency): publish → result at fixed offered rates (idle: one job at a time; 100/s; 1,000/s),
+ * Printwire (1 printer, durable spool) against the seed design in the same run.
+ */
+import { e2eIdle, e2eOpenLoop, ticketOfSize, type LoadResult } from '../harness/mqttLoad.ts'
+import { Cleanup, printerIds, startAedes, startPrinterFarm, startRelayProcess } from '../harness/parts.ts'
+import type { Scenario } from '../harness/scenario.ts'
+import { ratio, type Row } from '../harness/stats.ts'
+import { seedIdle, seedOpenLoop } from '../seed/seedLoad.ts'
+import { startSeed } from '../seed/seedParts.ts'
+import { TICKET_BYTES } from './throughput.ts'
+
+interface Load { name: string, printwire: () => Promise<LoadResult>, seed: () => Promise<LoadResult> }
+
+export const latency: Scenario = {
+  name: 'latency',
+  async run (ctx) {
+    const cleanup = new Cleanup()
+    try {
+      const data = ticketOfSize(TICKET_BYTES)
+      const broker = await startAedes(cleanup)
+      const pwPrinter = await startPrinterFarm(cleanup, 1)
+      await startRelayProcess(cleanup, broker, pwPrinter)
+      // The seed's printer takes several connections at once: its best case (a Boca would refuse some).
+      const seedPrinter = await startPrinterFarm(cleanup, 1, { concurrent: true })
+      const seed = await startSeed(cleanup, seedPrinter)
+      const pw = { url: broker.mqttUrl, printers: printerIds(1), data, encoding: 'utf8' as const }
+      const sd = { url: seed.url, printers: seed.printers, data }
+      const seconds = ctx.quick ? 0.5 : 5
+      const idleJobs = ctx.quick ? 20 : 1000
+      await e2eIdle({ ...pw, jobs: 100 })
+      await seedIdle({ ...sd, jobs: 100 })
+      const loads: Load[] = [
+        { name: 'idle (one at a time)', printwire: () => e2eIdle({ ...pw, jobs: idleJobs }), seed: () => seedIdle({ ...sd, jobs: idleJobs }) },
+        { name: '100 jobs/s', printwire: () => e2eOpenLoop({ ...pw, rate: 100, seconds }), seed: () => seedOpenLoop({ ...sd, rate: 100, seconds }) },
+        { name: '1,000 jobs/s', printwire: () => e2eOpenLoop({ ...pw, rate: 1000, seconds }), seed: () => seedOpenLoop({ ...sd, rate: 1000, seconds }) }
+      ]
+      const rows: Row[] = []
+      for (const load of loads) {
+        ctx.progress(`latency: ${load.name}`)
+        // Interleaved, so that both meet the same moment of a shared, noisy machine.
+        const p = await load.printwire()
+        const s = await load.seed()
+        rows.push(
+          { load: load.name, system: 'Printwire', jobs: p.completed, failed: p.failed, 'p50 ms': p.latency.p50, 'p99 ms': p.latency.p99, 'max ms': p.latency.max, 'p50 Printwire / seed': ratio(p.latency.p50, s.latency.p50) },
+          { load: load.name, system: 'seed', jobs: s.completed, failed: s.failed, 'p50 ms': s.latency.p50, 'p99 ms': s.latency.p99, 'max ms': s.latency.max, 'p50 Printwire / seed': '' }
+        )
+      }
+      return {
+        name: 'latency',
+        title: 'Publish → result latency at fixed offered rates',
+        rows,
+        notes: [
+          `One printer, ${TICKET_BYTES}-byte tickets; Printwire as in "throughput" (its relay syncs to disk before it acknowledges a job and before it reports a result); the seed keeps nothing on disk, against a printer that takes any number of connections.`,
+          'Open loop: jobs are offered at the rate whatever the results do; latency from the publish (emit) to the result.'
+        ]
+      }
+    } finally {
+      await cleanup.closeAll()
+    }
+  }
+}
