@@ -49,6 +49,8 @@ export class PrinterWorker {
   private state: { state: PrinterState, detail?: string } = { state: 'online' }
   /** Learned from the printer: once it has sent a status byte, its silence means trouble, not "status off". */
   private reportsStatus = false
+  /** A job taken in to go to the idle printer at once is being written (see `accept`). */
+  private arrivingStraight = false
   private readonly connection: PrinterConnection
 
   constructor (deps: PrinterWorkerDeps) {
@@ -137,14 +139,21 @@ export class PrinterWorker {
     // A job that goes to an idle, working printer at once is marked `printing` in the same sync that takes
     // it in, rather than in a second one just before its first byte. (A crash in between then reports it
     // UNCERTAIN though nothing was sent: never a duplicate print.)
-    const straightToPrinter = this.queue.length === 0 && this.running === undefined && !this.stopped && this.state.state === 'online'
-    const job = await spool.add({
-      id: parsed.id ?? `relay-${randomUUID()}`,
-      printerId: printer.id,
-      copies: parsed.copies,
-      receivedAt: Date.now(),
-      ...(parsed.expiresAt === undefined ? {} : { expiresAt: parsed.expiresAt })
-    }, parsed.data, straightToPrinter ? 'printing' : 'queued')
+    // Decided and claimed in one step: jobs arriving together must not all count as the one going straight.
+    const straightToPrinter = this.queue.length === 0 && this.running === undefined && !this.stopped && this.state.state === 'online' && !this.arrivingStraight
+    if (straightToPrinter) this.arrivingStraight = true
+    let job: SpooledJob
+    try {
+      job = await spool.add({
+        id: parsed.id ?? `relay-${randomUUID()}`,
+        printerId: printer.id,
+        copies: parsed.copies,
+        receivedAt: Date.now(),
+        ...(parsed.expiresAt === undefined ? {} : { expiresAt: parsed.expiresAt })
+      }, parsed.data, straightToPrinter ? 'printing' : 'queued')
+    } finally {
+      if (straightToPrinter) this.arrivingStraight = false
+    }
     this.queue.push({ job, bytes: parsed.data })
     this.queuedIds.add(job.id)
     logger.info({ jobId: job.id, bytes: parsed.data.length, copies: job.copies, queued: this.queue.length }, 'job spooled')

@@ -99,6 +99,19 @@ describe('crashes', () => {
     expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['spooled-1<p>'])
   })
 
+  it('after a clean stop with jobs queued behind a printing one, prints each queued job once after the restart, none UNCERTAIN', async () => {
+    // Each outcome's sync also marks the next job `printing`; a clean stop must unmark the one it never sent.
+    const { sim, client, env } = await setup({ printDelayMs: 150 })
+    const relay = await relayOnline(client, env)
+    for (const id of ['q-1', 'q-2', 'q-3', 'q-4', 'q-5']) await client.publish('printers/lobby/jobs', job(id))
+    await client.outcome('lobby', 'q-2')
+    await relay.stop()
+    cleanup.add(await relayOnline(client, env))
+    for (const id of ['q-3', 'q-4', 'q-5']) expect((await client.outcome('lobby', id)).json.status).toBe('printed')
+    expect(client.messages.filter((m) => m.topic.endsWith('/errors'))).toEqual([])
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['q-1<p>', 'q-2<p>', 'q-3<p>', 'q-4<p>', 'q-5<p>'])
+  })
+
   it('reports UNCERTAIN, and does not reprint, when the relay dies while the printer is printing', async () => {
     const { sim, client, env } = await setup({ printDelayMs: 1500 })
     const relayEnvSlow = { ...env, STATUS_WAIT_MS: '5000' }
