@@ -7,16 +7,11 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { jobsTopic } from '../../protocol/index.ts'
 import { disableNagle } from '../../runtime/noDelay.ts'
-import { nowMs, summarize, type LatencySummary } from './stats.ts'
+import { oneAtATime, openLoop, windowed, type JobSender, type LoadResult } from './loadShapes.ts'
+import { nowMs, summarize } from './stats.ts'
 import { BENCH_USER } from './parts.ts'
 
-export interface LoadResult {
-  completed: number
-  failed: number
-  seconds: number
-  perSecond: number
-  latency: LatencySummary
-}
+export type { LoadResult }
 
 async function connect (url: string, clientId: string): Promise<MqttClient> {
   return disableNagle(await mqtt.connectAsync(url, { protocolVersion: 4, clientId, clean: true, reconnectPeriod: 0, ...BENCH_USER }))
@@ -45,7 +40,7 @@ interface E2eOptions {
 }
 
 /** Publishes jobs and matches results by id; one connection, as a box-office server would. */
-class JobClient {
+class JobClient implements JobSender {
   private readonly pending = new Map<string, { at: number, done: (ok: boolean) => void }>()
   private next = 0
   private readonly payloadCache = new Map<string, string>()
@@ -102,69 +97,14 @@ class JobClient {
   }
 }
 
-function result (completed: number, failed: number, started: number, latencies: number[]): LoadResult {
-  const seconds = (nowMs() - started) / 1000
-  return { completed, failed, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round(completed / seconds), latency: summarize(latencies) }
-}
-
 /** `jobs` jobs with `window` in flight at all times; jobs/s from the first publish to the last result. */
-export async function e2eWindowed (options: E2eOptions & { jobs: number, window: number }): Promise<LoadResult> {
-  const client = await JobClient.open(options)
-  try {
-    let sent = 0
-    let answered = 0
-    const started = nowMs()
-    await new Promise<void>((resolve) => {
-      const pump = (): void => {
-        while (sent < options.jobs && sent - answered < options.window) {
-          sent++
-          void client.send().then(() => {
-            answered++
-            if (answered >= options.jobs) resolve()
-            else pump()
-          })
-        }
-      }
-      pump()
-    })
-    return result(answered - client.failed, client.failed, started, client.latencies)
-  } finally {
-    await client.close()
-  }
-}
+export const e2eWindowed = (options: E2eOptions & { jobs: number, window: number }): Promise<LoadResult> => windowed(() => JobClient.open(options), options.jobs, options.window)
 
 /** One job at a time: each published once the previous one's result is back (an idle system). */
-export async function e2eIdle (options: E2eOptions & { jobs: number }): Promise<LoadResult> {
-  const client = await JobClient.open(options)
-  try {
-    const started = nowMs()
-    for (let i = 0; i < options.jobs; i++) await client.send()
-    return result(client.latencies.length, client.failed, started, client.latencies)
-  } finally {
-    await client.close()
-  }
-}
+export const e2eIdle = (options: E2eOptions & { jobs: number }): Promise<LoadResult> => oneAtATime(() => JobClient.open(options), options.jobs)
 
 /** Jobs offered at `rate` per second for `seconds`, whatever the results do (an open loop). */
-export async function e2eOpenLoop (options: E2eOptions & { rate: number, seconds: number }): Promise<LoadResult> {
-  const client = await JobClient.open(options)
-  try {
-    const total = Math.round(options.rate * options.seconds)
-    const interval = 1000 / options.rate
-    const started = nowMs()
-    const outcomes: Array<Promise<boolean>> = []
-    for (let i = 0; i < total; i++) {
-      const due = started + i * interval
-      const wait = due - nowMs()
-      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
-      outcomes.push(client.send())
-    }
-    await Promise.all(outcomes)
-    return result(client.latencies.length, client.failed, started, client.latencies)
-  } finally {
-    await client.close()
-  }
-}
+export const e2eOpenLoop = (options: E2eOptions & { rate: number, seconds: number }): Promise<LoadResult> => openLoop(() => JobClient.open(options), options.rate, options.seconds)
 
 /** The broker's own QoS 1 publish → subscribe rate: `messages` of `payload` bytes, `window` in flight. */
 export async function ceiling (options: { url: string, messages: number, window: number, payload: Buffer }): Promise<LoadResult> {
@@ -195,7 +135,8 @@ export async function ceiling (options: { url: string, messages: number, window:
       })
       pump()
     })
-    return result(received, 0, started, latencies)
+    const seconds = (nowMs() - started) / 1000
+    return { completed: received, failed: 0, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round(received / seconds), latency: summarize(latencies) }
   } finally {
     await publisher.endAsync(true)
     await subscriber.endAsync(true)

@@ -5,8 +5,8 @@
  * A window keeps a fixed number of jobs in flight; an open loop offers a fixed rate instead.
  */
 import { io, type Socket } from 'socket.io-client'
-import type { LoadResult } from '../harness/mqttLoad.ts'
-import { nowMs, summarize } from '../harness/stats.ts'
+import { oneAtATime, openLoop, windowed, type JobSender, type LoadResult } from '../harness/loadShapes.ts'
+import { nowMs } from '../harness/stats.ts'
 import type { SeedFromServer, SeedToServer } from './seedServer.ts'
 
 export type { LoadResult }
@@ -20,7 +20,7 @@ interface SeedOptions {
 }
 
 /** Emits jobs and matches results by id; one connection, as a box-office server would. */
-class SeedJobClient {
+class SeedJobClient implements JobSender {
   private readonly pending = new Map<string, { at: number, done: (ok: boolean) => void }>()
   private next = 0
   private readonly data: string
@@ -71,72 +71,16 @@ class SeedJobClient {
     })
   }
 
-  close (): void {
+  async close (): Promise<void> {
     this.socket.disconnect()
   }
 }
 
-function result (client: SeedJobClient, started: number): LoadResult {
-  const seconds = (nowMs() - started) / 1000
-  const completed = client.latencies.length
-  return { completed, failed: client.failed, seconds: Math.round(seconds * 100) / 100, perSecond: Math.round(completed / seconds), latency: summarize(client.latencies) }
-}
-
 /** `jobs` jobs with `window` in flight at all times; jobs/s from the first emit to the last result. */
-export async function seedWindowed (options: SeedOptions & { jobs: number, window: number }): Promise<LoadResult> {
-  const client = await SeedJobClient.open(options)
-  try {
-    let sent = 0
-    let answered = 0
-    const started = nowMs()
-    await new Promise<void>((resolve) => {
-      const pump = (): void => {
-        while (sent < options.jobs && sent - answered < options.window) {
-          sent++
-          void client.send().then(() => {
-            answered++
-            if (answered >= options.jobs) resolve()
-            else pump()
-          })
-        }
-      }
-      pump()
-    })
-    return result(client, started)
-  } finally {
-    client.close()
-  }
-}
+export const seedWindowed = (options: SeedOptions & { jobs: number, window: number }): Promise<LoadResult> => windowed(() => SeedJobClient.open(options), options.jobs, options.window)
 
 /** One job at a time: each emitted once the previous one's result is back (an idle system). */
-export async function seedIdle (options: SeedOptions & { jobs: number }): Promise<LoadResult> {
-  const client = await SeedJobClient.open(options)
-  try {
-    const started = nowMs()
-    for (let i = 0; i < options.jobs; i++) await client.send()
-    return result(client, started)
-  } finally {
-    client.close()
-  }
-}
+export const seedIdle = (options: SeedOptions & { jobs: number }): Promise<LoadResult> => oneAtATime(() => SeedJobClient.open(options), options.jobs)
 
 /** Jobs offered at `rate` per second for `seconds`, whatever the results do (an open loop). */
-export async function seedOpenLoop (options: SeedOptions & { rate: number, seconds: number }): Promise<LoadResult> {
-  const client = await SeedJobClient.open(options)
-  try {
-    const total = Math.round(options.rate * options.seconds)
-    const interval = 1000 / options.rate
-    const started = nowMs()
-    const outcomes: Array<Promise<boolean>> = []
-    for (let i = 0; i < total; i++) {
-      const due = started + i * interval
-      const wait = due - nowMs()
-      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
-      outcomes.push(client.send())
-    }
-    await Promise.all(outcomes)
-    return result(client, started)
-  } finally {
-    client.close()
-  }
-}
+export const seedOpenLoop = (options: SeedOptions & { rate: number, seconds: number }): Promise<LoadResult> => openLoop(() => SeedJobClient.open(options), options.rate, options.seconds)
