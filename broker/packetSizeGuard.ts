@@ -2,7 +2,8 @@
  * Aedes has no maximum packet size: it buffers a packet whole, however large its announced length. This
  * duplex sits between a client's transport and Aedes, follows MQTT's framing (a fixed-header byte, then the
  * remaining length in 1-4 bytes), and destroys the connection as soon as a packet announces more than
- * `maxPacketBytes`, before its body is read. Bytes pass through unchanged and are never held back.
+ * `maxPacketBytes`, before its body is read. Bytes pass through unchanged; what Aedes writes in one tick is
+ * written to the transport at once (see `_write`).
  */
 import { Duplex } from 'node:stream'
 
@@ -15,6 +16,9 @@ export interface PacketSizeGuardDeps {
 
 type ScanState = 'type' | 'length' | 'body'
 
+/** Pieces written in one tick are copied into one buffer up to this size. */
+const COALESCE_MAX_BYTES = 64 * 1024
+
 export class PacketSizeGuard extends Duplex {
   private readonly inner: Duplex
   private readonly maxPacketBytes: number
@@ -24,6 +28,11 @@ export class PacketSizeGuard extends Duplex {
   private multiplier = 1
   private lengthBytes = 0
   private remaining = 0
+  private outgoing: Buffer[] = []
+  private outgoingBytes = 0
+  private flushScheduled = false
+  private transportFull = false
+  private heldCallbacks: Array<() => void> = []
 
   constructor (deps: PacketSizeGuardDeps) {
     super({ allowHalfOpen: false })
@@ -40,16 +49,54 @@ export class PacketSizeGuard extends Duplex {
     this.inner.resume()
   }
 
-  override _write (chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  /**
+   * Aedes writes each packet in several small pieces (mqtt-packet's writeToStream: header, length, topic,
+   * payload). With TCP_NODELAY each would go out as a segment of its own, and each WebSocket write as a frame
+   * of its own: the pieces written in one tick are gathered and written once, on the next.
+   */
+  override _write (chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
     if (this.inner.destroyed) {
       callback()
       return
     }
-    this.inner.write(chunk, encoding, callback)
+    this.outgoing.push(chunk)
+    this.outgoingBytes += chunk.length
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      process.nextTick(() => this.flushOutgoing())
+    }
+    // Backpressure: while the transport is full, Aedes's writes wait (it waits for `drain`).
+    if (this.transportFull) this.heldCallbacks.push(callback)
+    else callback()
   }
 
   override _final (callback: (error?: Error | null) => void): void {
+    this.flushOutgoing()
     this.inner.end(callback)
+  }
+
+  private flushOutgoing (): void {
+    this.flushScheduled = false
+    if (this.outgoing.length === 0 || this.inner.destroyed) return
+    const pieces = this.outgoing
+    const bytes = this.outgoingBytes
+    this.outgoing = []
+    this.outgoingBytes = 0
+    let room: boolean
+    if (bytes <= COALESCE_MAX_BYTES) {
+      room = this.inner.write(pieces.length === 1 ? pieces[0] as Buffer : Buffer.concat(pieces, bytes))
+    } else {
+      // A big payload is not copied: its pieces go as they are.
+      room = true
+      for (const piece of pieces) room = this.inner.write(piece)
+    }
+    if (!room && !this.transportFull) {
+      this.transportFull = true
+      this.inner.once('drain', () => {
+        this.transportFull = false
+        for (const held of this.heldCallbacks.splice(0)) held()
+      })
+    }
   }
 
   override _destroy (error: Error | null, callback: (error?: Error | null) => void): void {

@@ -32,13 +32,13 @@ export interface BrokerUnderTest {
 }
 
 /** The embedded broker as `npm run broker` runs it, with an AUTH_FILE (the production setting). */
-export async function startAedes (cleanup: Cleanup, env: Record<string, string> = {}): Promise<BrokerUnderTest & { process: PartProcess, env: Record<string, string> }> {
+export async function startAedes (cleanup: Cleanup, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<BrokerUnderTest & { process: PartProcess, env: Record<string, string> }> {
   const dir = await tempDir(cleanup)
   const authFile = path.join(dir, 'auth.json')
   await writeTestUsers(authFile)
   // Free ports chosen here (not 0), so that a restarted broker comes back on the same ones.
   const fullEnv = { AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1', MQTT_PORT: String(await freePort()), PORT: String(await freePort()), PERSISTENCE: 'memory', DATA_DIR: path.join(dir, 'data'), ...env }
-  const broker = cleanup.add(new PartProcess('broker/main.ts', { ...fullEnv, LOG_LEVEL: 'info' }))
+  const broker = cleanup.add(new PartProcess('broker/main.ts', { ...fullEnv, LOG_LEVEL: 'info' }, nodeArgs))
   const listening = await broker.waitForLog('broker listening', 30_000)
   return {
     kind: 'aedes',
