@@ -142,3 +142,23 @@ export async function ceiling (options: { url: string, messages: number, window:
     await subscriber.endAsync(true)
   }
 }
+
+/** One-hop publish → subscribe of `payload`, one at a time: the broker's own cost for the same bytes. */
+export async function oneHop (url: string, payload: Buffer, count: number): Promise<number[]> {
+  const client = disableNagle(await mqtt.connectAsync(url, { protocolVersion: 4, clean: true, reconnectPeriod: 0, ...BENCH_USER }))
+  try {
+    const topic = 'printers/big-hop/responses'
+    await client.subscribeAsync(topic, { qos: 1 })
+    const latencies: number[] = []
+    for (let i = 0; i < count; i++) {
+      const started = nowMs()
+      const received = new Promise<void>((resolve) => client.once('message', () => resolve()))
+      client.publish(topic, payload, { qos: 1 })
+      await received
+      latencies.push(nowMs() - started)
+    }
+    return latencies
+  } finally {
+    await client.endAsync(true)
+  }
+}

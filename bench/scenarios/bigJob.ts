@@ -3,35 +3,13 @@
  * envelope (what a web page sends: any byte value) and raw; against, in the same run, the same broker's
  * one-hop publish → subscribe of the same envelope.
  */
-import mqtt from 'mqtt'
-import { e2eIdle, graphicsJob } from '../harness/mqttLoad.ts'
-import { BENCH_USER, printerIds, startAedes, startPrinterFarm, startRelayProcess } from '../harness/parts.ts'
+import { e2eIdle, graphicsJob, oneHop } from '../harness/mqttLoad.ts'
+import { printerIds, startAedes, startPrinterFarm, startRelayProcess } from '../harness/parts.ts'
 import type { Scenario } from '../harness/scenario.ts'
-import { nowMs, ratio, summarize, type Row } from '../harness/stats.ts'
-import { disableNagle } from '../../runtime/noDelay.ts'
+import { ratio, summarize, type Row } from '../harness/stats.ts'
 import { withParts } from './throughput.ts'
 
 const MIB = 1024 * 1024
-
-/** One-hop publish → subscribe of `payload`, one at a time: the broker's own cost for the same bytes. */
-async function oneHop (url: string, payload: Buffer, count: number): Promise<number[]> {
-  const client = disableNagle(await mqtt.connectAsync(url, { protocolVersion: 4, clean: true, reconnectPeriod: 0, ...BENCH_USER }))
-  try {
-    const topic = 'printers/big-hop/responses'
-    await client.subscribeAsync(topic, { qos: 1 })
-    const latencies: number[] = []
-    for (let i = 0; i < count; i++) {
-      const started = nowMs()
-      const received = new Promise<void>((resolve) => client.once('message', () => resolve()))
-      client.publish(topic, payload, { qos: 1 })
-      await received
-      latencies.push(nowMs() - started)
-    }
-    return latencies
-  } finally {
-    await client.endAsync(true)
-  }
-}
 
 export const bigJob: Scenario = {
   name: 'big-job',
