@@ -4,6 +4,7 @@
  * BENCHMARKS.md shows the latest figures. `--quick` is a smoke run (tiny numbers, nothing written).
  */
 import { Command } from 'commander'
+import { renderBenchmarksDoc } from './harness/benchmarksDoc.ts'
 import { Cleanup } from './harness/parts.ts'
 import { report } from './harness/report.ts'
 import type { Scenario } from './harness/scenario.ts'
@@ -43,4 +44,5 @@ for (const scenario of SCENARIOS.filter((s) => wanted === undefined || wanted.in
     await cleanup.closeAll()
   }
 }
+if (!quick && await renderBenchmarksDoc()) process.stdout.write('\nBENCHMARKS.md updated from bench/results/.\n')
 process.exit(failed ? 1 : 0)
