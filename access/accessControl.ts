@@ -49,6 +49,10 @@ export class AccessControl {
   private users = new Map<string, LoadedUser>()
   private readonly verified = new Map<string, { hash: string, digest: Buffer }>()
   private readonly cacheKey = randomBytes(32)
+  /** Checks under way, by user and password digest: identical log-ins arriving together share one. */
+  private readonly inFlight = new Map<string, Promise<boolean>>()
+  /** scrypt checks actually run (not answered from memory), for operators and tests. */
+  passwordChecks = 0
   private watcher: FSWatcher | undefined
   private reloadTimer: NodeJS.Timeout | undefined
   /** Checked against when the user does not exist, so an unknown name costs as long as a wrong password. */
@@ -113,9 +117,19 @@ export class AccessControl {
     const digest = createHmac('sha256', this.cacheKey).update(username).update('\0').update(password).digest()
     const known = this.verified.get(username)
     if (known !== undefined && known.hash === hash && timingSafeEqual(known.digest, digest)) return true
-    const good = await verifyPassword(password, hash)
-    if (good) this.verified.set(username, { hash, digest })
-    return good
+    // Thousands of relays reconnecting at once after a restart present the same credentials together: one
+    // scrypt answers them all, rather than one each before the first has filled the cache.
+    const key = `${username}\0${digest.toString('base64')}\0${hash}`
+    let verifying = this.inFlight.get(key)
+    if (verifying === undefined) {
+      this.passwordChecks++
+      verifying = verifyPassword(password, hash).then((good) => {
+        if (good) this.verified.set(username, { hash, digest })
+        return good
+      }).finally(() => this.inFlight.delete(key))
+      this.inFlight.set(key, verifying)
+    }
+    return await verifying
   }
 
   private load (auth: AuthFile): Map<string, LoadedUser> {

@@ -130,6 +130,17 @@ describe('embedded broker access', () => {
     await expect.poll(async () => (await access.login('eve', Buffer.from('eve-pw'), 'x')).ok, { timeout: 5_000, interval: 100 }).toBe(true)
   })
 
+  it('checks the password of many identical log-ins arriving together once, and remembers it', async () => {
+    const access = cleanup.add(new AccessControl({ file: await authFileWithUsers(), topicPrefix: 'printers', logger: pino({ level: 'silent' }) }))
+    await access.start()
+    const logins = await Promise.all(Array.from({ length: 50 }, (_, i) => access.login('relay-lobby', Buffer.from(PASSWORDS['relay-lobby']), `printwire-relay-r${i}-lobby`)))
+    expect(logins.every((l) => l.ok)).toBe(true)
+    expect(access.passwordChecks).toBe(1)
+    expect((await access.login('relay-lobby', Buffer.from(PASSWORDS['relay-lobby']), 'x')).ok).toBe(true)
+    expect((await access.login('relay-lobby', Buffer.from('wrong'), 'x')).ok).toBe(false)
+    expect(access.passwordChecks).toBe(2)
+  })
+
   it('refuses to start with an AUTH_FILE that is missing or invalid, naming the problem', async () => {
     const dir = await tempDir(cleanup)
     await expect(startBroker({ AUTH_FILE: `${dir}/none.json` })).rejects.toMatchObject({ code: 'INVALID_AUTH_FILE', message: expect.stringMatching(/does not exist.*printwire user add/) })
