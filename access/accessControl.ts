@@ -40,7 +40,12 @@ export interface LoginResult {
 interface LoadedUser {
   user: AuthUser
   grants: Grant[]
+  /** Topic → may read, as answered before (a reload makes new entries, so new answers). */
+  readable: Map<string, boolean>
 }
+
+/** Remembered read answers per user; past this the memory starts over. */
+const READ_CACHE_ENTRIES = 50_000
 
 const RELOAD_DEBOUNCE_MS = 100
 
@@ -103,9 +108,16 @@ export class AccessControl {
     return loaded !== undefined && mayPublish(loaded.grants, topic)
   }
 
+  /** Asked for every message delivered to every subscriber: answers are remembered per user (bounded). */
   mayRead (username: string, topic: string): boolean {
     const loaded = this.users.get(username)
-    return loaded !== undefined && mayRead(loaded.grants, topic)
+    if (loaded === undefined) return false
+    const known = loaded.readable.get(topic)
+    if (known !== undefined) return known
+    const answer = mayRead(loaded.grants, topic)
+    if (loaded.readable.size >= READ_CACHE_ENTRIES) loaded.readable.clear()
+    loaded.readable.set(topic, answer)
+    return answer
   }
 
   maySubscribe (username: string, filter: string): boolean {
@@ -134,7 +146,7 @@ export class AccessControl {
 
   private load (auth: AuthFile): Map<string, LoadedUser> {
     const users = new Map<string, LoadedUser>()
-    for (const [name, user] of Object.entries(auth.users)) users.set(name, { user, grants: grantsFor(user, this.deps.topicPrefix) })
+    for (const [name, user] of Object.entries(auth.users)) users.set(name, { user, grants: grantsFor(user, this.deps.topicPrefix), readable: new Map() })
     return users
   }
 

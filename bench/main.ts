@@ -12,9 +12,10 @@ import { bigJob } from './scenarios/bigJob.ts'
 import { latency } from './scenarios/latency.ts'
 import { mosquitto } from './scenarios/mosquitto.ts'
 import { persistence } from './scenarios/persistence.ts'
+import { scale } from './scenarios/scale.ts'
 import { throughput } from './scenarios/throughput.ts'
 
-const SCENARIOS: Scenario[] = [throughput, latency, bigJob, mosquitto, persistence]
+const SCENARIOS: Scenario[] = [throughput, latency, bigJob, mosquitto, persistence, scale]
 
 const program = new Command('bench')
   .option('--quick', 'a smoke run: tiny numbers, results not written')

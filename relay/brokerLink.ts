@@ -54,8 +54,11 @@ export class BrokerLink {
       clean: false,
       protocolVersion: 4,
       keepalive: config.MQTT_KEEPALIVE_S,
-      reconnectPeriod: 1000,
-      connectTimeout: 10_000,
+      // After a broker restart thousands of relays reconnect at once, and the broker takes a few tens of them
+      // a second: a patient connect and retries spread in time keep the storm from feeding itself
+      // (bench/scenarios/scale.ts: with 10 s and retries every 0.2-2 s, 10,000 relays never all got back).
+      reconnectPeriod: 1000 + Math.floor(Math.random() * 2000),
+      connectTimeout: 30_000,
       resubscribe: false,
       ...(config.MQTT_USERNAME === undefined ? {} : { username: config.MQTT_USERNAME }),
       ...(config.MQTT_PASSWORD === undefined ? {} : { password: config.MQTT_PASSWORD }),
