@@ -14,6 +14,7 @@ import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws'
 import { AccessControl } from '../access/accessControl.ts'
 import { maxPayloadBytes } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { closeServer, listen } from '../runtime/servers.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
 import { AccessHooks } from './accessHooks.ts'
 import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
@@ -190,7 +191,6 @@ export class PrintwireBroker {
   }
 
   private handleWebSocket (aedes: Aedes, ws: WebSocket, req: IncomingMessage): void {
-    req.socket.setNoDelay(true)
     const stream = createWebSocketStream(ws)
     stream.on('error', (error) => this.logger.debug({ err: error }, 'websocket stream error'))
     ws.on('error', (error) => this.logger.debug({ err: error }, 'websocket error'))
@@ -204,21 +204,6 @@ export class PrintwireBroker {
     aedes.on('clientError', (client, error) => logger.debug({ clientId: client.id, err: error }, 'client error'))
     aedes.on('connectionError', (_client, error) => logger.debug({ err: error }, 'connection error'))
   }
-}
-
-function listen (server: TcpServer | HttpServer, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error): void => reject(error)
-    server.once('error', onError)
-    server.listen(port, host, () => {
-      server.off('error', onError)
-      resolve()
-    })
-  })
-}
-
-function closeServer (server: TcpServer | HttpServer | undefined): Promise<void> {
-  return new Promise((resolve) => { if (server?.listening) server.close(() => resolve()); else resolve() })
 }
 
 function displayHost (host: string): string {

@@ -10,6 +10,7 @@ import { bundlePageScript, createWebApp } from '../broker/webApp.ts'
 import { WEBSOCKET_PATH } from '../broker/mqttBroker.ts'
 import { maxPayloadBytes } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { closeServer, listen } from '../runtime/servers.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
 import type { WebServerConfig } from './config.ts'
 import { MqttProxy } from './mqttProxy.ts'
@@ -55,10 +56,7 @@ export class WebServer {
       logger
     })
     await this.proxy.start()
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject)
-      server.listen(config.PORT, config.LISTEN_HOST, () => { server.off('error', reject); resolve() })
-    })
+    await listen(server, config.PORT, config.LISTEN_HOST)
     this.clock = new TimePublisher({ config, logger })
     await this.clock.start()
     const scheme = tls === undefined ? 'http' : 'https'
@@ -68,11 +66,8 @@ export class WebServer {
   async stop (): Promise<void> {
     await this.clock?.stop()
     await this.proxy?.stop()
-    const server = this.server
-    if (server?.listening) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      for (const socket of this.sockets) socket.destroy()
-      await closed
-    }
+    const closed = closeServer(this.server)
+    for (const socket of this.sockets) socket.destroy()
+    await closed
   }
 }
