@@ -1,8 +1,14 @@
 /**
  * The relay's durable spool (LevelDB under STATE_DIR): the jobs it has acknowledged to the broker and not
- * yet finished, the outcomes of finished jobs (to answer a duplicate with the original result), and an
- * outbox of results not yet acknowledged by the broker. Every write that a promise is made on (a PUBACK,
- * a "printing" mark) is synced to disk; writes that arrive together share one sync (group commit).
+ * yet finished, the outcomes of finished jobs (to answer a duplicate with the original result), and the
+ * outcomes not yet acknowledged by the broker. Every write that a promise is made on (a PUBACK, a "printing"
+ * mark, an outcome) is synced to disk; writes that arrive together share one sync (group commit).
+ *
+ * Few writes per job, because each LevelDB operation costs CPU (it was 40 % of the relay's under load):
+ * taking a job in is one record (its settings and bytes together); finishing it deletes that record and
+ * writes its outcome, which is also its entry in the outbox until the broker has it (a per-printer
+ * watermark, written lazily, says which outcomes the broker has). "Printing" is one mark per printer.
+ * The layout of earlier versions is converted at start (spoolMigration.ts).
  */
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
@@ -10,6 +16,8 @@ import type { AbstractBatchOperation } from 'abstract-level'
 import { Level } from 'level'
 import type { JobErrorMessage, JobResult } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { decodeJob, encodeJob, jobKey, openSublevels, pad, seqOfKey, type SpoolSublevels } from './spoolLayout.ts'
+import { migrateSpool } from './spoolMigration.ts'
 
 export type JobPhase = 'queued' | 'printing'
 
@@ -35,6 +43,8 @@ export interface OutboxEntry {
   seq: number
   printerId: string
   outcome: StoredOutcome
+  /** The outcome of a finished job (kept for duplicates), not an outcome of its own in the outbox. */
+  finishedJob?: true
 }
 
 export interface JobSpoolDeps {
@@ -46,26 +56,32 @@ export interface JobSpoolDeps {
   syncWrites?: boolean
 }
 
-/** One write of a batch, on any of the spool's sublevels. */
 type Op = AbstractBatchOperation<Level<string, string>, string, unknown>
 type Batch = Op[]
 
-const pad = (n: number): string => n.toString().padStart(16, '0')
+/** What the spool knows of one printer, in memory. */
+interface PrinterBook {
+  /** Remembered outcomes: job id → outcome seq, oldest first. */
+  done: Map<string, number>
+  /** Outcomes of finished jobs the broker has not acknowledged yet, ascending seqs. */
+  unacked: number[]
+  /** Of those, the ones acknowledged out of order. */
+  ackedEarly: Set<number>
+  /** Every finished job's outcome up to this seq is acknowledged by the broker. */
+  acked: number
+}
 
 export class JobSpool {
   private readonly deps: JobSpoolDeps
   private db: Level<string, string> | undefined
+  private sublevels: SpoolSublevels | undefined
   private nextSeq = 1
   private pending: Array<{ ops: Batch, resolve: () => void, reject: (error: Error) => void }> = []
   private flushing: Promise<void> | undefined
-  private readonly doneCounts = new Map<string, number>()
-  /**
-   * The ids with a remembered outcome, per printer, in memory: almost every job is new, and a look in this
-   * set costs nothing where a LevelDB read costs a tenth of the relay's time per job.
-   */
-  private readonly doneIds = new Map<string, Set<string>>()
-  /** Outbox entries the broker has acknowledged, deleted with the next write (not synced: see `published`). */
-  private lazyDeletes: Batch = []
+  private readonly books = new Map<string, PrinterBook>()
+  /** Writes nobody waits for (outbox deletes, watermarks): they go with the next write, or within 100 ms. */
+  private lazy: Batch = []
+  private readonly dirtyWatermarks = new Set<string>()
   private lazyTimer: NodeJS.Timeout | undefined
   /** Pruning runs in the background, one at a time; stop() waits for it. */
   private pruning: Promise<void> = Promise.resolve()
@@ -81,14 +97,7 @@ export class JobSpool {
     return this.db
   }
 
-  /** The sublevels, made once at start (making one is not free: it was a tenth of the relay's CPU per job). */
-  private sublevels: ReturnType<typeof openSublevels> | undefined
-  private get jobs () { return this.opened.jobs }
-  private get data () { return this.opened.data }
-  private get done () { return this.opened.done }
-  private get doneOrder () { return this.opened.doneOrder }
-  private get outbox () { return this.opened.outbox }
-  private get opened (): ReturnType<typeof openSublevels> {
+  private get s (): SpoolSublevels {
     if (this.sublevels === undefined) throw new Error('spool not started')
     return this.sublevels
   }
@@ -99,14 +108,23 @@ export class JobSpool {
     this.db = new Level<string, string>(dir)
     await this.db.open()
     this.sublevels = openSublevels(this.db)
+    const migrated = await migrateSpool(this.db, this.sublevels)
+    if (migrated > 0) this.deps.logger.info({ dir, records: migrated }, 'spool converted from the layout of an earlier version')
     let last = 0
-    for await (const key of this.jobs.keys()) last = Math.max(last, Number(key.split('!')[1] ?? 0))
-    for await (const key of this.outbox.keys({ reverse: true, limit: 1 })) last = Math.max(last, Number(key))
-    for await (const [key, jobId] of this.doneOrder.iterator()) {
-      const [printerId = '', seq = '0'] = key.split('!')
-      last = Math.max(last, Number(seq))
-      this.doneCounts.set(printerId, (this.doneCounts.get(printerId) ?? 0) + 1)
-      this.idsOf(printerId).add(jobId)
+    for await (const key of this.s.queue.keys()) last = Math.max(last, seqOfKey(key))
+    for await (const key of this.s.outbox.keys({ reverse: true, limit: 1 })) last = Math.max(last, Number(key))
+    for await (const [printerId, seq] of this.s.acked.iterator()) this.bookOf(printerId).acked = Number(seq)
+    const found: Array<{ printerId: string, jobId: string, seq: number }> = []
+    for await (const [key, value] of this.s.done.iterator()) {
+      const cut = key.indexOf('!')
+      found.push({ printerId: key.slice(0, cut), jobId: key.slice(cut + 1), seq: Number(value.slice(0, 16)) })
+    }
+    found.sort((a, b) => a.seq - b.seq)
+    for (const { printerId, jobId, seq } of found) {
+      const book = this.bookOf(printerId)
+      book.done.set(jobId, seq)
+      if (seq > book.acked) book.unacked.push(seq)
+      last = Math.max(last, seq)
     }
     this.nextSeq = last + 1
     this.deps.logger.info({ dir, nextSeq: this.nextSeq }, 'spool open')
@@ -116,7 +134,8 @@ export class JobSpool {
     await this.flushing
     await this.pruning
     clearTimeout(this.lazyTimer)
-    if (this.pending.length > 0 || this.lazyDeletes.length > 0) await this.flush()
+    this.lazyTimer = undefined
+    if (this.pending.length > 0 || this.hasLazyWrites()) await this.flush()
     await this.db?.close()
     this.db = undefined
     this.sublevels = undefined
@@ -128,116 +147,147 @@ export class JobSpool {
    */
   async add (job: Omit<SpooledJob, 'seq' | 'phase' | 'copiesDone'>, bytes: Buffer, phase: JobPhase = 'queued'): Promise<SpooledJob> {
     const spooled: SpooledJob = { ...job, seq: this.nextSeq++, phase, copiesDone: 0 }
-    const key = jobKey(spooled)
-    await this.commit([
-      { type: 'put', sublevel: this.jobs, key, value: spooled },
-      { type: 'put', sublevel: this.data, key, value: bytes }
-    ])
+    const ops: Batch = [{ type: 'put', sublevel: this.s.queue, key: jobKey(spooled), value: encodeJob(spooled, bytes) }]
+    if (phase === 'printing') ops.push(markOp(this.s, spooled))
+    await this.commit(ops)
     return spooled
   }
 
   /** Durably records a change of phase or progress. */
   async update (job: SpooledJob): Promise<void> {
-    await this.commit([{ type: 'put', sublevel: this.jobs, key: jobKey(job), value: job }])
+    const ops: Batch = [markOp(this.s, job)]
+    if (job.copiesDone > 0) ops.push({ type: 'put', sublevel: this.s.progress, key: jobKey(job), value: String(job.copiesDone) })
+    await this.commit(ops)
   }
 
   /** The jobs of a printer still to finish, in the order they were taken in, with their bytes. */
   async unfinished (printerId: string): Promise<Array<{ job: SpooledJob, bytes: Buffer }>> {
+    const range = { gt: `${printerId}!`, lt: `${printerId}!~` }
+    const mark = Number(await this.s.mark.get(printerId) ?? 0)
+    const progress = new Map<string, number>()
+    for await (const [key, copiesDone] of this.s.progress.iterator(range)) progress.set(key, Number(copiesDone))
     const found: Array<{ job: SpooledJob, bytes: Buffer }> = []
-    for await (const [key, job] of this.jobs.iterator({ gt: `${printerId}!`, lt: `${printerId}!~` })) {
-      const bytes = await this.data.get(key)
-      if (bytes === undefined) {
-        this.deps.logger.error({ printerId, jobId: job.id }, 'spooled job has no data; dropped')
-        continue
-      }
-      found.push({ job, bytes })
+    for await (const [key, record] of this.s.queue.iterator(range)) {
+      const { settings, bytes } = decodeJob(record)
+      const seq = seqOfKey(key)
+      found.push({
+        job: { ...settings, seq, printerId, copiesDone: progress.get(key) ?? 0, phase: seq === mark ? 'printing' : 'queued' },
+        bytes
+      })
     }
     return found
   }
 
   /** The outcome of a finished job with this id, if it is still remembered. */
   async outcomeOf (printerId: string, jobId: string): Promise<StoredOutcome | undefined> {
-    if (!this.idsOf(printerId).has(jobId)) return undefined
-    return this.done.get(`${printerId}!${jobId}`)
-  }
-
-  private idsOf (printerId: string): Set<string> {
-    let ids = this.doneIds.get(printerId)
-    if (ids === undefined) {
-      ids = new Set()
-      this.doneIds.set(printerId, ids)
-    }
-    return ids
+    if (this.books.get(printerId)?.done.has(jobId) !== true) return undefined
+    const value = await this.s.done.get(`${printerId}!${jobId}`)
+    return value === undefined ? undefined : JSON.parse(value.slice(16)) as StoredOutcome
   }
 
   /**
-   * Durably puts an outcome in the outbox and returns the entry to publish. When `job` is given, it also
-   * finishes that job: it leaves the queue and its outcome is remembered for duplicates. Without one, the
-   * outcome finishes no job (a refused job, a transient error, a duplicate's answer). `next`, a job whose
-   * new phase is to be recorded in the same sync (the next job of the printer, marked `printing`).
+   * Durably stores an outcome to publish and returns its entry. When `job` is given, it also finishes that
+   * job: it leaves the queue and its outcome is remembered for duplicates. Without one, the outcome
+   * finishes no job (a refused job, a transient error, a duplicate's answer). `next`, a job whose new phase
+   * is to be recorded in the same sync (the next job of the printer, marked `printing`).
    */
   async finish (printerId: string, outcome: StoredOutcome, job?: SpooledJob, next?: SpooledJob): Promise<OutboxEntry> {
     const entry: OutboxEntry = { seq: this.nextSeq++, printerId, outcome }
-    const ops: Batch = [{ type: 'put', sublevel: this.outbox, key: pad(entry.seq), value: entry }]
-    if (next !== undefined) ops.push({ type: 'put', sublevel: this.jobs, key: jobKey(next), value: next })
-    if (job !== undefined) {
-      const key = jobKey(job)
-      ops.push(
-        { type: 'del', sublevel: this.jobs, key },
-        { type: 'del', sublevel: this.data, key },
-        { type: 'put', sublevel: this.done, key: `${printerId}!${job.id}`, value: outcome },
-        { type: 'put', sublevel: this.doneOrder, key: `${printerId}!${pad(entry.seq)}`, value: job.id }
-      )
-      this.doneCounts.set(printerId, (this.doneCounts.get(printerId) ?? 0) + 1)
+    const ops: Batch = []
+    if (next !== undefined) ops.push(markOp(this.s, next))
+    if (job === undefined) {
+      ops.push({ type: 'put', sublevel: this.s.outbox, key: pad(entry.seq), value: JSON.stringify(entry) })
+      await this.commit(ops)
+      return entry
     }
+    entry.finishedJob = true
+    const key = jobKey(job)
+    ops.push(
+      { type: 'del', sublevel: this.s.queue, key },
+      { type: 'put', sublevel: this.s.done, key: `${printerId}!${job.id}`, value: pad(entry.seq) + JSON.stringify(outcome) }
+    )
+    if (job.copiesDone > 0) ops.push({ type: 'del', sublevel: this.s.progress, key })
     await this.commit(ops)
-    if (job !== undefined) this.idsOf(printerId).add(job.id)
-    if (job !== undefined) {
-      this.pruning = this.pruning
-        .then(() => this.prune(printerId))
-        .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not prune the spool'))
-    }
+    const book = this.bookOf(printerId)
+    book.done.set(job.id, entry.seq)
+    book.unacked.push(entry.seq)
+    this.pruning = this.pruning
+      .then(() => this.prune(printerId))
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not prune the spool'))
     return entry
   }
 
   /**
-   * The broker has the message: forget it. Not synced, and not even written at once: the delete goes with the
-   * next write, or within 100 ms. At worst, after a crash, the outcome is published again.
+   * The broker has the message: forget it. Not synced, and not even written at once: it goes with the next
+   * write, or within 100 ms. At worst, after a crash, the outcome is published again.
    */
   async published (entry: OutboxEntry): Promise<void> {
     if (this.db === undefined) return
-    this.lazyDeletes.push({ type: 'del', sublevel: this.outbox, key: pad(entry.seq) })
+    if (entry.finishedJob === true) {
+      const book = this.bookOf(entry.printerId)
+      if (entry.seq <= book.acked) return // acknowledged again (published twice)
+      book.ackedEarly.add(entry.seq)
+      let advanced = false
+      while (book.unacked.length > 0 && book.ackedEarly.delete(book.unacked[0] as number)) {
+        book.acked = book.unacked.shift() as number
+        advanced = true
+      }
+      if (!advanced) return
+      this.dirtyWatermarks.add(entry.printerId)
+    } else {
+      this.lazy.push({ type: 'del', sublevel: this.s.outbox, key: pad(entry.seq) })
+    }
     this.lazyTimer ??= setTimeout(() => {
       this.lazyTimer = undefined
-      if (this.lazyDeletes.length > 0 && this.flushing === undefined && this.db !== undefined) {
-        this.flushing = this.flushLoop()
-      }
+      if (this.hasLazyWrites() && this.flushing === undefined && this.db !== undefined) this.flushing = this.flushLoop()
     }, 100)
   }
 
   /** Outcomes of a printer not yet acknowledged by the broker, oldest first. */
   async unpublished (printerId: string): Promise<OutboxEntry[]> {
     const entries: OutboxEntry[] = []
-    for await (const entry of this.outbox.values()) if (entry.printerId === printerId) entries.push(entry)
-    return entries
+    for await (const value of this.s.outbox.values()) {
+      const entry = JSON.parse(value) as OutboxEntry
+      if (entry.printerId === printerId) entries.push(entry)
+    }
+    const book = this.books.get(printerId)
+    if (book !== undefined && book.unacked.length > 0) {
+      const waiting = new Set(book.unacked)
+      for (const [jobId, seq] of book.done) {
+        if (!waiting.has(seq)) continue
+        const outcome = await this.outcomeOf(printerId, jobId)
+        if (outcome !== undefined) entries.push({ seq, printerId, outcome, finishedJob: true })
+      }
+    }
+    return entries.sort((a, b) => a.seq - b.seq)
   }
 
-  /** Forgets the oldest outcomes of a printer beyond the dedupe window. */
+  private bookOf (printerId: string): PrinterBook {
+    let book = this.books.get(printerId)
+    if (book === undefined) {
+      book = { done: new Map(), unacked: [], ackedEarly: new Set(), acked: 0 }
+      this.books.set(printerId, book)
+    }
+    return book
+  }
+
+  /** Forgets the oldest outcomes of a printer beyond the dedupe window (never one the broker lacks). */
   private async prune (printerId: string): Promise<void> {
-    const count = this.doneCounts.get(printerId) ?? 0
-    const excess = count - this.deps.dedupeWindow
+    const book = this.bookOf(printerId)
+    const excess = book.done.size - this.deps.dedupeWindow
     // Prune in batches, not on every job.
     if (excess < Math.max(1, Math.floor(this.deps.dedupeWindow / 10))) return
     const ops: Batch = []
-    const forgotten: string[] = []
-    for await (const [key, jobId] of this.doneOrder.iterator({ gt: `${printerId}!`, lt: `${printerId}!~`, limit: excess })) {
-      ops.push({ type: 'del', sublevel: this.doneOrder, key }, { type: 'del', sublevel: this.done, key: `${printerId}!${jobId}` })
-      forgotten.push(jobId)
+    for (const [jobId, seq] of book.done) {
+      if (ops.length >= excess || seq > book.acked) break
+      ops.push({ type: 'del', sublevel: this.s.done, key: `${printerId}!${jobId}` })
+      book.done.delete(jobId)
     }
-    this.doneCounts.set(printerId, count - forgotten.length)
-    await this.store.batch(ops as Array<AbstractBatchOperation<Level<string, string>, string, string>>)
-    const ids = this.idsOf(printerId)
-    for (const jobId of forgotten) ids.delete(jobId)
+    if (ops.length > 0) await this.store.batch(ops as Array<AbstractBatchOperation<Level<string, string>, string, string>>)
+  }
+
+  private hasLazyWrites (): boolean {
+    return this.lazy.length > 0 || this.dirtyWatermarks.size > 0
   }
 
   /** Group commit: writes queued in the same turn share one synced batch. */
@@ -251,17 +301,23 @@ export class JobSpool {
   }
 
   private async flushLoop (): Promise<void> {
-    while (this.pending.length > 0 || this.lazyDeletes.length > 0) await this.flush()
+    while (this.pending.length > 0 || this.hasLazyWrites()) await this.flush()
     this.flushing = undefined
   }
 
   private async flush (): Promise<void> {
     const group = this.pending.splice(0)
-    const lazy = this.lazyDeletes.splice(0)
-    // Only the promised writes need the sync; a batch of lazy deletes alone is written without one.
+    const ops: Batch = group.length === 1 ? (group[0] as { ops: Batch }).ops : group.flatMap((g) => g.ops)
+    // The lazy writes after the promised ones: an outcome acknowledged before its own write is not lost.
+    if (this.lazy.length > 0) ops.push(...this.lazy.splice(0))
+    for (const printerId of this.dirtyWatermarks) {
+      ops.push({ type: 'put', sublevel: this.s.acked, key: printerId, value: String(this.bookOf(printerId).acked) })
+    }
+    this.dirtyWatermarks.clear()
+    // Only the promised writes need the sync; a batch of lazy writes alone is written without one.
     const sync = group.length > 0 && (this.deps.syncWrites ?? true)
     try {
-      await this.store.batch([...lazy, ...group.flatMap((g) => g.ops)] as Array<AbstractBatchOperation<Level<string, string>, string, string>>, { sync })
+      await this.store.batch(ops as Array<AbstractBatchOperation<Level<string, string>, string, string>>, { sync })
       if (sync) this.syncs++
       for (const g of group) g.resolve()
     } catch (error) {
@@ -270,16 +326,6 @@ export class JobSpool {
   }
 }
 
-function jobKey (job: Pick<SpooledJob, 'printerId' | 'seq'>): string {
-  return `${job.printerId}!${pad(job.seq)}`
-}
-
-function openSublevels (db: Level<string, string>) {
-  return {
-    jobs: db.sublevel<string, SpooledJob>('job', { valueEncoding: 'json' }),
-    data: db.sublevel<string, Buffer>('data', { valueEncoding: 'buffer' }),
-    done: db.sublevel<string, StoredOutcome>('done', { valueEncoding: 'json' }),
-    doneOrder: db.sublevel<string, string>('doneorder', { valueEncoding: 'utf8' }),
-    outbox: db.sublevel<string, OutboxEntry>('outbox', { valueEncoding: 'json' })
-  }
+function markOp (s: SpoolSublevels, job: SpooledJob): Op {
+  return { type: 'put', sublevel: s.mark, key: job.printerId, value: job.phase === 'printing' ? String(job.seq) : '0' }
 }

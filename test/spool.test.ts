@@ -1,7 +1,10 @@
 /**
  * The relay's durable spool (relay/spool.ts) on a real LevelDB in a temp dir: what survives a reopen,
- * the order of unfinished jobs, the dedupe window, the outbox, and group commit.
+ * the order of unfinished jobs, the dedupe window, the outbox, group commit, and the conversion of the
+ * first layout.
  */
+import path from 'node:path'
+import { Level } from 'level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { JobSpool, type StoredOutcome } from '../relay/spool.ts'
 import { silentLogger } from '../runtime/logger.ts'
@@ -82,5 +85,95 @@ describe('job spool', () => {
     expect(spool.syncs - before).toBeLessThanOrEqual(2)
     for (let i = 0; i < 3; i++) await spool.add({ id: `s${i}`, printerId: 'p', copies: 1, receivedAt: i }, Buffer.from('x'))
     expect(spool.syncs - before).toBeGreaterThanOrEqual(4)
+  })
+
+  it('keeps a job\'s mark and confirmed copies across a reopen, and clears them when asked', async () => {
+    const dir = await tempDir(cleanup)
+    let spool = await openSpool(dir)
+    const job = await spool.add({ id: 'm1', printerId: 'p', copies: 3, receivedAt: 1 }, Buffer.from('x'), 'printing')
+    await spool.add({ id: 'm2', printerId: 'p', copies: 1, receivedAt: 2 }, Buffer.from('y'))
+    await spool.stop()
+    spool = await openSpool(dir)
+    expect((await spool.unfinished('p')).map((e) => [e.job.id, e.job.phase, e.job.copiesDone])).toEqual([['m1', 'printing', 0], ['m2', 'queued', 0]])
+    // A fault after one copy: back to queued, one copy confirmed.
+    job.phase = 'queued'
+    job.copiesDone = 1
+    await spool.update(job)
+    await spool.stop()
+    spool = await openSpool(dir)
+    expect((await spool.unfinished('p')).map((e) => [e.job.id, e.job.phase, e.job.copiesDone])).toEqual([['m1', 'queued', 1], ['m2', 'queued', 0]])
+    // Finishing it forgets its progress; the next job, marked in the same write, is the one printing.
+    const [m1, m2] = (await spool.unfinished('p')).map((e) => e.job)
+    m2!.phase = 'printing'
+    await spool.finish('p', result('m1'), m1, m2)
+    await spool.stop()
+    spool = cleanup.add(await openSpool(dir))
+    expect((await spool.unfinished('p')).map((e) => [e.job.id, e.job.phase, e.job.copiesDone])).toEqual([['m2', 'printing', 0]])
+  })
+
+  it('publishes a finished job\'s outcome again after a reopen until the broker has it, in any order of acknowledgements', async () => {
+    const dir = await tempDir(cleanup)
+    let spool = await openSpool(dir, 2)
+    const entries = []
+    for (let i = 0; i < 6; i++) {
+      const job = await spool.add({ id: `o${i}`, printerId: 'p', copies: 1, receivedAt: i }, Buffer.from('x'))
+      entries.push(await spool.finish('p', result(job.id), job))
+    }
+    // Acknowledged: o0, o1, o3 and o5; o2 and o4 not (o3 and o5 came back before them).
+    for (const i of [1, 0, 3, 5]) await spool.published(entries[i]!)
+    await spool.stop()
+    spool = await openSpool(dir, 2)
+    // The watermark stops below o2: o3 is published again too (a duplicate result is allowed, a lost one is not).
+    expect((await spool.unpublished('p')).map((e) => e.outcome.message.jobId)).toEqual(['o2', 'o3', 'o4', 'o5'])
+    // The dedupe window is 2, but an outcome the broker lacks is never forgotten.
+    expect(await spool.outcomeOf('p', 'o2')).toEqual(result('o2'))
+    for (const entry of await spool.unpublished('p')) await spool.published(entry)
+    await spool.stop()
+    spool = cleanup.add(await openSpool(dir, 2))
+    expect(await spool.unpublished('p')).toEqual([])
+  })
+
+  it('converts a spool of the first layout: queued jobs, the printing mark, progress, outcomes and outbox', async () => {
+    const dir = await tempDir(cleanup)
+    // The first layout, written as version 0.1 of spool.ts wrote it.
+    const db = new Level<string, string>(path.join(dir, 'spool'))
+    await db.open()
+    const job = db.sublevel<string, object>('job', { valueEncoding: 'json' })
+    const data = db.sublevel<string, Buffer>('data', { valueEncoding: 'buffer' })
+    const done = db.sublevel<string, object>('done', { valueEncoding: 'json' })
+    const doneOrder = db.sublevel<string, string>('doneorder', { valueEncoding: 'utf8' })
+    const outbox = db.sublevel<string, object>('outbox', { valueEncoding: 'json' })
+    const bytes = Buffer.from([0, 1, 2, 255])
+    await job.put('p!0000000000000003', { seq: 3, id: 'old-printing', printerId: 'p', copies: 2, copiesDone: 1, receivedAt: 5, phase: 'printing' })
+    await data.put('p!0000000000000003', bytes)
+    await job.put('p!0000000000000004', { seq: 4, id: 'old-queued', printerId: 'p', copies: 1, copiesDone: 0, receivedAt: 6, expiresAt: 99, phase: 'queued' })
+    await data.put('p!0000000000000004', Buffer.from('q'))
+    await done.put('p!old-done', result('old-done'))
+    await doneOrder.put('p!0000000000000002', 'old-done')
+    await outbox.put('0000000000000002', { seq: 2, printerId: 'p', outcome: result('old-done') })
+    await db.close()
+
+    let spool = await openSpool(dir)
+    const jobs = await spool.unfinished('p')
+    expect(jobs.map((e) => [e.job.id, e.job.seq, e.job.phase, e.job.copies, e.job.copiesDone, e.job.expiresAt])).toEqual([
+      ['old-printing', 3, 'printing', 2, 1, undefined],
+      ['old-queued', 4, 'queued', 1, 0, 99]
+    ])
+    expect(jobs[0]?.bytes.equals(bytes)).toBe(true)
+    expect(await spool.outcomeOf('p', 'old-done')).toEqual(result('old-done'))
+    expect((await spool.unpublished('p')).map((e) => [e.seq, e.outcome.message.jobId])).toEqual([[2, 'old-done']])
+    // Numbering goes on after the old records.
+    expect((await spool.add({ id: 'new', printerId: 'p', copies: 1, receivedAt: 7 }, Buffer.from('n'))).seq).toBe(5)
+    await spool.stop()
+    // Converted once: the old records are gone, and a second start finds the same jobs.
+    const raw = new Level<string, string>(path.join(dir, 'spool'))
+    await raw.open()
+    const keys: string[] = []
+    for await (const key of raw.keys()) keys.push(key)
+    await raw.close()
+    expect(keys.filter((key) => /^!(job|data|done|doneorder)!/.test(key))).toEqual([])
+    spool = cleanup.add(await openSpool(dir))
+    expect((await spool.unfinished('p')).map((e) => e.job.id)).toEqual(['old-printing', 'old-queued', 'new'])
+    expect(await spool.outcomeOf('p', 'old-done')).toEqual(result('old-done'))
   })
 })

@@ -4,6 +4,7 @@
  * - ceiling: the same broker's own publish → subscribe rate, one hop, same client library, window, payload.
  * A window keeps a fixed number of jobs (or messages) in flight; an open loop offers a fixed rate instead.
  */
+import { randomBytes } from 'node:crypto'
 import mqtt, { type MqttClient } from 'mqtt'
 import { jobsTopic } from '../../protocol/index.ts'
 import { disableNagle } from '../../runtime/noDelay.ts'
@@ -43,6 +44,8 @@ interface E2eOptions {
 class JobClient implements JobSender {
   private readonly pending = new Map<string, { at: number, done: (ok: boolean) => void }>()
   private next = 0
+  /** Ids unique to this client: a warm-up's ids repeated in the measured run would be answered as duplicates. */
+  private readonly run = randomBytes(4).toString('hex')
   private readonly payloadCache = new Map<string, string>()
   readonly latencies: number[] = []
   failed = 0
@@ -74,7 +77,7 @@ class JobClient implements JobSender {
   send (): Promise<boolean> {
     const n = this.next++
     const printerId = this.options.printers[n % this.options.printers.length] as string
-    const id = `b${process.pid}-${n}`
+    const id = `b${this.run}-${n}`
     const data = this.options.encoding === 'base64' ? this.base64() : this.options.data.toString('utf8')
     const payload = `{"id":"${id}","encoding":"${this.options.encoding}","data":${JSON.stringify(data)}}`
     return new Promise((resolve) => {

@@ -62,9 +62,14 @@ export async function startMosquittoBroker (cleanup: Cleanup): Promise<BrokerUnd
 
 /** N fast simulated printers in a process of their own (bench/printerFarm.ts): their `host:port` addresses. */
 export async function startPrinterFarm (cleanup: Cleanup, count: number, options: { concurrent?: boolean } = {}): Promise<string[]> {
+  return (await startPrinterFarmProcess(cleanup, count, options)).addresses
+}
+
+/** As startPrinterFarm, with the farm's pid (to measure its CPU). */
+export async function startPrinterFarmProcess (cleanup: Cleanup, count: number, options: { concurrent?: boolean } = {}): Promise<{ addresses: string[], pid: number }> {
   const farm = cleanup.add(new PartProcess('bench/printerFarm.ts', { PRINTER_COUNT: String(count), PRINTER_CONCURRENT: String(options.concurrent ?? false) }))
   const ready = await farm.waitForLog('printer farm ready', 30_000)
-  return ready.addresses as string[]
+  return { addresses: ready.addresses as string[], pid: farm.child.pid ?? 0 }
 }
 
 export const printerIds = (count: number): string[] => Array.from({ length: count }, (_, i) => `p${i + 1}`)

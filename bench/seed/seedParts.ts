@@ -11,6 +11,8 @@ export interface StartedSeed {
   url: string
   /** Printer ids p1..pN, in the order of `addresses`. */
   printers: string[]
+  /** Process ids, to measure their CPU. */
+  pids: { server: number, relay: number }
 }
 
 /** Starts the seed server, then its relay for `addresses`; resolves once the relay has registered them. */
@@ -25,5 +27,5 @@ export async function startSeed (cleanup: Cleanup, addresses: string[]): Promise
     LOG_LEVEL: 'info'
   }))
   await relay.waitForLog('seed relay ready', 30_000)
-  return { url, printers }
+  return { url, printers, pids: { server: server.child.pid ?? 0, relay: relay.child.pid ?? 0 } }
 }

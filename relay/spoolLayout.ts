@@ -1,0 +1,52 @@
+/**
+ * How the relay's spool lays its records out in LevelDB (see spool.ts): the sublevels, the keys, and a
+ * queued job's record.
+ */
+import type { Level } from 'level'
+import type { SpooledJob } from './spool.ts'
+
+export const pad = (n: number): string => n.toString().padStart(16, '0')
+
+export const jobKey = (job: Pick<SpooledJob, 'printerId' | 'seq'>): string => `${job.printerId}!${pad(job.seq)}`
+
+export const seqOfKey = (key: string): number => Number(key.slice(key.indexOf('!') + 1))
+
+/** What a queued job's record holds besides its bytes. */
+export type JobSettings = Pick<SpooledJob, 'id' | 'copies' | 'expiresAt' | 'receivedAt'>
+
+/** A queued job's record: the length of its settings (4 bytes), its settings (JSON), its bytes. */
+export function encodeJob (job: JobSettings, bytes: Buffer): Buffer {
+  const settings: JobSettings = { id: job.id, copies: job.copies, receivedAt: job.receivedAt }
+  if (job.expiresAt !== undefined) settings.expiresAt = job.expiresAt
+  const head = Buffer.from(JSON.stringify(settings))
+  const record = Buffer.allocUnsafe(4 + head.length + bytes.length)
+  record.writeUInt32BE(head.length, 0)
+  head.copy(record, 4)
+  bytes.copy(record, 4 + head.length)
+  return record
+}
+
+export function decodeJob (record: Buffer): { settings: JobSettings, bytes: Buffer } {
+  const length = record.readUInt32BE(0)
+  return { settings: JSON.parse(record.subarray(4, 4 + length).toString('utf8')) as JobSettings, bytes: record.subarray(4 + length) }
+}
+
+/** The spool's sublevels (made once: making one is not free). */
+export function openSublevels (db: Level<string, string>) {
+  return {
+    /** printerId!seq → encodeJob(settings, bytes) */
+    queue: db.sublevel<string, Buffer>('queue', { valueEncoding: 'buffer' }),
+    /** printerId → seq of the job marked printing ("0": none) */
+    mark: db.sublevel<string, string>('mark', { valueEncoding: 'utf8' }),
+    /** printerId!seq → copies confirmed before a fault */
+    progress: db.sublevel<string, string>('progress', { valueEncoding: 'utf8' }),
+    /** printerId!jobId → pad(seq) + JSON outcome */
+    done: db.sublevel<string, string>('outcome', { valueEncoding: 'utf8' }),
+    /** printerId → seq up to which the broker has every finished job's outcome */
+    acked: db.sublevel<string, string>('acked', { valueEncoding: 'utf8' }),
+    /** pad(seq) → JSON OutboxEntry (outcomes that finish no job) */
+    outbox: db.sublevel<string, string>('outbox', { valueEncoding: 'utf8' })
+  }
+}
+
+export type SpoolSublevels = ReturnType<typeof openSublevels>
