@@ -12,6 +12,7 @@ import redisPersistence from 'aedes-persistence-redis'
 import mqemitterRedis from 'mqemitter-redis'
 import type { Logger } from '../runtime/logger.ts'
 import type { BrokerConfig } from './config.ts'
+import { narrowRetainedReads } from './retainedReads.ts'
 
 export interface BrokerPersistence {
   /** What Aedes takes as `persistence`; undefined means Aedes' own in-memory store. */
@@ -117,5 +118,6 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
   const db = new Level(dir)
   await db.open()
   const instance = levelPersistence(db) as CallbackPersistence
+  narrowRetainedReads(instance, db)
   return { instance, mq: undefined, close: destroyer(instance, logger), describe: `level (${dir})` }
 }
