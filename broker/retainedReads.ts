@@ -5,9 +5,9 @@
  * message for each pattern and keeping the matching ones. With a retained status per printer, a relay's
  * SUBSCRIBE to `printers/<id>/jobs` then costs as much as all the printers together, and connecting N relays
  * costs N² (10,000 relays took 174 s to connect in bench/scenarios/scale.ts). Here a pattern without
- * wildcards is one key lookup, and a pattern with them reads only the keys under its literal first levels;
- * the same matcher as the module's then keeps the matching messages, in the same order, so what a client is
- * sent does not change, only what is read to find it.
+ * wildcards is one key lookup, and a pattern with them reads only the keys under its literal first levels
+ * and decodes only the messages whose key (the topic) matches, with the same matcher as the module's and in
+ * the same order: what a client is sent does not change, only what is read to find it.
  */
 import { Readable } from 'node:stream'
 import type { Level } from 'level'
@@ -48,9 +48,9 @@ async function * retainedFor (db: Db, pattern: string): AsyncGenerator<RetainedP
   const range = plan.prefix === ''
     ? { gte: RETAINED, lt: 'retained;' }
     : { gte: RETAINED + plan.prefix, lt: RETAINED + plan.prefix.slice(0, -1) + '0' }
-  for await (const blob of db.values({ ...range, valueEncoding: 'buffer' })) {
-    const packet = msgpack.decode(blob as unknown as Buffer) as RetainedPacket
-    if (matcher.test(packet.topic)) yield packet
+  // The topic is the key: only the messages that match are decoded.
+  for await (const [key, blob] of db.iterator({ ...range, valueEncoding: 'buffer' })) {
+    if (matcher.test(key.slice(RETAINED.length))) yield msgpack.decode(blob as unknown as Buffer) as RetainedPacket
   }
 }
 
