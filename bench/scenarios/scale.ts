@@ -43,9 +43,12 @@ const MiB = 2 ** 20
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const seconds = (ms: number): number => Math.round(ms / 10) / 100
 
+/** Node options for every broker process of the scenario, to profile it: e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`. */
+const BROKER_NODE_ARGS = (process.env.SCALE_BROKER_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '')
+
 /** Starts the embedded broker again with a stopped one's environment: same ports, same AUTH_FILE, same DATA_DIR. */
 export async function restartAedes (cleanup: Cleanup, env: Record<string, string>, timeoutMs = 120_000): Promise<{ process: PartProcess, pid: number, listening: LogLine }> {
-  const broker = cleanup.add(new PartProcess('broker/main.ts', { ...env, LOG_LEVEL: 'info' }))
+  const broker = cleanup.add(new PartProcess('broker/main.ts', { ...env, LOG_LEVEL: 'info' }, BROKER_NODE_ARGS))
   const listening = await broker.waitForLog('broker listening', timeoutMs)
   return { process: broker, pid: broker.child.pid ?? 0, listening }
 }
@@ -210,7 +213,7 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
   // Timed before anything runs: later, the broker and the load would share the cores with it.
   const verifyMs = await scryptMs()
 
-  const first = await startAedes(cleanup, { PERSISTENCE: 'level' })
+  const first = await startAedes(cleanup, { PERSISTENCE: 'level' }, BROKER_NODE_ARGS)
   await warmUp(first.mqttUrl, first.wsUrl)
   const idleRss = await settledRss(first.pid)
   let broker: RunningBroker = { process: first.process, pid: first.pid }
