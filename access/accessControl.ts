@@ -19,7 +19,7 @@ import { RELAY_CLIENT_ID_PREFIX } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { AuthFileError, readAuthFile, type AuthFile, type AuthUser } from './authFile.ts'
 import { hashPassword, verifyPassword } from './passwordHash.ts'
-import { grantsFor, mayPublish, mayRead, maySubscribe, type Grant } from './policy.ts'
+import { grantsFor, mayPublish, mayRead, maySubscribe, readableTopicsOf, type Grant } from './policy.ts'
 
 export interface AccessControlDeps {
   file: string
@@ -123,6 +123,12 @@ export class AccessControl {
   maySubscribe (username: string, filter: string): boolean {
     const loaded = this.users.get(username)
     return loaded !== undefined && maySubscribe(loaded.grants, filter)
+  }
+
+  /** See policy.ts `readableTopicsOf`. */
+  readableTopicsOf (username: string, filter: string): string[] | undefined {
+    const loaded = this.users.get(username)
+    return loaded === undefined ? undefined : readableTopicsOf(loaded.grants, filter)
   }
 
   private async checkPassword (username: string, password: string, hash: string): Promise<boolean> {

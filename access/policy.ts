@@ -83,3 +83,18 @@ export function mayRead (grants: readonly Grant[], topic: string): boolean {
 export function maySubscribe (grants: readonly Grant[], filter: string): boolean {
   return grants.some((g) => g.access === 'read' && filtersOverlap(g.filter, filter))
 }
+
+const hasWildcard = (filter: string): boolean => filter.includes('+') || filter.includes('#')
+
+/**
+ * For a wildcard filter, the concrete topics it can deliver to this user, when that is all it can deliver
+ * (every read grant it overlaps is one topic: a client's own printers): subscribing to those topics is then the
+ * same, for this user, as subscribing to the filter. Undefined when the filter has no wildcard, or when what
+ * it can deliver has wildcards itself (admin, or `*` printers).
+ */
+export function readableTopicsOf (grants: readonly Grant[], filter: string): string[] | undefined {
+  if (!hasWildcard(filter)) return undefined
+  const overlapping = grants.filter((g) => g.access === 'read' && filtersOverlap(g.filter, filter))
+  if (overlapping.length === 0 || overlapping.some((g) => hasWildcard(g.filter))) return undefined
+  return [...new Set(overlapping.map((g) => g.filter))]
+}

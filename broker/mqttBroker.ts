@@ -94,6 +94,7 @@ export class PrintwireBroker {
     // commands in order and memory is synchronous, so only level needs publishes one at a time.
     if (config.PERSISTENCE === 'level') serializePublishes(aedes)
     this.aedes = aedes
+    hooks?.watchUnsubscribes(aedes)
     this.watchClients(aedes)
 
     this.tcpServer = createTcpServer((socket) => this.handleTcp(aedes, socket))

@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AccessControl } from '../access/accessControl.ts'
-import { grantsFor, mayPublish, mayRead, maySubscribe } from '../access/policy.ts'
+import { grantsFor, mayPublish, mayRead, maySubscribe, readableTopicsOf } from '../access/policy.ts'
 import { listenHost, loadBrokerConfig, plainMqttHost } from '../broker/config.ts'
 import { addUser, removeUser } from '../tools/userCommand.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
@@ -71,6 +71,22 @@ describe('access rules (policy.ts)', () => {
   ])('%s: %s', (_what, actual, expected) => {
     expect(actual).toBe(expected)
   })
+
+  const two = grantsFor({ role: 'client', printers: ['lobby', 'bar'] }, 'printers')
+  it.each([
+    ['a client of two printers: printers/+/status', readableTopicsOf(two, 'printers/+/status'), ['printers/lobby/status', 'printers/bar/status']],
+    ['a client of two printers: #', readableTopicsOf(two, '#'), [
+      'printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status',
+      'printers/bar/responses', 'printers/bar/errors', 'printers/bar/status', 'server/time']],
+    ['a client of one printer: printers/lobby/+', readableTopicsOf(client, 'printers/lobby/+'), ['printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status']],
+    ['a relay: printers/+/jobs', readableTopicsOf(relay, 'printers/+/jobs'), ['printers/lobby/jobs']],
+    ['a topic without wildcards stays as it is', readableTopicsOf(two, 'printers/bar/status'), undefined],
+    ['a * client keeps its wildcard', readableTopicsOf(everywhere, 'printers/+/status'), undefined],
+    ['an admin keeps its wildcard', readableTopicsOf(admin, 'printers/+/status'), undefined],
+    ['nothing readable', readableTopicsOf(two, 'printers/+/jobs'), undefined]
+  ])('concrete topics of a wildcard subscription, %s', (_what, actual, expected) => {
+    expect(actual).toEqual(expected)
+  })
 })
 
 describe('embedded broker access', () => {
@@ -80,6 +96,34 @@ describe('embedded broker access', () => {
     await expect(alice.client.subscribeAsync('printers/bar/responses', { qos: 1 })).rejects.toThrow(/Subscribe error/)
     await expect(alice.client.subscribeAsync('printers/lobby/jobs', { qos: 1 })).rejects.toThrow(/Subscribe error/)
     expect(await alice.client.subscribeAsync('printers/+/responses', { qos: 1 })).toEqual([expect.objectContaining({ qos: 1 })])
+  })
+
+  it('subscribes a client\'s wildcard filter as its printers\' topics: the same messages, routed only to it, until it unsubscribes', async () => {
+    const authFile = await authFileWithUsers()
+    await addUser(authFile, 'carol', { password: 'carol-pw', role: 'client', printers: 'lobby,bar' })
+    const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile }))
+    const ops = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'ops', password: PASSWORDS.ops }))
+    for (const id of ['lobby', 'bar', 'other']) await ops.client.publishAsync(`printers/${id}/status`, `{"state":"online","printerId":"${id}"}`, { qos: 1, retain: true })
+    const carol = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'carol', password: 'carol-pw', clientId: 'carol-page' }))
+    await carol.subscribe('printers/+/status', 'printers/+/errors')
+    // What the broker routes to her connection (Aedes' own record of it): her printers' topics, not the filters.
+    const aedes = (broker.broker as unknown as { aedes: { clients: Record<string, { subscriptions: Record<string, unknown> }> } }).aedes
+    const routed = (): string[] => Object.keys(aedes.clients['carol-page']?.subscriptions ?? {}).sort()
+    expect(routed()).toEqual(['printers/bar/errors', 'printers/bar/status', 'printers/lobby/errors', 'printers/lobby/status'])
+    // The retained statuses of her printers, not the other one's.
+    await carol.waitFor((m) => m.topic === 'printers/lobby/status')
+    await carol.waitFor((m) => m.topic === 'printers/bar/status')
+    await ops.client.publishAsync('printers/other/status', 'live', { qos: 1 })
+    await ops.client.publishAsync('printers/bar/status', 'live', { qos: 1 })
+    await carol.waitFor((m) => m.topic === 'printers/bar/status' && m.text === 'live')
+    expect(carol.messages.filter((m) => m.topic.includes('/other/'))).toEqual([])
+    // Unsubscribing the filter unsubscribes its topics; the other filter stays.
+    await carol.client.unsubscribeAsync('printers/+/status')
+    await ops.client.publishAsync('printers/lobby/status', 'after', { qos: 1 })
+    await ops.client.publishAsync('printers/lobby/errors', 'fence', { qos: 1 })
+    await carol.waitFor((m) => m.topic === 'printers/lobby/errors' && m.text === 'fence')
+    expect(carol.messages.filter((m) => m.text === 'after')).toEqual([])
+    expect(routed()).toEqual(['printers/bar/errors', 'printers/lobby/errors'])
   })
 
   it('closes the connection of a client that publishes where it may not', async () => {
