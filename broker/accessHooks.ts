@@ -67,13 +67,17 @@ export class AccessHooks {
         if (topics === undefined) return done(null, subscription)
         this.narrowedOf(client).set(subscription.topic, topics)
         const [first, ...rest] = topics as [string, ...string[]]
+        const filter = subscription.topic
         // The others as the broker's own SUBSCRIBE for this client: no SUBACK, retained messages sent.
         if (rest.length > 0) {
           client.subscribe(rest.map((topic) => ({ ...subscription, topic })), (error?: Error) => {
-            if (error) this.logger.warn({ err: error, clientId: client.id, topic: subscription.topic }, 'could not subscribe to a narrowed topic')
+            if (error) this.logger.warn({ err: error, clientId: client.id, topic: filter }, 'could not subscribe to a narrowed topic')
           })
         }
-        done(null, { ...subscription, topic: first })
+        // Rewritten in place, as Aedes documents it: its retained-message read then looks up this topic too,
+        // rather than every retained message under the filter.
+        subscription.topic = first
+        done(null, subscription)
       },
       authorizeForward: (client, packet) => {
         const user = this.users.get(client)

@@ -103,6 +103,7 @@ describe('embedded broker access', () => {
     await addUser(authFile, 'carol', { password: 'carol-pw', role: 'client', printers: 'lobby,bar' })
     const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile }))
     const ops = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'ops', password: PASSWORDS.ops }))
+    await ops.subscribe('$SYS/+/new/subscribes')
     for (const id of ['lobby', 'bar', 'other']) await ops.client.publishAsync(`printers/${id}/status`, `{"state":"online","printerId":"${id}"}`, { qos: 1, retain: true })
     const carol = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'carol', password: 'carol-pw', clientId: 'carol-page' }))
     await carol.subscribe('printers/+/status', 'printers/+/errors')
@@ -110,6 +111,15 @@ describe('embedded broker access', () => {
     const aedes = (broker.broker as unknown as { aedes: { clients: Record<string, { subscriptions: Record<string, unknown> }> } }).aedes
     const routed = (): string[] => Object.keys(aedes.clients['carol-page']?.subscriptions ?? {}).sort()
     expect(routed()).toEqual(['printers/bar/errors', 'printers/bar/status', 'printers/lobby/errors', 'printers/lobby/status'])
+    // Its SUBSCRIBE itself was rewritten (the broker's $SYS notice of it): so the retained messages looked up
+    // are those of her printers' topics, not every one under the filter.
+    const subscribed = new Set<string>()
+    await ops.waitFor((m) => {
+      const notice = m.json as { clientId?: string, subs?: Array<{ topic: string }> } | undefined
+      if (notice?.clientId === 'carol-page') for (const sub of notice.subs ?? []) subscribed.add(sub.topic)
+      return subscribed.size >= 4
+    }, 10_000, 'the subscriptions of carol-page')
+    expect([...subscribed].sort()).toEqual(['printers/bar/errors', 'printers/bar/status', 'printers/lobby/errors', 'printers/lobby/status'])
     // The retained statuses of her printers, not the other one's.
     await carol.waitFor((m) => m.topic === 'printers/lobby/status')
     await carol.waitFor((m) => m.topic === 'printers/bar/status')
