@@ -79,7 +79,7 @@ export class PrinterWorker {
     for (const { job, bytes } of await spool.unfinished(printer.id)) {
       if (job.phase === 'printing') {
         logger.warn({ jobId: job.id }, 'the relay stopped while this job was printing: reporting UNCERTAIN, not reprinting')
-        await this.finishWithError(job, 'UNCERTAIN', `the relay stopped while job ${job.id} was at printer ${printer.id}, before its outcome was on disk (${job.copiesDone} of ${job.copies} copies confirmed by then); it may or may not have printed, so it is not resent`)
+        await this.finishWithError(job, 'UNCERTAIN', `the relay stopped while job ${job.id} was being sent to printer ${printer.id} (${job.copiesDone} of ${job.copies} copies confirmed); it may or may not have printed, so it is not resent`)
         continue
       }
       this.queue.push({ job, bytes })
@@ -321,23 +321,18 @@ export class PrinterWorker {
   }
 
   /**
-   * Stores an outcome in the spool's outbox and publishes it; resolves once it is on disk. With `job`, the job
-   * leaves the queue and its outcome is remembered for duplicates; without, it finishes no job (a refusal, a
-   * transient error, a duplicate's answer). `next`: the job to print next, marked `printing` in the same sync.
+   * Stores an outcome in the spool's outbox, then publishes it. With `job`, the job leaves the queue and its
+   * outcome is remembered for duplicates; without, it finishes no job (a refusal, a transient error, a
+   * duplicate's answer). `next`: the job to print next, marked `printing` in the same sync.
    *
-   * The outcome is published while it is being written, not after: the client hears at once, and the next job
-   * still waits for the write (its mark is in it). A relay that dies in that instant, before the write is on
-   * disk, reports the job UNCERTAIN after its restart, as it would have without publishing: the job is never
-   * printed again; the client may then have heard "printed" first.
+   * Published only once on disk: publishing while writing saved about 0.15 ms per job, but a relay that died in
+   * that instant answered the job `printed` and then, after its restart, `UNCERTAIN` (1 job in 10 relay kills of
+   * the soak). One answer per job is worth more.
    */
   private async finish (job: SpooledJob | undefined, outcome: StoredOutcome, next?: SpooledJob): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       try {
-        const { entry, stored } = this.deps.spool.record(this.deps.printer.id, outcome, job, next)
-        if (attempt === 0) this.deps.sink.deliver(entry)
-        await stored
-        // After a failed write, the entry published first is not the one on disk: publish the stored one.
-        if (attempt > 0) this.deps.sink.deliver(entry)
+        this.deps.sink.deliver(await this.deps.spool.finish(this.deps.printer.id, outcome, job, next))
         return
       } catch (error) {
         // Not on disk: the next job's mark is not either.

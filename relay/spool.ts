@@ -192,22 +192,13 @@ export class JobSpool {
    * is to be recorded in the same sync (the next job of the printer, marked `printing`).
    */
   async finish (printerId: string, outcome: StoredOutcome, job?: SpooledJob, next?: SpooledJob): Promise<OutboxEntry> {
-    const { entry, stored } = this.record(printerId, outcome, job, next)
-    await stored
-    return entry
-  }
-
-  /**
-   * As `finish`, but returns the entry at once, with `stored`, which resolves once it is on disk: the entry
-   * may be published meanwhile (an acknowledgement that comes first is kept in order behind the write).
-   */
-  record (printerId: string, outcome: StoredOutcome, job?: SpooledJob, next?: SpooledJob): { entry: OutboxEntry, stored: Promise<void> } {
     const entry: OutboxEntry = { seq: this.nextSeq++, printerId, outcome }
     const ops: Batch = []
     if (next !== undefined) ops.push(markOp(this.s, next))
     if (job === undefined) {
       ops.push({ type: 'put', sublevel: this.s.outbox, key: pad(entry.seq), value: JSON.stringify(entry) })
-      return { entry, stored: this.commit(ops) }
+      await this.commit(ops)
+      return entry
     }
     entry.finishedJob = true
     const key = jobKey(job)
@@ -216,20 +207,14 @@ export class JobSpool {
       { type: 'put', sublevel: this.s.done, key: `${printerId}!${job.id}`, value: pad(entry.seq) + JSON.stringify(outcome) }
     )
     if (job.copiesDone > 0) ops.push({ type: 'del', sublevel: this.s.progress, key })
+    await this.commit(ops)
     const book = this.bookOf(printerId)
+    book.done.set(job.id, entry.seq)
     book.unacked.push(entry.seq)
-    const stored = this.commit(ops).then(() => {
-      book.done.set(job.id, entry.seq)
-      this.pruning = this.pruning
-        .then(() => this.prune(printerId))
-        .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not prune the spool'))
-    }, (error: unknown) => {
-      // Not on disk: not awaited either (`published` ignores it from now on).
-      book.unacked = book.unacked.filter((seq) => seq !== entry.seq)
-      book.ackedEarly.delete(entry.seq)
-      throw error
-    })
-    return { entry, stored }
+    this.pruning = this.pruning
+      .then(() => this.prune(printerId))
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not prune the spool'))
+    return entry
   }
 
   /**
@@ -240,7 +225,7 @@ export class JobSpool {
     if (this.db === undefined) return
     if (entry.finishedJob === true) {
       const book = this.bookOf(entry.printerId)
-      // Acknowledged again (published twice), or never stored.
+      // Acknowledged again (published twice).
       if (entry.seq <= book.acked || !book.unacked.includes(entry.seq)) return
       book.ackedEarly.add(entry.seq)
       let advanced = false
@@ -324,7 +309,7 @@ export class JobSpool {
   private async flush (): Promise<void> {
     const group = this.pending.splice(0)
     const ops: Batch = group.length === 1 ? (group[0] as { ops: Batch }).ops : group.flatMap((g) => g.ops)
-    // The lazy writes after the promised ones: an outcome acknowledged before its own write is not lost.
+    // The lazy writes after the promised ones (a batch applies in order).
     if (this.lazy.length > 0) ops.push(...this.lazy.splice(0))
     for (const printerId of this.dirtyWatermarks) {
       ops.push({ type: 'put', sublevel: this.s.acked, key: printerId, value: String(this.bookOf(printerId).acked) })

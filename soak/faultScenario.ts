@@ -45,6 +45,8 @@ export interface FaultScenarioReport {
   duplicates: string[]
   /** Ids answered UNCERTAIN (printed once or not at all). */
   uncertain: string[]
+  /** Ids answered both with a result and with UNCERTAIN: two answers that disagree. */
+  contradicted: string[]
   /** Ids neither printed nor reported: lost. */
   lost: string[]
   /** Ids printed but never answered with a result. */
@@ -187,6 +189,10 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
     }
     const finals = new Map<string, { topic: string, json: any }>()
     for (const m of client.messages.filter(isFinal)) if (!finals.has(m.json.jobId)) finals.set(m.json.jobId, m)
+    const answeredUncertain = new Set(client.messages.filter((m) => isFinal(m) && m.json.code === 'UNCERTAIN').map((m) => m.json.jobId as string))
+    const contradicted = client.messages
+      .filter((m) => m.topic.endsWith('/responses') && answeredUncertain.has(m.json.jobId))
+      .map((m) => m.json.jobId as string)
     const duplicates: string[] = []
     const uncertain: string[] = []
     const lost: string[] = []
@@ -209,7 +215,8 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
     }
     report.connectionDrops = printer.droppedConnections
     const ok = duplicates.length === 0 && lost.length === 0 && unanswered.length === 0 &&
-      Object.keys(otherErrors).length === 0 && uncertain.length <= report.relayKills + report.connectionDrops
+      Object.keys(otherErrors).length === 0 && uncertain.length <= report.relayKills + report.connectionDrops &&
+      contradicted.length === 0
     return {
       options,
       jobs: ids.length,
@@ -217,6 +224,7 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
       printedOnce,
       duplicates,
       uncertain,
+      contradicted: [...new Set(contradicted)],
       lost,
       unanswered,
       otherErrors,

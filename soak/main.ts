@@ -51,6 +51,7 @@ const rows = reports.map((r) => ({
   'printed once': r.printedOnce,
   duplicates: r.duplicates.length,
   UNCERTAIN: r.uncertain.length,
+  'result, then UNCERTAIN': r.contradicted.length,
   lost: r.lost.length,
   unanswered: r.unanswered.length,
   'other errors': Object.values(r.otherErrors).reduce((a, b) => a + b, 0),

@@ -133,24 +133,6 @@ describe('job spool', () => {
     expect(await spool.unpublished('p')).toEqual([])
   })
 
-  it('keeps an outcome acknowledged by the broker before its own write finished out of the outbox', async () => {
-    const dir = await tempDir(cleanup)
-    let spool = await openSpool(dir)
-    const job = await spool.add({ id: 'early', printerId: 'p', copies: 1, receivedAt: 1 }, Buffer.from('x'))
-    const { entry, stored } = spool.record('p', result('early'), job)
-    // Published at once; the broker's acknowledgement comes back before the write is on disk.
-    await spool.published(entry)
-    await stored
-    const other = await spool.finish('p', result('refused'))
-    const recorded = spool.record('p', result('refused-2'))
-    await spool.published(recorded.entry)
-    await recorded.stored
-    await spool.stop()
-    spool = cleanup.add(await openSpool(dir))
-    expect(await spool.outcomeOf('p', 'early')).toEqual(result('early'))
-    expect((await spool.unpublished('p')).map((e) => e.seq)).toEqual([other.seq])
-  })
-
   it('converts a spool of the first layout: queued jobs, the printing mark, progress, outcomes and outbox', async () => {
     const dir = await tempDir(cleanup)
     // The first layout, written as version 0.1 of spool.ts wrote it.

@@ -61,9 +61,9 @@ export const latency: Scenario = {
         title: 'Publish → result latency at fixed offered rates',
         rows,
         notes: [
-          `One printer, ${TICKET_BYTES}-byte tickets; Printwire as in "throughput" (its relay syncs a job to disk, marked printing, before it acknowledges it or sends a byte; it publishes the outcome while writing it); the seed keeps nothing on disk, against a printer that takes any number of connections. Both warmed up with ${ctx.quick ? 20 : 1000} jobs one at a time first.`,
+          `One printer, ${TICKET_BYTES}-byte tickets; Printwire as in "throughput" (its relay syncs a job to disk, marked printing, before it acknowledges it or sends a byte, and its outcome before it publishes the result); the seed keeps nothing on disk, against a printer that takes any number of connections. Both warmed up with ${ctx.quick ? 20 : 1000} jobs one at a time first.`,
           'Open loop: jobs are offered at the rate whatever the results do; latency from the publish (emit) to the result.',
-          'The last two rows are floors measured in the same run: a Printwire job crosses the broker twice (job, result) and waits for one synced write (taking it in, marked printing); the write of its outcome goes on while the result travels.'
+          'The last two rows are floors measured in the same run: a Printwire job crosses the broker twice (job, result) and waits for two synced writes (taking it in, marked printing; its outcome).'
         ]
       }
     } finally {
