@@ -61,11 +61,18 @@ const CLOSE_DEADLINE_MS = 3000
  * Closes a callback-style persistence, but not for ever: LevelDB's close waits for every open iterator,
  * and Aedes can leave one open for a client it dropped mid-delivery. Every write is already in the store's
  * log by then, so exiting without the close loses nothing.
+ *
+ * Through the promise form of `destroy`: its callback form waits for a 'ready' event that the callback layer
+ * (aedes-persistence 11) emits only when `broker` is assigned, while Aedes 1.x calls `setup()` instead, so it
+ * never came and every stop waited out the deadline.
  */
 function destroyer (instance: CallbackPersistence, logger: Logger): () => Promise<void> {
   return async () => {
     let timer: NodeJS.Timeout | undefined
-    const closed = new Promise<boolean>((resolve) => { instance.destroy(() => resolve(true)) })
+    const closed = Promise.resolve(instance.destroy()).then(() => true, (error: unknown) => {
+      logger.warn({ err: error }, 'the persistence could not close')
+      return true
+    })
     const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), CLOSE_DEADLINE_MS) })
     const inTime = await Promise.race([closed, late])
     clearTimeout(timer)

@@ -36,6 +36,8 @@ async function jobLeftForAwayRelayAcrossRestart (persistence: 'level' | 'memory'
   await client.publish('printers/lobby/jobs', JSON.stringify(job))
   await client.stop()
   expect(await broker.kill('SIGTERM')).toBe(0)
+  // Its store closed: it did not give up waiting for it (the callback form of destroy never answered).
+  expect(broker.logs.filter((l) => l.level !== undefined && Number(l.level) >= 40).map((l) => l.msg)).not.toContain('the persistence did not close in time; exiting without waiting for it')
   await startBrokerProcess(env)
   return { mqttUrl, sim, relayConfig }
 }
