@@ -326,7 +326,7 @@ export class PrinterWorker {
    * duplicate's answer). `next`: the job to print next, marked `printing` in the same sync.
    *
    * Published only once on disk: publishing while writing saved about 0.15 ms per job, but a relay that died in
-   * that instant answered the job `printed` and then, after its restart, `UNCERTAIN` (1 job in 10 relay kills of
+   * that instant answered the job `printed` and then, after its restart, `UNCERTAIN` (1 job in 20 relay kills of
    * the soak). One answer per job is worth more.
    */
   private async finish (job: SpooledJob | undefined, outcome: StoredOutcome, next?: SpooledJob): Promise<void> {
