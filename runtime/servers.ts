@@ -1,12 +1,20 @@
 /** Listening and closing for the parts' TCP, TLS and HTTP(S) servers, as promises. */
 import type { Server } from 'node:net'
 
+/**
+ * Connections the kernel may hold for a server before it accepts them (capped by net.core.somaxconn, 4096 on
+ * recent Linux). Node's default, 511, overflowed when 10,000 relays and 1,000 pages came back together after a
+ * broker restart: the kernel dropped their SYNs, and each client waited out TCP's retransmission backoff
+ * (1, 3, 7, 15, 31 s) while the broker sat idle (bench/scenarios/scale.ts).
+ */
+export const LISTEN_BACKLOG = 4096
+
 /** Listens on `port` (0: any free one) at `host`; rejects with the listen error (EADDRINUSE, ...). */
 export function listen (server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => reject(error)
     server.once('error', onError)
-    server.listen(port, host, () => {
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError)
       resolve()
     })
