@@ -12,11 +12,10 @@
  */
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
-import type { AbstractBatchOperation } from 'abstract-level'
 import { Level } from 'level'
 import type { JobErrorMessage, JobResult } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
-import { decodeJob, encodeJob, jobKey, openSublevels, pad, seqOfKey, type SpoolSublevels } from './spoolLayout.ts'
+import { decodeJob, encodeJob, jobKey, openSublevels, pad, seqOfKey, writeBatch, type SpoolOp, type SpoolSublevels } from './spoolLayout.ts'
 import { migrateSpool } from './spoolMigration.ts'
 
 export type JobPhase = 'queued' | 'printing'
@@ -56,8 +55,7 @@ export interface JobSpoolDeps {
   syncWrites?: boolean
 }
 
-type Op = AbstractBatchOperation<Level<string, string>, string, unknown>
-type Batch = Op[]
+type Batch = SpoolOp[]
 
 /** What the spool knows of one printer, in memory. */
 interface PrinterBook {
@@ -225,8 +223,7 @@ export class JobSpool {
     if (this.db === undefined) return
     if (entry.finishedJob === true) {
       const book = this.bookOf(entry.printerId)
-      // Acknowledged again (published twice).
-      if (entry.seq <= book.acked || !book.unacked.includes(entry.seq)) return
+      if (entry.seq <= book.acked) return // acknowledged again (published twice)
       book.ackedEarly.add(entry.seq)
       let advanced = false
       while (book.unacked.length > 0 && book.ackedEarly.delete(book.unacked[0] as number)) {
@@ -284,7 +281,7 @@ export class JobSpool {
       ops.push({ type: 'del', sublevel: this.s.done, key: `${printerId}!${jobId}` })
       book.done.delete(jobId)
     }
-    if (ops.length > 0) await this.store.batch(ops as Array<AbstractBatchOperation<Level<string, string>, string, string>>)
+    if (ops.length > 0) await writeBatch(this.store, ops, false)
   }
 
   private hasLazyWrites (): boolean {
@@ -308,7 +305,7 @@ export class JobSpool {
 
   private async flush (): Promise<void> {
     const group = this.pending.splice(0)
-    const ops: Batch = group.length === 1 ? (group[0] as { ops: Batch }).ops : group.flatMap((g) => g.ops)
+    const ops: Batch = group.flatMap((g) => g.ops)
     // The lazy writes after the promised ones (a batch applies in order).
     if (this.lazy.length > 0) ops.push(...this.lazy.splice(0))
     for (const printerId of this.dirtyWatermarks) {
@@ -318,7 +315,7 @@ export class JobSpool {
     // Only the promised writes need the sync; a batch of lazy writes alone is written without one.
     const sync = group.length > 0 && (this.deps.syncWrites ?? true)
     try {
-      await this.store.batch(ops as Array<AbstractBatchOperation<Level<string, string>, string, string>>, { sync })
+      await writeBatch(this.store, ops, sync)
       if (sync) this.syncs++
       for (const g of group) g.resolve()
     } catch (error) {
@@ -327,6 +324,6 @@ export class JobSpool {
   }
 }
 
-function markOp (s: SpoolSublevels, job: SpooledJob): Op {
+function markOp (s: SpoolSublevels, job: SpooledJob): SpoolOp {
   return { type: 'put', sublevel: s.mark, key: job.printerId, value: job.phase === 'printing' ? String(job.seq) : '0' }
 }

@@ -2,8 +2,18 @@
  * How the relay's spool lays its records out in LevelDB (see spool.ts): the sublevels, the keys, and a
  * queued job's record.
  */
+import type { AbstractBatchOperation } from 'abstract-level'
 import type { Level } from 'level'
 import type { SpooledJob } from './spool.ts'
+
+/** One write of a batch, on any of the spool's sublevels (each with its own value encoding). */
+export type SpoolOp = AbstractBatchOperation<Level<string, string>, string, unknown>
+
+/** Writes `ops` as one atomic batch; `sync`: fsynced before it resolves. */
+export async function writeBatch (db: Level<string, string>, ops: SpoolOp[], sync: boolean): Promise<void> {
+  // abstract-level's typings tie every value to the database's own encoding; sublevel writes carry their own.
+  await db.batch(ops as Array<AbstractBatchOperation<Level<string, string>, string, string>>, { sync })
+}
 
 export const pad = (n: number): string => n.toString().padStart(16, '0')
 

@@ -4,12 +4,10 @@
  * start, so that an upgrade loses no queued job, no "printing" mark and no remembered outcome. Outbox
  * entries keep their layout. Returns the number of records converted (0: nothing to do).
  */
-import type { AbstractBatchOperation } from 'abstract-level'
 import type { Level } from 'level'
 import type { SpooledJob, StoredOutcome } from './spool.ts'
-import { encodeJob, pad, type SpoolSublevels } from './spoolLayout.ts'
+import { encodeJob, pad, writeBatch, type SpoolOp, type SpoolSublevels } from './spoolLayout.ts'
 
-type Op = AbstractBatchOperation<Level<string, string>, string, unknown>
 
 export async function migrateSpool (db: Level<string, string>, s: SpoolSublevels): Promise<number> {
   const old = {
@@ -18,7 +16,7 @@ export async function migrateSpool (db: Level<string, string>, s: SpoolSublevels
     done: db.sublevel<string, StoredOutcome>('done', { valueEncoding: 'json' }),
     doneOrder: db.sublevel<string, string>('doneorder', { valueEncoding: 'utf8' })
   }
-  const ops: Op[] = []
+  const ops: SpoolOp[] = []
   let converted = 0
   for await (const [key, job] of old.job.iterator()) {
     ops.push({ type: 'del', sublevel: old.job, key })
@@ -50,6 +48,6 @@ export async function migrateSpool (db: Level<string, string>, s: SpoolSublevels
     )
   }
   for (const [printerId, seq] of newest) ops.push({ type: 'put', sublevel: s.acked, key: printerId, value: String(seq) })
-  if (ops.length > 0) await db.batch(ops as Array<AbstractBatchOperation<Level<string, string>, string, string>>, { sync: true })
+  if (ops.length > 0) await writeBatch(db, ops, true)
   return converted
 }

@@ -190,9 +190,9 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
     const finals = new Map<string, { topic: string, json: any }>()
     for (const m of client.messages.filter(isFinal)) if (!finals.has(m.json.jobId)) finals.set(m.json.jobId, m)
     const answeredUncertain = new Set(client.messages.filter((m) => isFinal(m) && m.json.code === 'UNCERTAIN').map((m) => m.json.jobId as string))
-    const contradicted = client.messages
+    const contradicted = [...new Set(client.messages
       .filter((m) => m.topic.endsWith('/responses') && answeredUncertain.has(m.json.jobId))
-      .map((m) => m.json.jobId as string)
+      .map((m) => m.json.jobId as string))]
     const duplicates: string[] = []
     const uncertain: string[] = []
     const lost: string[] = []
@@ -224,7 +224,7 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
       printedOnce,
       duplicates,
       uncertain,
-      contradicted: [...new Set(contradicted)],
+      contradicted,
       lost,
       unanswered,
       otherErrors,
