@@ -36,6 +36,17 @@ describe.each(BROKER_TARGETS)('access contract on $name', (target) => {
     expect((await bob.outcome('bar', id)).json.status).toBe('printed')
   }
 
+  /**
+   * A permitted job on lobby by a fresh log-in of alice; resolves once `observer` (default: that log-in) has its
+   * outcome, so anything sent before it has arrived. Its ticket reads "fence", never a marker a test counts.
+   */
+  async function fenceOnLobby (id: string, observer?: TestClient): Promise<void> {
+    const alice = await login('alice')
+    await alice.subscribe('printers/lobby/responses')
+    await alice.publish('printers/lobby/jobs', JSON.stringify({ id, data: '<RC1,1>fence<p>' }))
+    await (observer ?? alice).outcome('lobby', id)
+  }
+
   /** Publishes and returns once the broker acknowledged it or closed the connection (both refusals MQTT 3.1.1 allows). */
   async function publishMaybeRefused (client: TestClient, topic: string, payload: string): Promise<'acknowledged' | 'closed'> {
     return await Promise.race([
@@ -99,10 +110,7 @@ describe.each(BROKER_TARGETS)('access contract on $name', (target) => {
         expect([4, 5], `${what} over ${url}`).toContain(refusal)
       }
     }
-    const alice = await login('alice')
-    await alice.subscribe('printers/lobby/responses')
-    await alice.publish('printers/lobby/jobs', JSON.stringify({ id: 'after-intruders', data: 'fence<p>' }))
-    await alice.outcome('lobby', 'after-intruders')
+    await fenceOnLobby('after-intruders')
     expect(ticketsWith(lobby, 'intruder')).toBe(0)
   })
 
@@ -110,10 +118,7 @@ describe.each(BROKER_TARGETS)('access contract on $name', (target) => {
     const alice = await login('alice')
     const tooBig = Buffer.concat([Buffer.from('<RC1,1>too-big'), Buffer.alloc(1536 * 1024, 0x41), Buffer.from('<p>')])
     expect(await publishMaybeRefused(alice, 'printers/lobby/jobs', tooBig.toString('latin1'))).toBe('closed')
-    const fence = await login('alice')
-    await fence.subscribe('printers/lobby/responses')
-    await fence.publish('printers/lobby/jobs', JSON.stringify({ id: 'after-too-big', data: '<RC1,1>after<p>' }))
-    await fence.outcome('lobby', 'after-too-big')
+    await fenceOnLobby('after-too-big')
     expect(ticketsWith(lobby, 'too-big')).toBe(0)
   })
 
@@ -146,10 +151,7 @@ describe.each(BROKER_TARGETS)('access contract on $name', (target) => {
     await publishMaybeRefused(alice, 'printers/lobby/responses', forgedResult)
     const alice2 = await login('alice')
     await publishMaybeRefused(alice2, 'printers/lobby/status', forgedStatus)
-    const alice3 = await login('alice')
-    await alice3.subscribe('printers/lobby/responses')
-    await alice3.publish('printers/lobby/jobs', JSON.stringify({ id: 'after-forgery', data: '<RC1,1>after-forgery<p>' }))
-    await watcher.outcome('lobby', 'after-forgery')
+    await fenceOnLobby('after-forgery', watcher)
     expect(watcher.messages.filter((m) => m.json?.jobId === 'forged-1' || m.json?.relayId === 'forger')).toEqual([])
     // The retained status is still the relay's.
     const fresh = await login('ops')

@@ -238,37 +238,30 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
   try {
     const rows: Row[] = [{ step: 'broker started, one login per user, no clients', relays: 0, browsers: 0, 'broker RSS MiB': Math.round(idleRss / MiB) }]
 
-    let cpu = await cpuSeconds(broker.pid)
-    const relaysOpen = await load.ask({ cmd: 'open', kind: 'relays' }, 'relays open', 30 * 60_000)
-    const relaysCpu = await cpuSeconds(broker.pid) - cpu
-    const relaysRss = await settledRss(broker.pid)
-    const relaysSeconds = (Number(relaysOpen.lastReadyAt) - Number(relaysOpen.roundStartedAt)) / 1000
-    rows.push({
-      step: 'relays connected (TCP, session, Will, 1 sub, retained online)',
-      relays,
-      browsers: 0,
-      'broker RSS MiB': Math.round(relaysRss / MiB),
-      'bytes / connection': relays === 0 ? '' : Math.round((relaysRss - idleRss) / relays),
-      seconds: Math.round(relaysSeconds * 100) / 100,
-      'broker CPU s': Math.round(relaysCpu * 10) / 10,
-      detail: `${Math.round(relays / relaysSeconds)} connections/s; ${String(relaysOpen.timeouts)} attempts timed out`
-    })
-
-    cpu = await cpuSeconds(broker.pid)
-    const browsersOpen = await load.ask({ cmd: 'open', kind: 'browsers' }, 'browsers open', 30 * 60_000)
-    const browsersCpu = await cpuSeconds(broker.pid) - cpu
-    const allRss = await settledRss(broker.pid)
-    const browsersSeconds = (Number(browsersOpen.lastReadyAt) - Number(browsersOpen.roundStartedAt)) / 1000
-    rows.push({
-      step: 'browsers connected (WebSocket, 4 subs)',
-      relays,
-      browsers,
-      'broker RSS MiB': Math.round(allRss / MiB),
-      'bytes / connection': browsers === 0 ? '' : Math.round((allRss - relaysRss) / browsers),
-      seconds: Math.round(browsersSeconds * 100) / 100,
-      'broker CPU s': Math.round(browsersCpu * 10) / 10,
-      detail: `${Math.round(browsers / browsersSeconds)} connections/s; ${String(browsersOpen.timeouts)} attempts timed out`
-    })
+    /**
+     * Opens the `kind` connections and adds a row: the broker's memory (per connection when `rssBefore` is
+     * given), the time and the broker's CPU. `round` names a later opening of the same connections.
+     */
+    const open = async (kind: 'relays' | 'browsers', step: string, count: number, rssBefore?: number, round?: string): Promise<number> => {
+      const cpu = await cpuSeconds(broker.pid)
+      const opened = await load.ask({ cmd: 'open', kind, ...(round === undefined ? {} : { round }) }, round === undefined ? `${kind} open` : `${kind} ${round}`, 30 * 60_000)
+      const usedCpu = await cpuSeconds(broker.pid) - cpu
+      const rss = await settledRss(broker.pid)
+      const took = (Number(opened.lastReadyAt) - Number(opened.roundStartedAt)) / 1000
+      rows.push({
+        step,
+        relays,
+        browsers: kind === 'relays' ? 0 : browsers,
+        'broker RSS MiB': Math.round(rss / MiB),
+        ...(rssBefore === undefined ? {} : { 'bytes / connection': count === 0 ? '' : Math.round((rss - rssBefore) / count) }),
+        seconds: Math.round(took * 100) / 100,
+        'broker CPU s': Math.round(usedCpu * 10) / 10,
+        detail: `${Math.round(count / took)} connections/s; ${String(opened.timeouts)} attempts timed out`
+      })
+      return rss
+    }
+    const relaysRss = await open('relays', 'relays connected (TCP, session, Will, 1 sub, retained online)', relays, idleRss)
+    await open('browsers', 'browsers connected (WebSocket, 4 subs)', browsers, relaysRss)
 
     // Relays alone first: what a restart costs when no page is connected. The pages leave with a
     // DISCONNECT (no Will), and come back once the relays are all back.
@@ -277,18 +270,7 @@ async function run (ctx: ScenarioContext): Promise<ScenarioResult> {
     broker = alone.broker
     brokerLogs.push(alone.logs)
     rows.push(...alone.rows)
-    cpu = await cpuSeconds(broker.pid)
-    const reopened = await load.ask({ cmd: 'open', kind: 'browsers', round: 'reopened' }, 'browsers reopened', 30 * 60_000)
-    const reopenSeconds = (Number(reopened.lastReadyAt) - Number(reopened.roundStartedAt)) / 1000
-    rows.push({
-      step: 'browsers connected again',
-      relays,
-      browsers,
-      'broker RSS MiB': Math.round(await settledRss(broker.pid) / MiB),
-      seconds: Math.round(reopenSeconds * 100) / 100,
-      'broker CPU s': Math.round((await cpuSeconds(broker.pid) - cpu) * 10) / 10,
-      detail: `${Math.round(browsers / reopenSeconds)} connections/s; ${String(reopened.timeouts)} attempts timed out`
-    })
+    await open('browsers', 'browsers connected again', browsers, undefined, 'reopened')
 
     const both = await restart(cleanup, load, broker, first.env, 'restart 2', [{ name: 'relays', count: relays }, { name: 'browsers', count: browsers }], waitMs)
     broker = both.broker
