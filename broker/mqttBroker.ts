@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
-import { Aedes } from 'aedes'
+import { Aedes, type Client, type PublishPacket } from 'aedes'
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws'
 import { AccessControl } from '../access/accessControl.ts'
 import { maxPayloadBytes } from '../protocol/index.ts'
@@ -19,7 +19,7 @@ import { readTlsFiles } from '../runtime/tls.ts'
 import { AccessHooks } from './accessHooks.ts'
 import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
 import { openPersistence, type BrokerPersistence } from './persistence.ts'
-import { serializePublishes } from './orderedPublish.ts'
+import { DurablePublish } from './durablePublish.ts'
 import { PacketSizeGuard } from './packetSizeGuard.ts'
 import { ServerClock } from './serverClock.ts'
 import { bundlePageScript, createWebApp } from './webApp.ts'
@@ -36,6 +36,7 @@ export class PrintwireBroker {
   private readonly logger: Logger
   private aedes: Aedes | undefined
   private persistence: BrokerPersistence | undefined
+  private durable: DurablePublish | undefined
   private access: AccessControl | undefined
   private tcpServer: TcpServer | undefined
   private tlsServer: TcpServer | undefined
@@ -85,14 +86,24 @@ export class PrintwireBroker {
       hooks = new AccessHooks({ access: this.access, logger })
     }
     this.persistence = await openPersistence(config, logger)
+    const accessHooks = hooks?.hooks()
     const aedes = await Aedes.createBroker({
       ...(this.persistence.instance === undefined ? {} : { persistence: this.persistence.instance }),
       ...(this.persistence.mq === undefined ? {} : { mq: this.persistence.mq }),
-      ...(hooks === undefined ? {} : hooks.hooks())
+      ...(accessHooks ?? {})
     })
-    // LevelDB's thread pool completes store operations out of order; Redis answers one connection's
-    // commands in order and memory is synchronous, so only level needs publishes one at a time.
-    if (config.PERSISTENCE === 'level') serializePublishes(aedes)
+    // A QoS 1 PUBACK only once the message is stored for every session it matches (durablePublish.ts).
+    this.durable = new DurablePublish({ aedes })
+    this.durable.start()
+    const authorize = accessHooks?.authorizePublish ?? allowPublish
+    const durable = this.durable
+    aedes.authorizePublish = (client, packet, done) => authorize(client, packet, (error) => {
+      if (error || client === null) return done(error ?? null)
+      durable.storeBeforeAck(client, packet).then(() => done(null), (storeError: Error) => {
+        logger.error({ err: storeError, clientId: client.id, topic: packet.topic }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
+        done(storeError)
+      })
+    })
     this.aedes = aedes
     hooks?.watchUnsubscribes(aedes)
     this.watchClients(aedes)
@@ -205,6 +216,11 @@ export class PrintwireBroker {
     aedes.on('clientError', (client, error) => logger.debug({ clientId: client.id, err: error }, 'client error'))
     aedes.on('connectionError', (_client, error) => logger.debug({ err: error }, 'connection error'))
   }
+}
+
+/** Without AUTH_FILE every publish is allowed (the broker then listens on loopback only, see warnAboutExposure). */
+function allowPublish (_client: Client | null, _packet: PublishPacket, done: (error?: Error | null) => void): void {
+  done(null)
 }
 
 function displayHost (host: string): string {

@@ -1,6 +1,6 @@
 /**
  * What the broker's own durability costs: the same e2e load and ceiling with PERSISTENCE=memory and with
- * PERSISTENCE=level (embedded LevelDB; its publishes run one at a time, broker/orderedPublish.ts, because
+ * PERSISTENCE=level (embedded LevelDB; its publishes run one at a time, broker/durablePublish.ts, because
  * LevelDB's thread pool would otherwise let Aedes drop overtaken messages).
  */
 import type { Scenario } from '../harness/scenario.ts'

@@ -1,0 +1,94 @@
+/**
+ * Keeps Aedes emitting messages in the order it numbered them, while their stores run concurrently.
+ *
+ * Aedes numbers each message (`brokerCounter`) when `publish` starts, then stores it (retained, queued for
+ * persistent sessions) and emits it to live subscribers. Stores complete in any order: LevelDB's thread pool,
+ * a retained message's extra Redis write, or a message with no persistent subscriber that needs no write at
+ * all. Each connection then drops any message numbered below the last one it was sent (lib/client.js `dedupe`),
+ * so a message overtaken this way is lost to every subscriber that got the later one (a page missed a printer's
+ * `error` status when the job's error overtook it). Here a message is emitted only once every message numbered
+ * before it by `publish` has been emitted or has failed; it is held until then.
+ *
+ * Only numbers taken by `publish` are waited for: Aedes also numbers retained messages it sends on SUBSCRIBE,
+ * which are never emitted.
+ */
+import type { Aedes } from 'aedes'
+
+type Emit = (packet: { brokerId?: string | null, brokerCounter?: number }, done?: (error?: unknown) => void) => void
+
+export class EmitOrder {
+  private readonly aedes: Aedes
+  /** Numbers taken by `publish`, in order, not yet emitted or failed (finished ones are dropped from the front). */
+  private readonly pending: number[] = []
+  private readonly finished = new Set<number>()
+  private readonly held = new Map<number, () => void>()
+  private emit: Emit | undefined
+  /** The most messages held at once, for operators and tests. */
+  maxHeld = 0
+
+  constructor (deps: { aedes: Aedes }) {
+    this.aedes = deps.aedes
+  }
+
+  start (): void {
+    const mq = (this.aedes as unknown as { mq: { emit: Emit } }).mq
+    const emit = mq.emit.bind(mq)
+    this.emit = emit
+    mq.emit = (packet, done) => {
+      const counter = packet.brokerCounter
+      if (packet.brokerId !== this.aedes.id || counter === undefined || !this.isPending(counter)) return emit(packet, done)
+      this.held.set(counter, () => emit(packet, done))
+      if (this.held.size > this.maxHeld) this.maxHeld = this.held.size
+      this.release()
+    }
+  }
+
+  /** How many messages wait for an earlier one now. */
+  get depth (): number {
+    return this.held.size
+  }
+
+  /**
+   * Runs Aedes' `publish` call `start`, noting the number it gives its message. Returns that number (to pass
+   * to `failed`), or undefined when the call numbered nothing (refused at once, or a packet numbered before).
+   */
+  numbered (start: () => void): number | undefined {
+    const counter = (this.aedes as unknown as { counter: number }).counter + 1
+    this.pending.push(counter)
+    start()
+    if ((this.aedes as unknown as { counter: number }).counter >= counter) return counter
+    this.finish(counter)
+    return undefined
+  }
+
+  /** A message that will never be emitted (its store failed): later ones no longer wait for it. */
+  failed (counter: number): void {
+    if (!this.isPending(counter)) return
+    this.finish(counter)
+    this.release()
+  }
+
+  private isPending (counter: number): boolean {
+    return !this.finished.has(counter) && this.pending.includes(counter)
+  }
+
+  private finish (counter: number): void {
+    this.finished.add(counter)
+    while (this.pending.length > 0 && this.finished.has(this.pending[0] as number)) {
+      this.finished.delete(this.pending.shift() as number)
+    }
+  }
+
+  /** Emits held messages while the earliest pending number is one of them. */
+  private release (): void {
+    for (;;) {
+      const first = this.pending[0]
+      if (first === undefined) return
+      const emit = this.held.get(first)
+      if (emit === undefined) return
+      this.held.delete(first)
+      this.finish(first)
+      emit()
+    }
+  }
+}
