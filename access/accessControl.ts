@@ -15,7 +15,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { watch, type FSWatcher } from 'node:fs'
 import path from 'node:path'
-import { RELAY_CLIENT_ID_PREFIX } from '../protocol/index.ts'
+import { LEGACY_RELAY_CLIENT_ID_PREFIX, parseRelayClientId, RELAY_CLIENT_ID_PREFIX } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { AuthFileError, readAuthFile, type AuthFile, type AuthUser } from './authFile.ts'
 import { hashPassword, verifyPassword } from './passwordHash.ts'
@@ -103,6 +103,11 @@ export class AccessControl {
     return { ok: true }
   }
 
+  /** The user's role, undefined for an unknown user. */
+  roleOf (username: string): AuthUser['role'] | undefined {
+    return this.users.get(username)?.user.role
+  }
+
   mayPublish (username: string, topic: string): boolean {
     const loaded = this.users.get(username)
     return loaded !== undefined && mayPublish(loaded.grants, topic)
@@ -185,13 +190,15 @@ function sameUser (a: AuthUser, b: AuthUser | undefined): boolean {
 }
 
 /**
- * Relay client ids (`printwire-relay-<relay>-<printer>`) hold a relay's persistent session: taking one over
- * would disconnect the relay and receive its queued jobs. Only an admin, or a relay user whose printers
- * include the id's printer, may use one.
+ * Relay client ids (`printwire-relay:<relay>:<printer>`, protocol/topics.ts) hold a relay's persistent session:
+ * taking one over would disconnect the relay and receive its queued jobs. Only an admin, or a relay user whose
+ * printers include the id's printer, may use one; the earlier `printwire-relay-…` form and malformed relay ids
+ * are kept for admins.
  */
 function mayUseClientId (user: AuthUser, clientId: string): boolean {
-  if (!clientId.startsWith(RELAY_CLIENT_ID_PREFIX)) return true
-  if (user.role === 'admin') return true
-  if (user.role !== 'relay') return false
-  return user.printers.includes('*') || user.printers.some((p) => clientId.endsWith(`-${p}`))
+  const reserved = clientId.startsWith(RELAY_CLIENT_ID_PREFIX) || clientId.startsWith(LEGACY_RELAY_CLIENT_ID_PREFIX)
+  if (!reserved || user.role === 'admin') return true
+  const relay = parseRelayClientId(clientId)
+  if (relay === null || user.role !== 'relay') return false
+  return user.printers.includes('*') || user.printers.includes(relay.printerId)
 }

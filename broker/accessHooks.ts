@@ -1,8 +1,13 @@
 /**
  * AUTH_FILE enforcement in Aedes (SPEC "Access"), through its four hooks:
- * - authenticate: user name and password, and relay client ids reserved for relays;
+ * - authenticate: user name and password; relay client ids reserved for relays of that printer; the Last Will
+ *   authorized like any publish (a Will the user may not publish refuses the log-in: CONNACK 5); a client id
+ *   bound to the user who first held a persistent session or a Will with it (clientIdOwners.ts): anyone else's
+ *   log-in with it is refused (CONNACK 2) and the session stays as it was;
  * - authorizePublish: only to topics the user may write; a refused PUBLISH closes the connection
- *   (MQTT 3.1.1 has no negative PUBACK: [MQTT-3.3.5-2] allows closing or a silent acknowledgement);
+ *   (MQTT 3.1.1 has no negative PUBACK: [MQTT-3.3.5-2] allows closing or a silent acknowledgement). A Will that a
+ *   broker instance publishes for a dead one comes with no client: it is authorized as its client id's owner,
+ *   and refused (never published) when the id has none or the owner may not publish it;
  * - authorizeSubscribe: a filter that can match nothing the user may read is refused (SUBACK 0x80); a
  *   wildcard filter that can only deliver a few concrete topics to this user (a page's `printers/+/status` for a
  *   client of two printers) becomes subscriptions to those topics, so that each message is routed to the
@@ -13,49 +18,75 @@
  *   receiving user may read, so `#`, `+` or a stale persistent subscription never leak another printer's
  *   jobs or results.
  */
-import type { Aedes, AedesOptions, AuthenticateError, Client } from 'aedes'
+import type { Aedes, AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes'
 import type { AccessControl } from '../access/accessControl.ts'
+import { forLog } from '../runtime/logText.ts'
 import type { Logger } from '../runtime/logger.ts'
+import type { ClientIdOwners } from './clientIdOwners.ts'
 
+const IDENTIFIER_REJECTED = 2
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
+
+/** Why a log-in was refused after its password checked out. */
+type AdmissionRefusal = 'CLIENT_ID_RESERVED' | 'WILL_NOT_ALLOWED' | 'CLIENT_ID_OWNED'
+
+/** Aedes keeps a connecting client's Will in `_will` until the log-in succeeds; its typings omit the field. */
+function willOf (client: Client): PublishPacket | null | undefined {
+  return (client as unknown as { _will?: PublishPacket | null })._will
+}
+
+/** A refusal whose code callers branch on (publishGate.ts drops a refused Will of a dead broker instance). */
+export class PublishRefusedError extends Error {
+  readonly code: 'PUBLISH_NOT_ALLOWED' | 'WILL_NOT_ALLOWED'
+  constructor (code: PublishRefusedError['code'], message: string) {
+    super(message)
+    this.code = code
+  }
+}
 
 type Hooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>
 
 export class AccessHooks {
   private readonly access: AccessControl
+  private readonly owners: ClientIdOwners
   private readonly logger: Logger
+  private aedes: Aedes | undefined
   /** The user each authenticated connection logged in as. */
   private readonly users = new WeakMap<Client, string>()
   /** Per connection, the wildcard filters subscribed as concrete topics (see authorizeSubscribe). */
   private readonly narrowed = new WeakMap<Client, Map<string, string[]>>()
 
-  constructor (deps: { access: AccessControl, logger: Logger }) {
+  constructor (deps: { access: AccessControl, owners: ClientIdOwners, logger: Logger }) {
     this.access = deps.access
+    this.owners = deps.owners
     this.logger = deps.logger
   }
 
   hooks (): Hooks {
     return {
       authenticate: (client, username, password, done) => {
-        this.access.login(username, password, client.id).then((result) => {
-          if (result.ok && username !== undefined) {
-            this.users.set(client, username)
-            this.logger.debug({ clientId: client.id, user: username }, 'client logged in')
-            return done(null, true)
+        const refuse = (returnCode: number, reason: string): void => {
+          this.logger.warn({ clientId: forLog(client.id), user: forLog(username), reason }, 'connection refused')
+          done(Object.assign(new Error(`connection refused: ${reason}`), { returnCode }) as AuthenticateError, false)
+        }
+        this.access.login(username, password, client.id).then(async (result) => {
+          if (!result.ok || username === undefined) {
+            return refuse(result.refusal === 'BAD_CREDENTIALS' ? BAD_USERNAME_OR_PASSWORD : NOT_AUTHORIZED, result.refusal ?? 'unknown')
           }
-          const returnCode = result.refusal === 'BAD_CREDENTIALS' ? BAD_USERNAME_OR_PASSWORD : NOT_AUTHORIZED
-          this.logger.warn({ clientId: client.id, user: username, reason: result.refusal }, 'connection refused')
-          done(Object.assign(new Error(`connection refused: ${result.refusal ?? 'unknown'}`), { returnCode }) as AuthenticateError, false)
-        }, (error: unknown) => done(Object.assign(error as Error, { returnCode: NOT_AUTHORIZED }) as AuthenticateError, false))
+          const refusal = await this.admit(client, username)
+          if (refusal !== undefined) return refuse(refusal === 'CLIENT_ID_OWNED' ? IDENTIFIER_REJECTED : NOT_AUTHORIZED, refusal)
+          this.users.set(client, username)
+          this.logger.debug({ clientId: client.id, user: username }, 'client logged in')
+          done(null, true)
+        }).catch((error: unknown) => done(Object.assign(error as Error, { returnCode: NOT_AUTHORIZED }) as AuthenticateError, false))
       },
       authorizePublish: (client, packet, done) => {
-        // No client: the broker's own messages (wills of clients of a dead broker instance).
-        if (client === null) return done(null)
+        if (client === null) return this.authorizeOrphanWill(packet, done)
         const user = this.users.get(client)
         if (user !== undefined && this.access.mayPublish(user, packet.topic)) return done(null)
-        this.logger.warn({ clientId: client.id, user, topic: packet.topic }, 'publish refused: connection closed')
-        done(new Error(`not allowed to publish to ${packet.topic}`))
+        this.logger.warn({ clientId: client.id, user, topic: forLog(packet.topic) }, 'publish refused: connection closed')
+        done(new PublishRefusedError('PUBLISH_NOT_ALLOWED', `not allowed to publish to ${packet.topic}`))
       },
       authorizeSubscribe: (client, subscription, done) => {
         const user = this.users.get(client)
@@ -87,8 +118,54 @@ export class AccessHooks {
     }
   }
 
-  /** Unsubscribing a filter that was subscribed as concrete topics unsubscribes those topics. */
-  watchUnsubscribes (aedes: Aedes): void {
+  /**
+   * The checks after the password: relay client ids, the Will, and the client id's owner. A user who holds a
+   * persistent session or a Will under an id that has no owner yet becomes its owner.
+   */
+  private async admit (client: Client, user: string): Promise<AdmissionRefusal | undefined> {
+    const will = willOf(client)
+    if (will !== null && will !== undefined && !this.access.mayPublish(user, will.topic)) {
+      this.logger.warn({ clientId: forLog(client.id), user: forLog(user), topic: forLog(will.topic) }, 'Last Will on a topic the user may not publish to')
+      return 'WILL_NOT_ALLOWED'
+    }
+    const admin = this.access.roleOf(user) === 'admin'
+    const live = this.liveClient(client.id)
+    const liveUser = live === undefined || live === client ? undefined : this.users.get(live)
+    if (!admin && liveUser !== undefined && liveUser !== user) return 'CLIENT_ID_OWNED'
+    const owner = client.clean && (will === null || will === undefined)
+      ? await this.owners.ownerOf(client.id)
+      : await this.owners.claim(client.id, user)
+    if (!admin && owner !== undefined && owner !== user) return 'CLIENT_ID_OWNED'
+    return undefined
+  }
+
+  /** A Will published by a broker instance for a dead one: as its client id's owner, or not at all. */
+  private authorizeOrphanWill (packet: PublishPacket, done: (error?: Error | null) => void): void {
+    const clientId = (packet as PublishPacket & { clientId?: string }).clientId
+    const refuse = (why: string): void => {
+      this.logger.warn({ clientId: forLog(clientId), topic: forLog(packet.topic), why }, 'Last Will of a client of a dead broker instance refused')
+      done(new PublishRefusedError('WILL_NOT_ALLOWED', `Last Will of ${clientId ?? '(no client id)'} refused: ${why}`))
+    }
+    if (clientId === undefined) return refuse('no client id')
+    this.owners.ownerOf(clientId).then((owner) => {
+      if (owner === undefined) return refuse('its client id has no owner')
+      if (!this.access.mayPublish(owner, packet.topic)) return refuse(`its owner ${owner} may not publish there`)
+      done(null)
+    }, (error: Error) => refuse(`owner unknown: ${error.message}`))
+  }
+
+  /** The connected client with this id, if any (Aedes keeps them in `clients`; its typings omit the field). */
+  private liveClient (clientId: string): Client | undefined {
+    if (this.aedes === undefined) return undefined
+    return (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId]
+  }
+
+  /**
+   * Joins the broker: unsubscribing a filter that was subscribed as concrete topics unsubscribes those topics,
+   * and log-ins see the connected clients.
+   */
+  attach (aedes: Aedes): void {
+    this.aedes = aedes
     aedes.on('unsubscribe', (filters, client) => {
       const narrowed = this.narrowed.get(client)
       if (narrowed === undefined) return

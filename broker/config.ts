@@ -22,7 +22,12 @@ export const brokerConfigSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
   MAX_JOB_BYTES: positiveIntSchema.default(DEFAULT_MAX_JOB_BYTES),
   TOPIC_PREFIX: z.string().regex(TOPIC_PREFIX_PATTERN, 'must be MQTT topic levels without wildcards').default(DEFAULT_TOPIC_PREFIX),
-  SERVER_TIME_INTERVAL_MS: positiveIntSchema.default(1000)
+  SERVER_TIME_INTERVAL_MS: positiveIntSchema.default(1000),
+  /**
+   * How often this broker tells others sharing its store that it is alive (Aedes' heartbeat). The Last Wills of
+   * clients of an instance that died without a goodbye are published about four of these after it stops beating.
+   */
+  HEARTBEAT_INTERVAL_MS: positiveIntSchema.pipe(z.number().min(100, 'must be at least 100')).default(60_000)
 }).superRefine((config, ctx) => {
   if (config.AUTH_FILE !== undefined && config.ALLOW_ANONYMOUS) {
     ctx.addIssue({ code: 'custom', path: ['ALLOW_ANONYMOUS'], message: 'cannot be true with AUTH_FILE: with users, every client must log in' })

@@ -16,12 +16,14 @@
  * Stores run concurrently; emitOrder.ts keeps the messages emitted in the order Aedes numbered them.
  */
 import type { Aedes, AedesPublishPacket, Client, PublishPacket } from 'aedes'
+import type { Logger } from '../runtime/logger.ts'
 import { EmitOrder } from './emitOrder.ts'
 
 type Done = (error?: Error | null) => void
 
 export interface DurablePublishDeps {
   aedes: Aedes
+  logger: Logger
 }
 
 export class DurablePublish {
@@ -35,7 +37,7 @@ export class DurablePublish {
 
   constructor (deps: DurablePublishDeps) {
     this.aedes = deps.aedes
-    this.order = new EmitOrder({ aedes: deps.aedes })
+    this.order = new EmitOrder({ aedes: deps.aedes, logger: deps.logger })
   }
 
   start (): void {
@@ -54,6 +56,10 @@ export class DurablePublish {
       }
       this.run(packet, sender, callback ?? (() => {}))
     }) as Aedes['publish']
+  }
+
+  stop (): void {
+    this.order.stop()
   }
 
   /** Aedes will be told `packet` was published, and it is not (see accessHooks.ts, Wills of a dead broker). */

@@ -10,9 +10,15 @@
  * before it by `publish` has been emitted or has failed; it is held until then.
  *
  * Only numbers taken by `publish` are waited for: Aedes also numbers retained messages it sends on SUBSCRIBE,
- * which are never emitted.
+ * which are never emitted. Should a publish never finish (a store that never answers), the messages behind it
+ * are let go after STALL_MS, with an error logged: a stalled broker would be worse than the drop.
  */
 import type { Aedes } from 'aedes'
+
+import type { Logger } from '../runtime/logger.ts'
+
+/** How long messages wait behind one publish that does not finish. */
+export const STALL_MS = 10_000
 
 type Emit = (packet: { brokerId?: string | null, brokerCounter?: number }, done?: (error?: unknown) => void) => void
 
@@ -22,21 +28,33 @@ export class EmitOrder {
   private readonly pending: number[] = []
   private readonly finished = new Set<number>()
   private readonly held = new Map<number, () => void>()
+  /** When the earliest pending number became the earliest, to notice a stall. */
+  private firstSince = { counter: 0, at: 0 }
+  private readonly logger: Logger
   private emit: Emit | undefined
+  private watchdog: NodeJS.Timeout | undefined
   /** The most messages held at once, for operators and tests. */
   maxHeld = 0
 
-  constructor (deps: { aedes: Aedes }) {
+  constructor (deps: { aedes: Aedes, logger: Logger }) {
     this.aedes = deps.aedes
+    this.logger = deps.logger
+  }
+
+  stop (): void {
+    clearInterval(this.watchdog)
   }
 
   start (): void {
+    this.watchdog = setInterval(() => this.letGoOfStall(), 1000)
+    this.watchdog.unref()
     const mq = (this.aedes as unknown as { mq: { emit: Emit } }).mq
     const emit = mq.emit.bind(mq)
     this.emit = emit
     mq.emit = (packet, done) => {
       const counter = packet.brokerCounter
-      if (packet.brokerId !== this.aedes.id || counter === undefined || !this.isPending(counter)) return emit(packet, done)
+      // By number alone: a Will of a dead broker instance keeps that instance's `brokerId`, and is numbered here.
+      if (counter === undefined || !this.isPending(counter)) return emit(packet, done)
       this.held.set(counter, () => emit(packet, done))
       if (this.held.size > this.maxHeld) this.maxHeld = this.held.size
       this.release()
@@ -77,6 +95,20 @@ export class EmitOrder {
     while (this.pending.length > 0 && this.finished.has(this.pending[0] as number)) {
       this.finished.delete(this.pending.shift() as number)
     }
+  }
+
+  private letGoOfStall (): void {
+    const first = this.pending[0]
+    if (first === undefined || this.held.size === 0) return
+    const now = Date.now()
+    if (this.firstSince.counter !== first) {
+      this.firstSince = { counter: first, at: now }
+      return
+    }
+    if (now - this.firstSince.at < STALL_MS) return
+    this.logger.error({ counter: first, held: this.held.size, waitedMs: now - this.firstSince.at }, 'a publish has not finished: the messages behind it are emitted without it')
+    this.finish(first)
+    this.release()
   }
 
   /** Emits held messages while the earliest pending number is one of them. */

@@ -9,7 +9,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
-import { Aedes, type Client, type PublishPacket } from 'aedes'
+import { Aedes } from 'aedes'
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws'
 import { AccessControl } from '../access/accessControl.ts'
 import { maxPayloadBytes } from '../protocol/index.ts'
@@ -20,6 +20,7 @@ import { AccessHooks } from './accessHooks.ts'
 import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
 import { openPersistence, type BrokerPersistence } from './persistence.ts'
 import { DurablePublish } from './durablePublish.ts'
+import { PublishGate } from './publishGate.ts'
 import { PacketSizeGuard } from './packetSizeGuard.ts'
 import { ServerClock } from './serverClock.ts'
 import { bundlePageScript, createWebApp } from './webApp.ts'
@@ -74,6 +75,7 @@ export class PrintwireBroker {
     const host = listenHost(config)
     const tls = await readTlsFiles('broker', config)
     const pageScript = await bundlePageScript()
+    this.persistence = await openPersistence(config, logger)
     let hooks: AccessHooks | undefined
     if (config.AUTH_FILE !== undefined) {
       this.access = new AccessControl({
@@ -83,29 +85,22 @@ export class PrintwireBroker {
         onUsersChanged: (users) => { if (this.aedes !== undefined) hooks?.disconnectUsers(this.aedes, users) }
       })
       await this.access.start()
-      hooks = new AccessHooks({ access: this.access, logger })
+      hooks = new AccessHooks({ access: this.access, owners: this.persistence.owners, logger })
     }
-    this.persistence = await openPersistence(config, logger)
     const accessHooks = hooks?.hooks()
     const aedes = await Aedes.createBroker({
+      heartbeatInterval: config.HEARTBEAT_INTERVAL_MS,
       ...(this.persistence.instance === undefined ? {} : { persistence: this.persistence.instance }),
       ...(this.persistence.mq === undefined ? {} : { mq: this.persistence.mq }),
       ...(accessHooks ?? {})
     })
     // A QoS 1 PUBACK only once the message is stored for every session it matches (durablePublish.ts).
-    this.durable = new DurablePublish({ aedes })
-    this.durable.start()
-    const authorize = accessHooks?.authorizePublish ?? allowPublish
-    const durable = this.durable
-    aedes.authorizePublish = (client, packet, done) => authorize(client, packet, (error) => {
-      if (error || client === null) return done(error ?? null)
-      durable.storeBeforeAck(client, packet).then(() => done(null), (storeError: Error) => {
-        logger.error({ err: storeError, clientId: client.id, topic: packet.topic }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
-        done(storeError)
-      })
-    })
+    const durable = new DurablePublish({ aedes, logger })
+    durable.start()
+    this.durable = durable
+    new PublishGate({ aedes, durable, authorize: accessHooks?.authorizePublish, topicPrefix: config.TOPIC_PREFIX, logger }).start()
     this.aedes = aedes
-    hooks?.watchUnsubscribes(aedes)
+    hooks?.attach(aedes)
     this.watchClients(aedes)
 
     this.tcpServer = createTcpServer((socket) => this.handleTcp(aedes, socket))
@@ -153,6 +148,7 @@ export class PrintwireBroker {
       this.logger.debug({ clients: aedes.connectedClients }, 'closing aedes')
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
     }
+    this.durable?.stop()
     for (const socket of this.sockets) socket.destroy()
     this.logger.debug('closing listeners')
     await Promise.all(closing)
@@ -216,11 +212,6 @@ export class PrintwireBroker {
     aedes.on('clientError', (client, error) => logger.debug({ clientId: client.id, err: error }, 'client error'))
     aedes.on('connectionError', (_client, error) => logger.debug({ err: error }, 'connection error'))
   }
-}
-
-/** Without AUTH_FILE every publish is allowed (the broker then listens on loopback only, see warnAboutExposure). */
-function allowPublish (_client: Client | null, _packet: PublishPacket, done: (error?: Error | null) => void): void {
-  done(null)
 }
 
 function displayHost (host: string): string {

@@ -12,6 +12,7 @@ import redisPersistence from 'aedes-persistence-redis'
 import mqemitterRedis from 'mqemitter-redis'
 import type { Logger } from '../runtime/logger.ts'
 import type { BrokerConfig } from './config.ts'
+import { LevelClientIdOwners, MemoryClientIdOwners, RedisClientIdOwners, type ClientIdOwners } from './clientIdOwners.ts'
 import { narrowRetainedReads } from './retainedReads.ts'
 
 export interface BrokerPersistence {
@@ -19,6 +20,8 @@ export interface BrokerPersistence {
   instance: unknown
   /** What Aedes takes as `mq`; undefined means one process's in-memory emitter. Aedes closes it. */
   mq: unknown
+  /** Who owns each client id (clientIdOwners.ts), kept with the sessions. */
+  owners: ClientIdOwners
   /** Closes the store once Aedes has closed. */
   close(): Promise<void>
   describe: string
@@ -93,7 +96,7 @@ function redactUrl (url: string): string {
 
 export async function openPersistence (config: BrokerConfig, logger: Logger): Promise<BrokerPersistence> {
   if (config.PERSISTENCE === 'memory') {
-    return { instance: undefined, mq: undefined, close: async () => {}, describe: 'memory (lost on restart)' }
+    return { instance: undefined, mq: undefined, owners: new MemoryClientIdOwners(), close: async () => {}, describe: 'memory (lost on restart)' }
   }
   if (config.PERSISTENCE === 'redis') {
     // Each connection is ready (its INFO ready check done) before it is used: a connection that
@@ -118,7 +121,7 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
     // Not `instance.destroy()`: it first unsubscribes from the message bus, which Aedes has closed by then,
     // and so never returns. Its only other step is to close this connection.
     const close = async (): Promise<void> => { await conn.quit() }
-    return { instance, mq, close, describe: `redis (${redactUrl(config.REDIS_URL)})` }
+    return { instance, mq, owners: new RedisClientIdOwners({ redis: conn }), close, describe: `redis (${redactUrl(config.REDIS_URL)})` }
   }
   const dir = path.resolve(config.DATA_DIR, 'broker-level')
   await mkdir(dir, { recursive: true })
@@ -126,5 +129,5 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
   await db.open()
   const instance = levelPersistence(db) as CallbackPersistence
   narrowRetainedReads(instance, db)
-  return { instance, mq: undefined, close: destroyer(instance, logger), describe: `level (${dir})` }
+  return { instance, mq: undefined, owners: new LevelClientIdOwners({ db }), close: destroyer(instance, logger), describe: `level (${dir})` }
 }

@@ -49,10 +49,26 @@ export function parsePrinterTopic (prefix: string, topic: string): ParsedPrinter
   return { printerId, kind: kind as PrinterTopicKind }
 }
 
-/** Client ids that start with this are reserved for relays: the broker lets only relay and admin users take them. */
-export const RELAY_CLIENT_ID_PREFIX = 'printwire-relay-'
+/**
+ * Relay client ids: `printwire-relay:<RELAY_ID>:<printer id>`. Neither part may hold a `:`, so an id names one
+ * relay and one printer, unambiguously; the broker lets only relay users of that printer (and admins) use one.
+ */
+export const RELAY_CLIENT_ID_PREFIX = 'printwire-relay:'
+/**
+ * The earlier form, `printwire-relay-<RELAY_ID>-<printer id>`, was ambiguous (both parts may hold `-`): a relay
+ * user of printer `bar` could take the session of relay `venue`'s printer `foo-bar`. Still reserved, for admins only.
+ */
+export const LEGACY_RELAY_CLIENT_ID_PREFIX = 'printwire-relay-'
+
+const RELAY_CLIENT_ID = /^printwire-relay:([A-Za-z0-9_-]{1,64}):([A-Za-z0-9_-]{1,64})$/
 
 /** The relay's stable client id for one printer's connection (its persistent session). */
 export function relayClientId (relayId: string, printerId: string): string {
-  return `${RELAY_CLIENT_ID_PREFIX}${relayId}-${printerId}`
+  return `${RELAY_CLIENT_ID_PREFIX}${relayId}:${printerId}`
+}
+
+/** The relay and printer of a relay client id; null for any other id, malformed relay ids included. */
+export function parseRelayClientId (clientId: string): { relayId: string, printerId: string } | null {
+  const match = RELAY_CLIENT_ID.exec(clientId)
+  return match === null ? null : { relayId: match[1] as string, printerId: match[2] as string }
 }

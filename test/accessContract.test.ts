@@ -144,6 +144,22 @@ describe.each(BROKER_TARGETS)('access contract on $name', (target) => {
     expect(leaked.filter((m) => m.topic !== 'server/time').map((m) => m.topic)).toEqual([])
   })
 
+  it('never publishes a Last Will on a topic its user may not publish to', async () => {
+    const will = { topic: 'printers/bar/jobs', payload: Buffer.from('<RC1,1>will-on-bar<p>'), qos: 1 as const, retain: false }
+    const client = mqtt.connect(urls.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, username: 'alice', password: PASSWORDS.alice, will })
+    const outcome = await new Promise<number | string>((resolve) => {
+      client.once('connect', () => resolve('connected'))
+      client.once('error', (error) => resolve((error as { code?: number }).code ?? error.message))
+    })
+    // Refused at CONNECT, or accepted with a Will that is then dropped: either way it never prints. Dying
+    // without a DISCONNECT is what publishes a Will.
+    if (outcome === 'connected') (client as unknown as { stream: { destroy(): void } }).stream.destroy()
+    client.end(true)
+    await fenceOnBar()
+    expect(ticketsWith(bar, 'will-on-bar')).toBe(0)
+    if (target.name === 'embedded Aedes') expect(outcome).toBe(5)
+  })
+
   it('lets only a relay publish results and status', async () => {
     const alice = await login('alice')
     const forgedResult = JSON.stringify({ jobId: 'forged-1', printerId: 'lobby', status: 'printed', bytes: 1, durationMs: 1, at: new Date().toISOString() })

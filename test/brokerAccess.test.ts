@@ -144,13 +144,54 @@ describe('embedded broker access', () => {
     await closed
   })
 
-  it('keeps relay client ids for relay users of that printer, so nobody else can take over a relay\'s session', async () => {
+  it('keeps relay client ids for relay users of that printer, matched exactly, so nobody else can take over a relay\'s session', async () => {
     const broker = cleanup.add(await startBroker({ AUTH_FILE: await authFileWithUsers() }))
-    const id = 'printwire-relay-venue-lobby'
+    const id = 'printwire-relay:venue:lobby'
     expect(await tryLogin(broker.mqttUrl, { username: 'alice', password: PASSWORDS.alice, clientId: id })).toBe(5)
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: id })).toBe(5)
+    // The relay user of `bar` and the session of relay `venue`'s printer `foo-bar` (or, in the earlier form,
+    // relay `venue-foo`'s printer `bar`): refused both ways.
+    expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay:venue:foo-bar' })).toBe(5)
+    expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay-venue-foo-bar' })).toBe(5)
+    expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay:venue:bar:x' })).toBe(5)
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-lobby', password: PASSWORDS['relay-lobby'], clientId: id })).toBeInstanceOf(TestClient)
-    expect(await tryLogin(broker.mqttUrl, { username: 'ops', password: PASSWORDS.ops, clientId: `${id}-admin` })).toBeInstanceOf(TestClient)
+    expect(await tryLogin(broker.mqttUrl, { username: 'ops', password: PASSWORDS.ops, clientId: 'printwire-relay-venue-foo-bar' })).toBeInstanceOf(TestClient)
+  })
+
+  it('binds a persistent client id to its user: another user is refused, and the session and its queue stay intact', async () => {
+    const broker = cleanup.add(await startBroker({ AUTH_FILE: await authFileWithUsers() }))
+    const ops = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'ops', password: PASSWORDS.ops }))
+    const boxOffice = await TestClient.connect(broker.mqttUrl, { username: 'alice', password: PASSWORDS.alice, clientId: 'box-office-1', clean: false })
+    await boxOffice.subscribe('printers/lobby/responses')
+    await boxOffice.stop()
+    for (let i = 0; i < 5; i++) await ops.publish('printers/lobby/responses', JSON.stringify({ jobId: `queued-${i}` }))
+
+    for (const clean of [false, true]) {
+      expect(await tryLogin(broker.mqttUrl, { username: 'bob', password: PASSWORDS.bob, clientId: 'box-office-1', clean })).toBe(2)
+    }
+    // Even a relay user of the same printer, and even while the owner is connected.
+    expect(await tryLogin(broker.mqttUrl, { username: 'relay-lobby', password: PASSWORDS['relay-lobby'], clientId: 'box-office-1', clean: false })).toBe(2)
+
+    const back = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'alice', password: PASSWORDS.alice, clientId: 'box-office-1', clean: false }))
+    expect(back.client.connected).toBe(true)
+    await back.waitFor(() => back.messages.length >= 5, 5_000, 'the 5 queued results')
+    expect(back.messages.map((m) => m.json?.jobId)).toEqual(['queued-0', 'queued-1', 'queued-2', 'queued-3', 'queued-4'])
+  })
+
+  it('does not let another user knock a connected client off by reusing its id', async () => {
+    const broker = cleanup.add(await startBroker({ AUTH_FILE: await authFileWithUsers() }))
+    const page = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'alice', password: PASSWORDS.alice, clientId: 'page-1' }))
+    expect(await tryLogin(broker.mqttUrl, { username: 'bob', password: PASSWORDS.bob, clientId: 'page-1' })).toBe(2)
+    await page.subscribe('printers/lobby/status')
+    expect(page.client.connected).toBe(true)
+  })
+
+  it('refuses a log-in whose Last Will the user may not publish, so it can never be published', async () => {
+    const broker = cleanup.add(await startBroker({ AUTH_FILE: await authFileWithUsers() }))
+    const will = { topic: 'printers/bar/jobs', payload: Buffer.from('<RC1,1>will-on-bar<p>'), qos: 1 as const, retain: false }
+    expect(await tryLogin(broker.mqttUrl, { username: 'alice', password: PASSWORDS.alice, will })).toBe(5)
+    expect(await tryLogin(broker.mqttUrl, { username: 'alice', password: PASSWORDS.alice, will: { ...will, topic: 'printers/lobby/status' } })).toBe(5)
+    expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], will: { ...will, topic: 'printers/bar/status' } })).toBeInstanceOf(TestClient)
   })
 
   it('applies `printwire user add|remove` while running: a new user logs in, a removed one is disconnected', async () => {
@@ -187,7 +228,7 @@ describe('embedded broker access', () => {
   it('checks the password of many identical log-ins arriving together once, and remembers it', async () => {
     const access = cleanup.add(new AccessControl({ file: await authFileWithUsers(), topicPrefix: 'printers', logger: pino({ level: 'silent' }) }))
     await access.start()
-    const logins = await Promise.all(Array.from({ length: 50 }, (_, i) => access.login('relay-lobby', Buffer.from(PASSWORDS['relay-lobby']), `printwire-relay-r${i}-lobby`)))
+    const logins = await Promise.all(Array.from({ length: 50 }, (_, i) => access.login('relay-lobby', Buffer.from(PASSWORDS['relay-lobby']), `printwire-relay:r${i}:lobby`)))
     expect(logins.every((l) => l.ok)).toBe(true)
     expect(access.passwordChecks).toBe(1)
     expect((await access.login('relay-lobby', Buffer.from(PASSWORDS['relay-lobby']), 'x')).ok).toBe(true)

@@ -9,6 +9,8 @@ import { Cleanup, tempDir } from './helpers/parts.ts'
 import { freePort } from './helpers/ports.ts'
 import { PartProcess } from './helpers/processes.ts'
 import { startRedis } from './helpers/redisServer.ts'
+import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
+import { addUser } from '../tools/userCommand.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -51,7 +53,7 @@ describe.each(['level', 'redis'] as const)('broker killed with SIGKILL after ack
     const env = await brokerEnv(persistence)
     const url = `mqtt://127.0.0.1:${env.MQTT_PORT}`
     const broker = await startBrokerProcess(env)
-    await leavePersistentSession(url, 'printwire-relay-crash-lobby', 'printers/lobby/jobs')
+    await leavePersistentSession(url, 'printwire-relay:crash:lobby', 'printers/lobby/jobs')
 
     const publisher = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0 })
     publisher.on('error', () => {})
@@ -69,7 +71,7 @@ describe.each(['level', 'redis'] as const)('broker killed with SIGKILL after ack
     publisher.end(true)
 
     await startBrokerProcess(env)
-    const delivered = new Set((await drainSession(url, 'printwire-relay-crash-lobby')).map((text) => (JSON.parse(text) as { id: string }).id))
+    const delivered = new Set((await drainSession(url, 'printwire-relay:crash:lobby')).map((text) => (JSON.parse(text) as { id: string }).id))
     const lost = acknowledgedBeforeKill.filter((id) => !delivered.has(id))
     expect(acknowledgedBeforeKill.length).toBeGreaterThanOrEqual(JOBS / 2)
     expect(lost).toEqual([])
@@ -82,7 +84,7 @@ describe('a Redis outage (PERSISTENCE=redis)', () => {
     const env = { PERSISTENCE: 'redis', REDIS_URL: redis.url, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
     const broker = await startBrokerProcess(env)
     const mqttUrl = `mqtt://127.0.0.1:${env.MQTT_PORT}`
-    await leavePersistentSession(mqttUrl, 'printwire-relay-outage-lobby', 'printers/lobby/jobs')
+    await leavePersistentSession(mqttUrl, 'printwire-relay:outage:lobby', 'printers/lobby/jobs')
     const publisher = await mqtt.connectAsync(mqttUrl, { protocolVersion: 4, reconnectPeriod: 200 })
     publisher.on('error', () => {})
     cleanup.defer(() => { publisher.end(true) })
@@ -98,7 +100,54 @@ describe('a Redis outage (PERSISTENCE=redis)', () => {
 
     await redis.restart()
     await sent
-    const delivered = await drainSession(mqttUrl, 'printwire-relay-outage-lobby')
+    const delivered = await drainSession(mqttUrl, 'printwire-relay:outage:lobby')
     expect(delivered.map((text) => (JSON.parse(text) as { id: string }).id)).toContain('during-outage')
+  }, 60_000)
+})
+
+describe('Last Wills of a broker killed with SIGKILL (AUTH_FILE, level)', () => {
+  it('publishes them after the restart only as their client id\'s owner may: a relay\'s `offline`, never a job planted on another printer', async () => {
+    const dir = await tempDir(cleanup)
+    const authFile = `${dir}/auth.json`
+    await writeTestUsers(authFile)
+    await addUser(authFile, 'carol', { password: 'carol-pw', role: 'client', printers: 'lobby,bar' })
+    const env = { AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1', PERSISTENCE: 'level', DATA_DIR: dir, HEARTBEAT_INTERVAL_MS: '250', MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
+    const url = `mqtt://127.0.0.1:${env.MQTT_PORT}`
+    const broker = await startBrokerProcess(env)
+    const relayBar = { username: 'relay-bar', password: PASSWORDS['relay-bar'] }
+    const barSession = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'printwire-relay:venue:bar', clean: false, reconnectPeriod: 0, ...relayBar })
+    await barSession.subscribeAsync('printers/bar/jobs', { qos: 1 })
+    await barSession.endAsync()
+    // carol may print on bar when she connects, with a Will that prints there; the lobby relay's Will is its `offline`.
+    const carol = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, username: 'carol', password: 'carol-pw', will: { topic: 'printers/bar/jobs', payload: Buffer.from('<RC1,1>will-from-carol<p>'), qos: 1, retain: false } })
+    const relayLobby = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, clientId: 'printwire-relay:venue:lobby', clean: false, username: 'relay-lobby', password: PASSWORDS['relay-lobby'], will: { topic: 'printers/lobby/status', payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true } })
+    for (const client of [carol, relayLobby]) client.on('error', () => {})
+
+    await broker.kill('SIGKILL')
+    carol.end(true)
+    relayLobby.end(true)
+    // While the broker is down, carol loses bar.
+    await addUser(authFile, 'carol', { password: 'carol-pw', role: 'client', printers: 'lobby' })
+    const restarted = await startBrokerProcess(env)
+
+    const ops = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, username: 'ops', password: PASSWORDS.ops })
+    cleanup.defer(() => ops.endAsync())
+    const statuses: string[] = []
+    ops.on('message', (topic, payload) => { if (topic === 'printers/lobby/status') statuses.push(payload.toString()) })
+    await ops.subscribeAsync('printers/lobby/status', { qos: 1 })
+    await restarted.waitForLog('Last Will of a client of a dead broker instance refused', 20_000)
+    await expect.poll(() => statuses, { timeout: 10_000 }).toContain('{"state":"offline"}')
+
+    const session = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'printwire-relay:venue:bar', clean: false, reconnectPeriod: 0, ...relayBar })
+    const planted: string[] = []
+    session.on('message', (_topic, payload) => planted.push(payload.toString()))
+    // What was queued for bar arrives right after CONNACK; a fresh message after it proves the queue was sent.
+    await session.subscribeAsync('printers/bar/jobs', { qos: 1 })
+    const admin = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, username: 'ops', password: PASSWORDS.ops })
+    await admin.publishAsync('printers/bar/jobs', 'fence', { qos: 1 })
+    await admin.endAsync()
+    await expect.poll(() => planted, { timeout: 5_000 }).toContain('fence')
+    await session.endAsync()
+    expect(planted).toEqual(['fence'])
   }, 60_000)
 })

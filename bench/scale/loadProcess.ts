@@ -3,7 +3,7 @@
  * RELAYS relay-like TCP connections and BROWSERS page-like WebSocket connections (bench/scale/rawClient.ts).
  *
  * - A relay connection is what relay/brokerLink.ts opens for one printer `p<i>`: persistent session
- *   (`clean: false`, client id `printwire-relay-<RELAY_ID>-p<i>`), a retained QoS 1 Last Will `offline` on
+ *   (`clean: false`, client id `printwire-relay:<RELAY_ID>:p<i>`), a retained QoS 1 Last Will `offline` on
  *   `printers/p<i>/status`, `printers/p<i>/jobs` at QoS 1 (subscribed only when the broker kept no session,
  *   as the relay does), and after each CONNACK a retained `online` status. Then idle: PINGREQ every KEEPALIVE_S.
  * - A browser connection is what the page opens: clean session, subscribed to `printers/+/status`,
