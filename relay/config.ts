@@ -69,6 +69,11 @@ export const relayConfigSchema = z.object({
   RETRY_MIN_MS: positiveIntSchema.default(500),
   /** Seconds a job may wait in the relay before it is given up as `JOB_EXPIRED`; 0: no limit. */
   JOB_MAX_AGE: nonNegativeIntSchema.default(3600),
+  /**
+   * At start, how long a decision on a job's `expiresAt` waits for the broker's time (`server/time`) before
+   * the relay judges it by its own clock (with a warning).
+   */
+  SERVER_TIME_WAIT_MS: positiveIntSchema.default(5000),
   /** Finished job ids remembered per printer, so that a duplicate is answered and not printed again. */
   DEDUPE_WINDOW: positiveIntSchema.default(10_000),
   RETRY_MAX_MS: positiveIntSchema.default(30000),

@@ -14,6 +14,8 @@ import {
   type ErrorCode, type JobErrorMessage, type JobResult, type PrinterReport, type PrinterState
 } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
+import type { BrokerClock } from './brokerClock.ts'
+import { systemClock, type Clock } from './clock.ts'
 import { statusEncodingOf, type PrinterAddress, type RelayConfig } from './config.ts'
 import { checkReachable, probeReady, type AttemptOutcome, type PrintTimeouts, type StatusTarget } from './printerClient.ts'
 import { PrinterConnection } from './printerConnection.ts'
@@ -32,6 +34,10 @@ export interface PrinterWorkerDeps {
   logger: Logger
   spool: JobSpool
   sink: OutcomeSink
+  /** The broker's time, by which `expiresAt` is judged. */
+  brokerClock: BrokerClock
+  /** The relay's clocks (default: the system's). */
+  clock?: Clock
 }
 
 interface QueueEntry {
@@ -152,7 +158,7 @@ export class PrinterWorker {
         id: parsed.id ?? `relay-${randomUUID()}`,
         printerId: printer.id,
         copies: parsed.copies,
-        receivedAt: Date.now(),
+        receivedAt: this.clock.now(),
         ...(parsed.expiresAt === undefined ? {} : { expiresAt: parsed.expiresAt })
       }, parsed.data, straightToPrinter ? 'printing' : 'queued')
     } finally {
@@ -191,13 +197,26 @@ export class PrinterWorker {
     }
   }
 
-  /** The reason a job must not print any more, or undefined while it may. */
+  private get clock (): Clock {
+    return this.deps.clock ?? systemClock
+  }
+
+  /**
+   * The reason a job must not print any more, or undefined while it may: `expiresAt` passed by the broker's
+   * clock, or the job waited JOB_MAX_AGE on the spool's uptime clock (monotonic, kept across restarts).
+   */
   private expiry (job: SpooledJob): string | undefined {
-    const now = Date.now()
-    if (job.expiresAt !== undefined && now > job.expiresAt) return `the job expired at ${new Date(job.expiresAt).toISOString()} before the printer could print it`
+    if (job.expiresAt !== undefined && this.deps.brokerClock.now() > job.expiresAt) {
+      return `the job expired at ${new Date(job.expiresAt).toISOString()} (by the broker's clock${this.deps.brokerClock.known ? '' : ', which the relay has not heard yet: by its own'}) before the printer could print it`
+    }
     const maxAgeMs = this.deps.config.JOB_MAX_AGE * 1000
-    if (maxAgeMs > 0 && now - job.receivedAt > maxAgeMs) return `the job waited longer than JOB_MAX_AGE (${this.deps.config.JOB_MAX_AGE} s) for the printer`
+    if (maxAgeMs > 0 && this.deps.spool.uptimeMs() - job.spooledAtUptimeMs > maxAgeMs) return `the job waited longer than JOB_MAX_AGE (${this.deps.config.JOB_MAX_AGE} s) for the printer`
     return undefined
+  }
+
+  /** Whether a job's expiry can be judged yet: one with `expiresAt` waits (a few seconds at start) for the broker's time. */
+  private canJudge (job: SpooledJob): boolean {
+    return job.expiresAt === undefined || this.deps.brokerClock.settled
   }
 
   /**
@@ -209,12 +228,16 @@ export class PrinterWorker {
     const { pieces: piecesPerCopy, tickets: ticketsPerCopy } = splitTickets(bytes)
     let delay = config.RETRY_MIN_MS
     let reportedOutage: string | undefined
-    const started = Date.now()
+    const started = this.clock.monotonic()
     let acks = 0
     let written = 0
     let lastReport: PrinterReport | undefined
 
     while (!this.stopped) {
+      if (!this.canJudge(job)) {
+        await this.untilBrokerTime()
+        continue
+      }
       const expired = this.expiry(job)
       if (expired !== undefined) {
         logger.warn({ jobId: job.id }, 'job expired before it printed')
@@ -244,7 +267,7 @@ export class PrinterWorker {
           printerId: printer.id,
           status: outcome.kind,
           bytes: written,
-          durationMs: Date.now() - started,
+          durationMs: Math.round(this.clock.monotonic() - started),
           printer: { ...lastReport, acks, expectedAcks: ticketsPerCopy * job.copies },
           at: new Date().toISOString()
         }
@@ -377,7 +400,7 @@ export class PrinterWorker {
    */
   private markNext (): SpooledJob | undefined {
     const next = this.queue[1]?.job
-    if (next === undefined || this.stopped || next.phase !== 'queued' || this.expiry(next) !== undefined) return undefined
+    if (next === undefined || this.stopped || next.phase !== 'queued' || !this.canJudge(next) || this.expiry(next) !== undefined) return undefined
     next.phase = 'printing'
     return next
   }
@@ -396,6 +419,15 @@ export class PrinterWorker {
     this.state = detail === undefined ? { state } : { state, detail }
     this.deps.logger.info({ state, detail }, 'printer state')
     this.deps.sink.publishStatus(state, detail)
+  }
+
+  /** Waits for the broker's time (or the end of the wait for it), or for stop(). */
+  private untilBrokerTime (): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => { this.wake = undefined; resolve() }
+      this.wake = done
+      void this.deps.brokerClock.ready().then(done)
+    })
   }
 
   private sleep (ms: number): Promise<void> {
