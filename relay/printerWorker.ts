@@ -150,7 +150,9 @@ export class PrinterWorker {
     // it in, rather than in a second one just before its first byte. (A crash in between then reports it
     // UNCERTAIN though nothing was sent: never a duplicate print.)
     // Decided and claimed in one step: jobs arriving together must not all count as the one going straight.
-    const straightToPrinter = this.queue.length === 0 && this.running === undefined && !this.stopped && this.state.state === 'online' && !this.arrivingStraight
+    // Not a job that must first wait for the broker's time (expiresAt, at start): its mark would stand for seconds.
+    const straightToPrinter = this.queue.length === 0 && this.running === undefined && !this.stopped && this.state.state === 'online' && !this.arrivingStraight &&
+      (parsed.expiresAt === undefined || this.deps.brokerClock.settled)
     if (straightToPrinter) this.arrivingStraight = true
     let job: SpooledJob
     try {
