@@ -150,6 +150,8 @@ export class PrinterConnection {
         socket.off('data', onData)
         socket.off('close', onClose)
         socket.off('error', onError)
+        // Every ticket acknowledged: every byte was written, whether or not the last write's callback ran yet.
+        if (outcome.kind === 'printed') bytesWritten = pieces.reduce((sum, piece) => sum + piece.length, 0)
         if (surplusAcks > 0) this.deps.logger.warn({ surplusAcks, acks: report.acks, expectedAcks, statusBytes: report.statusBytes.slice(0, 32) }, 'the printer acknowledged more tickets than it was sent: extra ACKs not counted')
         resolve({ outcome, report, bytesWritten })
       }
@@ -157,7 +159,7 @@ export class PrinterConnection {
         clearTimeout(timer)
         timer = setTimeout(onExpire, ms)
       }
-      const allAcknowledged = (): boolean => expectedAcks > 0 && report.acks >= expectedAcks && sent === pieces.length && flushed
+      const allAcknowledged = (): boolean => expectedAcks > 0 && report.acks >= expectedAcks && sent === pieces.length
       /** Writes `piece` (`count` pieces of the job, 1 unless they go together unconfirmed), then runs `then`. */
       const writePiece = (piece: Buffer, count: number, then: () => void): void => {
         sent += count
@@ -173,8 +175,8 @@ export class PrinterConnection {
       }
       /** After a piece is accepted, or an ACK: the next piece, the end, or a wait for the printer. */
       const advance = (): void => {
-        if (settled || !flushed) return
         if (allAcknowledged()) return finish({ kind: 'printed' })
+        if (settled || !flushed) return
         if (report.acks >= sent && sent < pieces.length) return writePiece(pieces[sent] as Buffer, 1, advance)
         armSilence()
       }
@@ -203,13 +205,15 @@ export class PrinterConnection {
       const onData = (chunk: Buffer): void => {
         if (!writing) return // stale bytes from before this job: not about it
         const statuses = Array.from(chunk, (byte) => decodeStatusByte(byte, statusEncoding))
-        if (statuses.some((status) => status.kind === 'foreign')) return finish({ kind: 'foreign', bytes: Buffer.from(chunk.subarray(0, 256)) })
+        if (statuses.some((status) => status.kind === 'foreign')) return finish({ kind: 'foreign', bytes: Buffer.from(chunk) })
         for (const status of statuses) {
           report.statusBytes.push(hex(status.byte))
           report.condition = status.condition
           if (status.kind === 'ack') {
             if (report.acks < sent) report.acks++
             else surplusAcks++
+            // The last ticket acknowledged: the job printed, whatever the printer says next (that is about the next job).
+            if (allAcknowledged()) return finish({ kind: 'printed' })
           }
           if (status.kind === 'busy') busy = true
           if (status.kind === 'ready') busy = false

@@ -113,6 +113,19 @@ describe('ACKs counted against tickets sent', () => {
     expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['double<p>', 'double<p>'])
   })
 
+  it('answers `printed` when the paper runs out right after the last ticket\'s ACK, and keeps the fault for the next job', async () => {
+    const sim = await simulator({})
+    const client = await setup(sim)
+    sim.once('ticket', () => { void sim.setState('paper-out') })
+    await client.publish('printers/lobby/jobs', job('last-sheet'))
+    expect((await client.outcome('lobby', 'last-sheet')).json).toMatchObject({ status: 'printed', printer: { acks: 1 } })
+    await client.publish('printers/lobby/jobs', job('no-paper'))
+    expect((await client.outcome('lobby', 'no-paper')).json.code).toBe('PRINTER_ERROR')
+    await sim.setState('ready')
+    await client.waitFor((m) => m.topic === 'printers/lobby/responses' && m.json?.jobId === 'no-paper')
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['last-sheet<p>', 'no-paper<p>'])
+  })
+
   it('confirms every ticket of a printer that ACKs twice, once each', async () => {
     const sim = await simulator({ acksPerTicket: 2 })
     const client = await setup(sim)
