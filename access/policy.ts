@@ -4,7 +4,8 @@
  * grants as Mosquitto ACL lines, so both brokers enforce one set of rules.
  *
  * - client: publish its printers' `jobs`; read their `responses`, `errors`, `status`, and `server/time`.
- * - relay: read its printers' `jobs`; publish their `responses`, `errors`, `status` (its Last Will too).
+ * - relay: read its printers' `jobs`, and `server/time` (it judges `expiresAt` by the broker's clock); publish
+ *   their `responses`, `errors`, `status` (its Last Will too).
  * - admin: everything, `$SYS` included.
  * `*` in a user's printers becomes the `+` wildcard, which matches one printer id level.
  */
@@ -37,7 +38,7 @@ export function grantsFor (user: Pick<AuthUser, 'role' | 'printers'>, prefix: st
       for (const kind of RELAY_WRITES) grants.push({ access: 'write', filter: printerTopic(prefix, id, kind) })
     }
   }
-  if (user.role === 'client') grants.push({ access: 'read', filter: SERVER_TIME_TOPIC })
+  grants.push({ access: 'read', filter: SERVER_TIME_TOPIC })
   return grants
 }
 

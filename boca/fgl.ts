@@ -15,8 +15,11 @@
 export type TicketTerminator = 'p' | 'q'
 
 export interface FglHandlers {
-  /** A ticket ended: `bytes` are exactly the bytes received for it, terminator included, `<S1>` removed. */
-  onTicket(bytes: Buffer, terminator: TicketTerminator): void
+  /**
+   * A ticket ended: `bytes` are exactly the bytes received for it, terminator included, `<S1>` removed;
+   * `end`, the offset in the whole stream pushed just past its terminator.
+   */
+  onTicket(bytes: Buffer, terminator: TicketTerminator, end: number): void
   onStatusRequest(): void
 }
 
@@ -43,6 +46,8 @@ export class FglScanner {
   private commandLength = 0
   /** Graphics bytes still to skip, while mode is `graphics`. */
   private graphicsLeft = 0
+  /** Bytes pushed so far (stream offsets for `onTicket`). */
+  private pushed = 0
 
   constructor (handlers: FglHandlers) {
     this.handlers = handlers
@@ -54,6 +59,13 @@ export class FglScanner {
   }
 
   push (chunk: Buffer): void {
+    const base = this.pushed
+    this.pushed += chunk.length
+    this.scan(chunk, base)
+  }
+
+  /** Scans `chunk`, whose first byte is at stream offset `base`. */
+  private scan (chunk: Buffer, base: number): void {
     let runStart = 0 // start of the bytes of `chunk` that belong to the ticket and are not yet kept
     let i = 0
     while (i < chunk.length) {
@@ -73,16 +85,16 @@ export class FglScanner {
         } else if (byte === FORM_FEED || byte === GROUP_SEPARATOR) {
           this.ticket.append(chunk, runStart, i)
           runStart = i
-          this.endTicket(byte === FORM_FEED ? 'p' : 'q')
+          this.endTicket(byte === FORM_FEED ? 'p' : 'q', base + i)
         }
         continue
       }
       // mode === 'command'
       if (byte === GT) {
         this.command[this.commandLength++] = byte
-        this.finishCommand()
+        this.finishCommand(base + i)
       } else if (byte === LT || this.commandLength + 1 >= MAX_COMMAND_BYTES) {
-        this.abandonCommand(byte)
+        this.abandonCommand(byte, base + i)
       } else {
         this.command[this.commandLength++] = byte
         continue
@@ -98,7 +110,8 @@ export class FglScanner {
     this.commandLength = 1
   }
 
-  private finishCommand (): void {
+  /** `end`: the stream offset just past the `>`. */
+  private finishCommand (end: number): void {
     const name = this.command.toString('latin1', 1, this.commandLength - 1)
     this.mode = 'text'
     if (name === 'S1') {
@@ -107,7 +120,7 @@ export class FglScanner {
     }
     this.ticket.append(this.command, 0, this.commandLength)
     if (name === 'p' || name === 'q') {
-      this.endTicket(name)
+      this.endTicket(name, end)
       return
     }
     const graphics = GRAPHICS_COMMAND.exec(name)
@@ -119,15 +132,17 @@ export class FglScanner {
 
   /**
    * The open `<` was text after all: keep it, and read what followed it (plus `next`) again as text.
-   * Those bytes hold no `<` or `>`, so only a bare terminator among them needs a rescan.
+   * Those bytes hold no `<` or `>`, so only a bare terminator among them needs a rescan. `end`: the stream
+   * offset just past `next`.
    */
-  private abandonCommand (next: number): void {
+  private abandonCommand (next: number, end: number): void {
     this.mode = 'text'
     this.ticket.appendByte(LT)
     for (let k = 1; k < this.commandLength; k++) {
       const byte = this.command[k]
       if (byte === FORM_FEED || byte === GROUP_SEPARATOR) {
-        this.push(Buffer.concat([this.command.subarray(k, this.commandLength), Buffer.from([next])]))
+        const rest = Buffer.concat([this.command.subarray(k, this.commandLength), Buffer.from([next])])
+        this.scan(rest, end - rest.length)
         return
       }
       this.ticket.appendByte(byte as number)
@@ -136,8 +151,8 @@ export class FglScanner {
     else this.ticket.appendByte(next)
   }
 
-  private endTicket (terminator: TicketTerminator): void {
-    this.handlers.onTicket(this.ticket.take(), terminator)
+  private endTicket (terminator: TicketTerminator, end: number): void {
+    this.handlers.onTicket(this.ticket.take(), terminator, end)
   }
 }
 
@@ -175,6 +190,19 @@ class ByteAccumulator {
     this.bytes.copy(grown, 0, 0, this.length)
     this.bytes = grown
   }
+}
+
+/**
+ * A whole job cut into its tickets, bytes unchanged: one piece per complete ticket, ending just past its
+ * terminator (bytes after the last terminator join the last piece). A job with no ticket end is one piece.
+ */
+export function splitTickets (data: Buffer): { pieces: Buffer[], tickets: number } {
+  const ends: number[] = []
+  const scanner = new FglScanner({ onTicket: (_bytes, _terminator, end) => { ends.push(end) }, onStatusRequest: () => {} })
+  scanner.push(data)
+  if (ends.length === 0) return { pieces: [data], tickets: 0 }
+  ends[ends.length - 1] = data.length
+  return { pieces: ends.map((end, i) => data.subarray(i === 0 ? 0 : ends[i - 1], end)), tickets: ends.length }
 }
 
 /** How many complete tickets a whole job holds (bytes after the last terminator do not count). */

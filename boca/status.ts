@@ -1,6 +1,8 @@
 /**
- * Boca status bytes (BOCA.md "Status bytes"), decoded. "ASCII status" mode adds 0x30 to every byte;
- * both forms decode to the same entry.
+ * Boca status bytes (BOCA.md "Status bytes"), decoded. "ASCII status" mode adds 0x30 to every byte: a
+ * printer sends one form or the other, set on the printer, so the form is named by the caller (the relay's
+ * ASCII_STATUS_PRINTERS), never guessed: a byte of the other form, or any byte outside the table, is not
+ * Boca status (`foreign`), e.g. an HTTP server's "HTTP/1.1 400" on port 9100.
  */
 
 /** How a status byte bears on a job in progress. */
@@ -11,6 +13,7 @@ export type StatusKind =
   | 'warning' // printed or printable, but someone should look (low paper, ribbon low, reject bin)
   | 'error' // the printer cannot print: the job did not (fully) print
   | 'info' // other reports that change nothing for the job
+  | 'foreign' // not a Boca status byte at all (in the printer's status form): the device does not speak Boca status
 
 export interface BocaStatus {
   byte: number
@@ -71,10 +74,32 @@ export const STATUS = {
   CUTTER_JAM: 0x1d
 } as const
 
-/** Decodes one status byte (plain or ASCII mode). Unknown bytes decode as `info`, so they never end a job. */
-export function decodeStatusByte (byte: number): BocaStatus {
-  const plain = byte >= 0x31 && byte <= 0x4f ? byte - 0x30 : byte
-  return BY_BYTE.get(plain) ?? { byte, condition: 'unknown', kind: 'info', message: `unknown status byte ${hex(byte)}` }
+/** How a printer sends its status bytes: as in the table (`binary`), or each plus 0x30 (`ascii`, BOCA.md). */
+export type StatusEncoding = 'binary' | 'ascii'
+
+/** What ASCII status mode adds to every status byte. */
+export const ASCII_STATUS_OFFSET = 0x30
+
+/**
+ * Decodes one status byte sent in `encoding`. A byte that is not in the table in that form decodes as
+ * `foreign` (condition `not-boca-status`): whoever sent it does not speak Boca status (in that form).
+ */
+export function decodeStatusByte (byte: number, encoding: StatusEncoding = 'binary'): BocaStatus {
+  const plain = encoding === 'ascii' ? byte - ASCII_STATUS_OFFSET : byte
+  const known = BY_BYTE.get(plain)
+  if (known !== undefined) return { ...known, byte }
+  return { byte, condition: 'not-boca-status', kind: 'foreign', message: `${hex(byte)} is not a Boca status byte${encoding === 'ascii' ? ' in ASCII status mode' : ''}` }
+}
+
+/** The byte a printer sends for `status` (a table byte) in `encoding`. */
+export function encodeStatusByte (status: number, encoding: StatusEncoding): number {
+  return encoding === 'ascii' ? status + ASCII_STATUS_OFFSET : status
+}
+
+/** Bytes as `48 54 54 50 …`, at most `max` of them, for messages about what a device sent. */
+export function hexDump (bytes: Uint8Array, max = 16): string {
+  const shown = Array.from(bytes.subarray(0, max), (b) => b.toString(16).padStart(2, '0').toUpperCase()).join(' ')
+  return bytes.length > max ? `${shown} … (${bytes.length} bytes)` : shown
 }
 
 export function hex (byte: number): string {

@@ -9,7 +9,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { dumpTicket, FglScanner, type TicketTerminator } from '../boca/fgl.ts'
-import { STATUS } from '../boca/status.ts'
+import { encodeStatusByte, STATUS, type StatusEncoding } from '../boca/status.ts'
 import type { Logger } from '../runtime/logger.ts'
 
 export const PRINTER_STATES = ['ready', 'paper-out', 'paper-jam', 'cutter-jam', 'offline', 'hang'] as const
@@ -39,6 +39,12 @@ export interface BocaSimulatorConfig {
   concurrentConnections?: boolean
   /** Keep each printed ticket in `tickets` (tests read them). Benchmarks turn it off to print for hours in constant memory. Default true. */
   keepTickets?: boolean
+  /** Boca's "ASCII status" mode: every status byte sent plus 0x30. Default `binary`. */
+  statusEncoding?: StatusEncoding
+  /** Boca's "delayed status" mode: a ticket's ACK is sent only when it is the last one the printer holds. Default false. */
+  delayedStatus?: boolean
+  /** ACKs sent per printed ticket (2: a faulty device that acknowledges twice). Default 1. */
+  acksPerTicket?: number
 }
 
 export interface BocaSimulatorDeps {
@@ -61,6 +67,8 @@ interface Connection {
   scanner: FglScanner
   /** The printer handles tickets and status requests one after another, in the order received. */
   work: Promise<void>
+  /** Tickets received and not yet handled (delayed status mode ACKs only when none is left). */
+  ticketsWaiting: number
 }
 
 interface SimulatorEvents {
@@ -116,7 +124,10 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
       dumpDir: config.dumpDir,
       initialState: config.initialState ?? 'ready',
       concurrentConnections: config.concurrentConnections ?? false,
-      keepTickets: config.keepTickets ?? true
+      keepTickets: config.keepTickets ?? true,
+      statusEncoding: config.statusEncoding ?? 'binary',
+      delayedStatus: config.delayedStatus ?? false,
+      acksPerTicket: config.acksPerTicket ?? 1
     }
     this.logger = deps.logger
     this.currentState = this.config.initialState
@@ -255,10 +266,14 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
       id: this.nextConnectionId++,
       socket,
       scanner: new FglScanner({
-        onTicket: (bytes, terminator) => { this.enqueue(connection, () => this.handleTicket(connection, bytes, terminator)) },
+        onTicket: (bytes, terminator) => {
+          connection.ticketsWaiting++
+          this.enqueue(connection, () => this.handleTicket(connection, bytes, terminator))
+        },
         onStatusRequest: () => { this.enqueue(connection, () => this.handleStatusRequest(connection)) }
       }),
-      work: Promise.resolve()
+      work: Promise.resolve(),
+      ticketsWaiting: 0
     }
     this.active = connection
     this.connections++
@@ -295,6 +310,7 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
 
   private async handleTicket (connection: Connection, bytes: Buffer, terminator: TicketTerminator): Promise<void> {
     if (this.config.printDelayMs > 0) await this.delay(this.config.printDelayMs)
+    connection.ticketsWaiting--
     if (this.stopped) return
     const state = this.currentState
     if (state === 'offline' || state === 'hang') {
@@ -309,7 +325,10 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
       return
     }
     this.printedCount++
-    this.answer(connection, STATUS.ACK)
+    // Delayed status: the ACK only after the last ticket the printer holds (none waiting, none arriving).
+    if (!this.config.delayedStatus || (connection.ticketsWaiting === 0 && connection.scanner.atTicketStart)) {
+      this.answer(connection, STATUS.ACK, this.config.acksPerTicket)
+    }
     this.logger.info({ connectionId: connection.id, bytes: bytes.length, terminator, ticket: this.printedCount }, 'ticket printed')
     if (!this.config.keepTickets && this.config.dumpDir === undefined && this.listenerCount('ticket') === 0) return
     const ticket: PrintedTicket = { bytes, terminator, text: dumpTicket(bytes), at: new Date(), connectionId: connection.id }
@@ -324,10 +343,11 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
     if (this.currentState === 'ready') this.answer(connection, STATUS.READY)
   }
 
-  private answer (connection: Connection, statusByte: number): void {
+  /** Sends a status byte (`times` over, in one write), in the printer's status form. */
+  private answer (connection: Connection, statusByte: number, times = 1): void {
     const { socket } = connection
     if (!this.config.statusReporting || this.currentState === 'hang' || !socket.writable) return
-    socket.write(Buffer.from([statusByte]))
+    socket.write(Buffer.alloc(times, encodeStatusByte(statusByte, this.config.statusEncoding)))
   }
 
   private delay (ms: number): Promise<void> {

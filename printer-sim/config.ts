@@ -13,7 +13,11 @@ export const printerSimEnvSchema = z.object({
   PRINTER_SIM_STATUS: booleanSchema.default(true),
   PRINTER_SIM_DELAY_MS: z.coerce.number().int('must be a whole number').min(0).default(0),
   PRINTER_SIM_DUMP_DIR: z.string().optional(),
-  PRINTER_SIM_STATE: z.enum(PRINTER_STATES).default('ready')
+  PRINTER_SIM_STATE: z.enum(PRINTER_STATES).default('ready'),
+  /** Boca's "ASCII status" mode: status bytes plus 0x30. */
+  PRINTER_SIM_ASCII_STATUS: booleanSchema.default(false),
+  /** Boca's "delayed status" mode: ACK only after the last ticket the printer holds. */
+  PRINTER_SIM_DELAYED_STATUS: booleanSchema.default(false)
 })
 
 type Env = Record<string, string | undefined>
@@ -27,7 +31,9 @@ export function loadPrinterSimConfig (env: Env): Readonly<BocaSimulatorConfig> {
     statusReporting: vars.PRINTER_SIM_STATUS,
     printDelayMs: vars.PRINTER_SIM_DELAY_MS,
     dumpDir: vars.PRINTER_SIM_DUMP_DIR,
-    initialState: vars.PRINTER_SIM_STATE
+    initialState: vars.PRINTER_SIM_STATE,
+    statusEncoding: vars.PRINTER_SIM_ASCII_STATUS ? 'ascii' : 'binary',
+    delayedStatus: vars.PRINTER_SIM_DELAYED_STATUS
   })
 }
 
@@ -38,6 +44,8 @@ interface PrinterSimFlags {
   delayMs?: string
   dumpDir?: string
   state?: string
+  asciiStatus?: boolean
+  delayedStatus?: boolean
 }
 
 /**
@@ -54,6 +62,8 @@ export function parsePrinterSimCommandLine (argv: string[], env: Env): Readonly<
     .option('--delay-ms <ms>', 'time to print each ticket before its ACK (PRINTER_SIM_DELAY_MS, default 0)')
     .option('--dump-dir <dir>', 'write each ticket as <n>.bin and <n>.txt there (PRINTER_SIM_DUMP_DIR)')
     .option('--state <state>', `initial state: ${PRINTER_STATES.join(', ')} (PRINTER_SIM_STATE, default ready)`)
+    .option('--ascii-status', 'Boca\'s "ASCII status" mode: every status byte plus 0x30 (PRINTER_SIM_ASCII_STATUS=true)')
+    .option('--delayed-status', 'Boca\'s "delayed status" mode: ACK only after the last ticket it holds (PRINTER_SIM_DELAYED_STATUS=true)')
     .allowExcessArguments(false)
   program.parse(argv, { from: 'user' })
   const flags = program.opts<PrinterSimFlags>()
@@ -63,7 +73,9 @@ export function parsePrinterSimCommandLine (argv: string[], env: Env): Readonly<
     PRINTER_SIM_STATUS: program.getOptionValueSource('status') === 'cli' ? String(flags.status) : undefined,
     PRINTER_SIM_DELAY_MS: flags.delayMs,
     PRINTER_SIM_DUMP_DIR: flags.dumpDir,
-    PRINTER_SIM_STATE: flags.state
+    PRINTER_SIM_STATE: flags.state,
+    PRINTER_SIM_ASCII_STATUS: flags.asciiStatus === true ? 'true' : undefined,
+    PRINTER_SIM_DELAYED_STATUS: flags.delayedStatus === true ? 'true' : undefined
   }
   const merged: Env = { ...env }
   for (const [key, value] of Object.entries(overrides)) if (value !== undefined) merged[key] = value

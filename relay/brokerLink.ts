@@ -8,7 +8,7 @@
 import { readFile } from 'node:fs/promises'
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import {
-  errorsTopic, jobsTopic, relayClientId, responsesTopic, statusTopic,
+  errorsTopic, jobsTopic, relayClientId, responsesTopic, SERVER_TIME_TOPIC, statusTopic,
   type JobErrorMessage, type JobResult, type PrinterState, type PrinterStatusMessage
 } from '../protocol/index.ts'
 import { ConfigError } from '../runtime/config.ts'
@@ -26,11 +26,20 @@ export interface BrokerLinkDeps {
   currentState: () => { state: PrinterState, detail?: string }
   /** Called after each CONNACK; `first` on the first one of this process. */
   onConnect?: (first: boolean) => void
+  /** Takes a `server/time` payload (the broker's time, brokerClock.ts); without it the link does not sample it. */
+  onServerTime?: (payload: string) => void
 }
+
+/** How often a connection samples `server/time` again after the sample it takes on connecting. */
+export const SERVER_TIME_RESAMPLE_MS = 10 * 60_000
 
 export class BrokerLink {
   private readonly deps: BrokerLinkDeps
   private client: MqttClient | undefined
+  /** A `server/time` subscription is open for one sample. */
+  private sampling = false
+  private resampleTimer: NodeJS.Timeout | undefined
+  private warnedTimeRefused = false
 
   constructor (deps: BrokerLinkDeps) {
     this.deps = deps
@@ -72,6 +81,8 @@ export class BrokerLink {
     let first = true
     client.on('connect', (connack) => {
       logger.info({ sessionPresent: connack.sessionPresent, clientId: this.clientId }, 'connected to broker')
+      this.sampling = false
+      this.sampleServerTime()
       const announce = (): void => {
         // Announced once subscribed: a client that sees the printer's status can print on it.
         const { state, detail } = this.deps.currentState()
@@ -89,6 +100,7 @@ export class BrokerLink {
         else announce()
       })
     })
+    this.resampleTimer = setInterval(() => this.sampleServerTime(), SERVER_TIME_RESAMPLE_MS)
     client.on('reconnect', () => logger.debug('reconnecting to broker'))
     client.on('offline', () => logger.warn('broker connection lost; reconnecting'))
     client.on('error', (error) => {
@@ -99,6 +111,7 @@ export class BrokerLink {
   }
 
   async stop (): Promise<void> {
+    clearInterval(this.resampleTimer)
     const client = this.client
     if (client === undefined) return
     if (client.connected) {
@@ -131,8 +144,40 @@ export class BrokerLink {
     })
   }
 
+  /**
+   * Subscribes to `server/time` (QoS 0) until one message arrives: one sample per connection and per
+   * SERVER_TIME_RESAMPLE_MS, rather than a message a second to every relay for as long as it is connected.
+   */
+  private sampleServerTime (): void {
+    const client = this.client
+    if (client === undefined || this.deps.onServerTime === undefined || this.sampling || !client.connected) return
+    this.sampling = true
+    client.subscribe(SERVER_TIME_TOPIC, { qos: 0 }, (error, granted) => {
+      if (!error && !(granted ?? []).some((g) => g.qos === 128)) return
+      this.sampling = false
+      if (this.warnedTimeRefused) return
+      this.warnedTimeRefused = true
+      this.deps.logger.warn({ err: error, user: this.deps.config.MQTT_USERNAME }, 'the broker refused server/time to this relay: expiresAt is judged by the relay\'s own clock (grant the relay user read on server/time)')
+    })
+  }
+
+  /** A `server/time` message: the sample is taken, the subscription dropped until the next one. */
+  private takeServerTime (payload: Buffer): void {
+    this.deps.onServerTime?.(payload.toString('utf8'))
+    if (!this.sampling) return
+    this.sampling = false
+    this.client?.unsubscribe(SERVER_TIME_TOPIC, (error) => {
+      if (error) this.deps.logger.debug({ err: error }, 'could not unsubscribe from server/time')
+    })
+  }
+
   private takeJob (packet: IPublishPacket, callback: (error?: Error) => void): void {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+    if (packet.topic === SERVER_TIME_TOPIC) {
+      this.takeServerTime(payload)
+      callback()
+      return
+    }
     Promise.resolve()
       .then(() => this.deps.onJob(payload))
       .then(() => callback(), (error: unknown) => {

@@ -1,6 +1,7 @@
 /** Relay configuration (SPEC "Configuration"): one schema, its defaults, validated once and frozen. */
 import os from 'node:os'
 import { z } from 'zod'
+import type { StatusEncoding } from '../boca/status.ts'
 import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, isValidPrinterId, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
 import { loadConfig, nonNegativeIntSchema, positiveIntSchema } from '../runtime/config.ts'
 
@@ -34,6 +35,11 @@ export function parsePrinters (value: string, ctx: z.RefinementCtx): PrinterAddr
   return printers
 }
 
+/** Parses a list of printer ids (`lobby,bar`, or `*` for every printer); each must be one of PRINTERS (checked below). */
+function parsePrinterIds (value: string): string[] {
+  return [...new Set(value.split(',').map((part) => part.trim()).filter((part) => part !== ''))]
+}
+
 function defaultRelayId (): string {
   return os.hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64) || 'relay'
 }
@@ -63,12 +69,35 @@ export const relayConfigSchema = z.object({
   RETRY_MIN_MS: positiveIntSchema.default(500),
   /** Seconds a job may wait in the relay before it is given up as `JOB_EXPIRED`; 0: no limit. */
   JOB_MAX_AGE: nonNegativeIntSchema.default(3600),
+  /**
+   * At start, how long a decision on a job's `expiresAt` waits for the broker's time (`server/time`) before
+   * the relay judges it by its own clock (with a warning).
+   */
+  SERVER_TIME_WAIT_MS: positiveIntSchema.default(5000),
   /** Finished job ids remembered per printer, so that a duplicate is answered and not printed again. */
   DEDUPE_WINDOW: positiveIntSchema.default(10_000),
-  RETRY_MAX_MS: positiveIntSchema.default(30000)
+  RETRY_MAX_MS: positiveIntSchema.default(30000),
+  /**
+   * Printers set to Boca's "ASCII status" mode (every status byte plus 0x30), by id, or `*`: their status is
+   * read in that form. Every other printer's status is read as plain bytes; a byte not in Boca's table (in
+   * the printer's form) is never taken for status (BOCA.md "Status bytes").
+   */
+  ASCII_STATUS_PRINTERS: z.string().transform(parsePrinterIds).default([])
 }).refine((c) => c.RETRY_MIN_MS <= c.RETRY_MAX_MS, { message: 'RETRY_MIN_MS must not exceed RETRY_MAX_MS', path: ['RETRY_MIN_MS'] })
+  .superRefine((c, ctx) => {
+    for (const id of c.ASCII_STATUS_PRINTERS) {
+      if (id !== '*' && !c.PRINTERS.some((p) => p.id === id)) {
+        ctx.addIssue({ code: 'custom', path: ['ASCII_STATUS_PRINTERS'], message: `"${id}" is not a printer of PRINTERS (${c.PRINTERS.map((p) => p.id).join(', ')}); name printer ids, or * for all` })
+      }
+    }
+  })
 
 export type RelayConfig = Readonly<z.infer<typeof relayConfigSchema>>
+
+/** How `printer`'s status bytes are read (ASCII_STATUS_PRINTERS). */
+export function statusEncodingOf (config: Pick<RelayConfig, 'ASCII_STATUS_PRINTERS'>, printerId: string): StatusEncoding {
+  return config.ASCII_STATUS_PRINTERS.includes('*') || config.ASCII_STATUS_PRINTERS.includes(printerId) ? 'ascii' : 'binary'
+}
 
 export function loadRelayConfig (env: Record<string, string | undefined>): RelayConfig {
   return loadConfig('relay', relayConfigSchema, env)

@@ -4,12 +4,17 @@
  * Jobs themselves go through the kept connection of printerConnection.ts.
  */
 import net from 'node:net'
-import { decodeStatusByte, type BocaStatus } from '../boca/status.ts'
+import { decodeStatusByte, type BocaStatus, type StatusEncoding } from '../boca/status.ts'
 import type { PrinterReport } from '../protocol/index.ts'
 
 export interface PrinterTarget {
   host: string
   port: number
+}
+
+/** A printer and the form its status bytes come in. */
+export interface StatusTarget extends PrinterTarget {
+  statusEncoding: StatusEncoding
 }
 
 export interface PrintTimeouts {
@@ -29,6 +34,8 @@ export type AttemptOutcome =
   | { kind: 'unreachable', reason: string }
   /** The printer reported a fault; `acks` tickets printed before it. */
   | { kind: 'fault', status: BocaStatus }
+  /** The device answered with bytes that are not Boca status (in its configured form): `bytes`, the first ones seen. */
+  | { kind: 'foreign', bytes: Buffer }
   /** The printer stopped taking bytes, or stopped answering after it had reported. */
   | { kind: 'timeout', whileWriting: boolean, reason: string }
   /** The connection closed before the job finished. */
@@ -105,14 +112,17 @@ function exchange<T> (target: PrinterTarget, deadlineMs: number, fallback: (reas
 /** `<S1>`: a Boca answers it (0x11, or low paper) only when it is ready to print. */
 const STATUS_REQUEST = Buffer.from('<S1>')
 
-/** Asks the printer whether it is ready; false when it is unreachable, busy, in fault, or silent. */
-export function probeReady (target: PrinterTarget, timeouts: PrintTimeouts): Promise<boolean> {
+/**
+ * Asks the printer whether it is ready; false when it is unreachable, busy, in fault, silent, or answers
+ * with bytes that are not Boca status.
+ */
+export function probeReady (target: StatusTarget, timeouts: PrintTimeouts): Promise<boolean> {
   return exchange(target, timeouts.connectMs + timeouts.statusWaitMs, () => false, () => true, {
     onConnect: (socket) => { socket.write(STATUS_REQUEST) },
     onData: (chunk, settle) => {
       for (const byte of chunk) {
-        const status = decodeStatusByte(byte)
-        if (status.kind === 'error' || status.kind === 'busy') return settle(false)
+        const status = decodeStatusByte(byte, target.statusEncoding)
+        if (status.kind === 'error' || status.kind === 'busy' || status.kind === 'foreign') return settle(false)
         if (status.kind === 'ready' || status.kind === 'warning') return settle(true)
       }
     }

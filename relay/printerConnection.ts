@@ -5,8 +5,9 @@
  * `idleCloseMs` (a few seconds): a busy printer saves a TCP handshake and a close per job, and an idle
  * one is free for others.
  *
- * One attempt per `print()`: write the job's bytes, then read Boca status bytes until every expected
- * ticket is acknowledged (0x06), the printer reports a fault, or it stays silent. Bytes that arrive
+ * One attempt per `print()`: write the job's tickets one after another, each once the previous one is
+ * acknowledged (0x06), until every ticket is, the printer reports a fault, answers with bytes that are not
+ * Boca status, or stays silent. Bytes that arrive
  * between jobs are stale (a state change already over) and never count for the next job. After anything
  * but `printed` or `sent`, the connection is dropped, and the next attempt opens a fresh one.
  */
@@ -14,10 +15,11 @@ import net from 'node:net'
 import { decodeStatusByte, hex } from '../boca/status.ts'
 import type { PrinterReport } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
-import { closeGracefully, type AttemptOutcome, type AttemptResult, type PrinterTarget, type PrintOptions, type PrintTimeouts } from './printerClient.ts'
+import { closeGracefully, type AttemptOutcome, type AttemptResult, type PrintOptions, type PrintTimeouts, type StatusTarget } from './printerClient.ts'
 
 export interface PrinterConnectionDeps {
-  target: PrinterTarget
+  /** The printer, and the form of its status bytes. */
+  target: StatusTarget
   /** Close the connection after this long without a job (well under Boca's 30 s idle reset). */
   idleCloseMs: number
   logger: Logger
@@ -49,7 +51,11 @@ export class PrinterConnection {
     if (socket !== undefined) await closeGracefully(socket, graceful)
   }
 
-  async print (data: Buffer, expectedAcks: number, timeouts: PrintTimeouts, options: PrintOptions = {}): Promise<AttemptResult> {
+  /**
+   * One attempt at a job, cut into `pieces` (boca/fgl.ts `splitTickets`, per copy). With `expectedAcks` > 0
+   * there is one piece per ticket, and each piece is written only once the previous one is acknowledged.
+   */
+  async print (pieces: readonly Buffer[], expectedAcks: number, timeouts: PrintTimeouts, options: PrintOptions = {}): Promise<AttemptResult> {
     clearTimeout(this.idleTimer)
     const report: PrinterReport = { acks: 0, expectedAcks, statusBytes: [], condition: 'none' }
     let socket = this.socket
@@ -59,7 +65,7 @@ export class PrinterConnection {
       if (typeof opened === 'string') return { outcome: { kind: 'unreachable', reason: opened }, report, bytesWritten: 0 }
       socket = opened
     }
-    let result = await this.attempt(socket, data, report, timeouts, options)
+    let result = await this.attempt(socket, pieces, report, timeouts, options)
     if (reused && result.outcome.kind === 'dropped' && result.outcome.whileWriting && report.statusBytes.length === 0) {
       // The kept connection had gone (the printer closed it between jobs) before this job's bytes left:
       // nothing of it reached the printer, so it goes again on a fresh connection, without the hook.
@@ -69,7 +75,7 @@ export class PrinterConnection {
       const opened = await this.connect(timeouts.connectMs)
       if (typeof opened === 'string') return { outcome: { kind: 'unreachable', reason: opened }, report, bytesWritten: 0 }
       socket = opened
-      result = await this.attempt(socket, data, report, timeouts, {})
+      result = await this.attempt(socket, pieces, report, timeouts, {})
     }
     const keep = result.outcome.kind === 'printed' || result.outcome.kind === 'sent'
     if (keep && this.socket === socket && !socket.destroyed) {
@@ -114,13 +120,25 @@ export class PrinterConnection {
     })
   }
 
-  /** One job over an open connection. */
-  private attempt (socket: net.Socket, data: Buffer, report: PrinterReport, timeouts: PrintTimeouts, options: PrintOptions): Promise<AttemptResult> {
+  /**
+   * One job over an open connection. An ACK counts only for a ticket already written and not yet
+   * acknowledged: the next ticket is written once the last one is acknowledged, so a printer that ACKs twice
+   * per ticket, or a stray ACK, never confirms a ticket still to be sent; and a printer in Boca's "delayed
+   * status" mode, which ACKs only after the last ticket it holds, ACKs every ticket. Status bytes are read in
+   * the printer's form (ASCII_STATUS_PRINTERS); a chunk holding any byte that is not Boca status ends the job
+   * as `foreign`: the device on that port does not speak Boca status, whatever other bytes it sent.
+   */
+  private attempt (socket: net.Socket, pieces: readonly Buffer[], report: PrinterReport, timeouts: PrintTimeouts, options: PrintOptions): Promise<AttemptResult> {
     const { expectedAcks } = report
+    const { statusEncoding } = this.deps.target
     return new Promise((resolve) => {
       let writing = false
-      let written = false
+      /** Pieces handed to the socket. */
+      let sent = 0
+      /** The last piece handed to the socket has been accepted whole. */
+      let flushed = false
       let bytesWritten = 0
+      let surplusAcks = 0
       let settled = false
       let busy = false
       let timer: NodeJS.Timeout | undefined
@@ -132,41 +150,76 @@ export class PrinterConnection {
         socket.off('data', onData)
         socket.off('close', onClose)
         socket.off('error', onError)
+        // Every ticket acknowledged: every byte was written, whether or not the last write's callback ran yet.
+        if (outcome.kind === 'printed') bytesWritten = pieces.reduce((sum, piece) => sum + piece.length, 0)
+        if (surplusAcks > 0) this.deps.logger.warn({ surplusAcks, acks: report.acks, expectedAcks, statusBytes: report.statusBytes.slice(0, 32) }, 'the printer acknowledged more tickets than it was sent: extra ACKs not counted')
         resolve({ outcome, report, bytesWritten })
       }
       const arm = (ms: number, onExpire: () => void): void => {
         clearTimeout(timer)
         timer = setTimeout(onExpire, ms)
       }
+      const allAcknowledged = (): boolean => expectedAcks > 0 && report.acks >= expectedAcks && sent === pieces.length
+      /** Writes `piece` (`count` pieces of the job, 1 unless they go together unconfirmed), then runs `then`. */
+      const writePiece = (piece: Buffer, count: number, then: () => void): void => {
+        sent += count
+        flushed = false
+        arm(timeouts.printerMs, () => finish({ kind: 'timeout', whileWriting: bytesWritten === 0, reason: `the printer took no bytes for ${timeouts.printerMs} ms` }))
+        socket.write(piece, (error) => {
+          if (error !== undefined && error !== null) return
+          if (settled) return
+          flushed = true
+          bytesWritten += piece.length
+          then()
+        })
+      }
+      /** After a piece is accepted, or an ACK: the next piece, the end, or a wait for the printer. */
+      const advance = (): void => {
+        if (allAcknowledged()) return finish({ kind: 'printed' })
+        if (settled || !flushed) return
+        if (report.acks >= sent && sent < pieces.length) return writePiece(pieces[sent] as Buffer, 1, advance)
+        armSilence()
+      }
+      /** The printer said nothing since the first ticket: it does not report status; the rest goes at once. */
+      const sendRestUnconfirmed = (): void => {
+        if (sent === pieces.length) return finish({ kind: 'sent' })
+        const rest = pieces.slice(sent)
+        writePiece(Buffer.concat(rest), rest.length, () => finish({ kind: 'sent' }))
+      }
       const armSilence = (): void => {
         if (report.acks === 0 && !busy && report.statusBytes.length === 0) {
           if (options.expectStatus === true) {
             arm(timeouts.printerMs, () => finish({ kind: 'timeout', whileWriting: false, reason: `the printer, which reports status, said nothing for ${timeouts.printerMs} ms after taking the job` }))
           } else {
-            arm(timeouts.statusWaitMs, () => finish({ kind: 'sent' }))
+            arm(timeouts.statusWaitMs, sendRestUnconfirmed)
           }
         } else {
           arm(timeouts.printerMs, () => finish({ kind: 'timeout', whileWriting: false, reason: `the printer went silent after ${report.acks} of ${expectedAcks} tickets` }))
         }
       }
-      const onError = (error: NodeJS.ErrnoException): void => finish({ kind: 'dropped', whileWriting: !written, reason: error.code ?? error.message })
+      const onError = (error: NodeJS.ErrnoException): void => finish({ kind: 'dropped', whileWriting: bytesWritten === 0, reason: error.code ?? error.message })
       const onClose = (): void => {
-        if (written && expectedAcks > 0 && report.acks >= expectedAcks) finish({ kind: 'printed' })
-        else finish({ kind: 'dropped', whileWriting: !written, reason: 'the printer closed the connection' })
+        if (allAcknowledged()) finish({ kind: 'printed' })
+        else finish({ kind: 'dropped', whileWriting: bytesWritten === 0, reason: 'the printer closed the connection' })
       }
       const onData = (chunk: Buffer): void => {
         if (!writing) return // stale bytes from before this job: not about it
-        for (const byte of chunk) {
-          const status = decodeStatusByte(byte)
-          report.statusBytes.push(hex(byte))
+        const statuses = Array.from(chunk, (byte) => decodeStatusByte(byte, statusEncoding))
+        if (statuses.some((status) => status.kind === 'foreign')) return finish({ kind: 'foreign', bytes: Buffer.from(chunk) })
+        for (const status of statuses) {
+          report.statusBytes.push(hex(status.byte))
           report.condition = status.condition
-          if (status.kind === 'ack') report.acks++
+          if (status.kind === 'ack') {
+            if (report.acks < sent) report.acks++
+            else surplusAcks++
+            // The last ticket acknowledged: the job printed, whatever the printer says next (that is about the next job).
+            if (allAcknowledged()) return finish({ kind: 'printed' })
+          }
           if (status.kind === 'busy') busy = true
           if (status.kind === 'ready') busy = false
-          if (written && expectedAcks > 0 && report.acks >= expectedAcks) return finish({ kind: 'printed' })
           if (status.kind === 'error') return finish({ kind: 'fault', status })
         }
-        if (written) armSilence()
+        advance()
       }
       socket.on('data', onData)
       socket.on('close', onClose)
@@ -175,16 +228,11 @@ export class PrinterConnection {
       const write = (): void => {
         if (settled) return
         writing = true
-        arm(timeouts.printerMs, () => finish({ kind: 'timeout', whileWriting: true, reason: `the printer took no bytes for ${timeouts.printerMs} ms` }))
-        socket.write(data, (error) => {
-          if (error !== undefined && error !== null) return
-          if (settled) return
-          written = true
-          bytesWritten = data.length
-          if (expectedAcks === 0) return finish({ kind: 'sent' })
-          if (report.acks >= expectedAcks) return finish({ kind: 'printed' })
-          armSilence()
-        })
+        if (expectedAcks === 0) {
+          writePiece(pieces.length === 1 ? pieces[0] as Buffer : Buffer.concat(pieces), pieces.length, () => finish({ kind: 'sent' }))
+          return
+        }
+        writePiece(pieces[0] as Buffer, 1, advance)
       }
       if (options.beforeWrite === undefined) write()
       else options.beforeWrite().then(write, (error: unknown) => finish({ kind: 'local', error: error as Error }))

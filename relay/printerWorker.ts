@@ -6,15 +6,18 @@
  * retained status follows what the printer says. A job id that already printed is answered with its
  * original outcome, never printed again; a job the relay was printing when it died is `UNCERTAIN`.
  */
-import { countTickets } from '../boca/fgl.ts'
+import { splitTickets } from '../boca/fgl.ts'
+import { decodeStatusByte, hexDump } from '../boca/status.ts'
 import { randomUUID } from 'node:crypto'
 import {
   ERROR_CODES, parseJob, peekJobId, PrintwireError,
   type ErrorCode, type JobErrorMessage, type JobResult, type PrinterReport, type PrinterState
 } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
-import type { PrinterAddress, RelayConfig } from './config.ts'
-import { checkReachable, probeReady, type PrintTimeouts } from './printerClient.ts'
+import type { BrokerClock } from './brokerClock.ts'
+import { systemClock, type Clock } from './clock.ts'
+import { statusEncodingOf, type PrinterAddress, type RelayConfig } from './config.ts'
+import { checkReachable, probeReady, type AttemptOutcome, type PrintTimeouts, type StatusTarget } from './printerClient.ts'
 import { PrinterConnection } from './printerConnection.ts'
 import type { JobSpool, OutboxEntry, SpooledJob, StoredOutcome } from './spool.ts'
 
@@ -26,11 +29,15 @@ export interface OutcomeSink {
 }
 
 export interface PrinterWorkerDeps {
-  config: Pick<RelayConfig, 'RELAY_ID' | 'MAX_JOB_BYTES' | 'STATUS_WAIT_MS' | 'PRINTER_TIMEOUT_MS' | 'PRINTER_CONNECT_TIMEOUT_MS' | 'PRINTER_IDLE_CLOSE_MS' | 'RETRY_MIN_MS' | 'RETRY_MAX_MS' | 'JOB_MAX_AGE'>
+  config: Pick<RelayConfig, 'RELAY_ID' | 'MAX_JOB_BYTES' | 'STATUS_WAIT_MS' | 'PRINTER_TIMEOUT_MS' | 'PRINTER_CONNECT_TIMEOUT_MS' | 'PRINTER_IDLE_CLOSE_MS' | 'RETRY_MIN_MS' | 'RETRY_MAX_MS' | 'JOB_MAX_AGE' | 'ASCII_STATUS_PRINTERS'>
   printer: PrinterAddress
   logger: Logger
   spool: JobSpool
   sink: OutcomeSink
+  /** The broker's time, by which `expiresAt` is judged. */
+  brokerClock: BrokerClock
+  /** The relay's clocks (default: the system's). */
+  clock?: Clock
 }
 
 interface QueueEntry {
@@ -52,10 +59,13 @@ export class PrinterWorker {
   /** A job taken in to go to the idle printer at once is being written (see `accept`). */
   private arrivingStraight = false
   private readonly connection: PrinterConnection
+  /** The printer, and the form its status bytes come in (ASCII_STATUS_PRINTERS). */
+  private readonly target: StatusTarget
 
   constructor (deps: PrinterWorkerDeps) {
     this.deps = deps
-    this.connection = new PrinterConnection({ target: deps.printer, idleCloseMs: deps.config.PRINTER_IDLE_CLOSE_MS, logger: deps.logger })
+    this.target = { host: deps.printer.host, port: deps.printer.port, statusEncoding: statusEncodingOf(deps.config, deps.printer.id) }
+    this.connection = new PrinterConnection({ target: this.target, idleCloseMs: deps.config.PRINTER_IDLE_CLOSE_MS, logger: deps.logger })
   }
 
   get printerId (): string {
@@ -140,7 +150,9 @@ export class PrinterWorker {
     // it in, rather than in a second one just before its first byte. (A crash in between then reports it
     // UNCERTAIN though nothing was sent: never a duplicate print.)
     // Decided and claimed in one step: jobs arriving together must not all count as the one going straight.
-    const straightToPrinter = this.queue.length === 0 && this.running === undefined && !this.stopped && this.state.state === 'online' && !this.arrivingStraight
+    // Not a job that must first wait for the broker's time (expiresAt, at start): its mark would stand for seconds.
+    const straightToPrinter = this.queue.length === 0 && this.running === undefined && !this.stopped && this.state.state === 'online' && !this.arrivingStraight &&
+      (parsed.expiresAt === undefined || this.deps.brokerClock.settled)
     if (straightToPrinter) this.arrivingStraight = true
     let job: SpooledJob
     try {
@@ -148,7 +160,7 @@ export class PrinterWorker {
         id: parsed.id ?? `relay-${randomUUID()}`,
         printerId: printer.id,
         copies: parsed.copies,
-        receivedAt: Date.now(),
+        receivedAt: this.clock.now(),
         ...(parsed.expiresAt === undefined ? {} : { expiresAt: parsed.expiresAt })
       }, parsed.data, straightToPrinter ? 'printing' : 'queued')
     } finally {
@@ -187,13 +199,26 @@ export class PrinterWorker {
     }
   }
 
-  /** The reason a job must not print any more, or undefined while it may. */
+  private get clock (): Clock {
+    return this.deps.clock ?? systemClock
+  }
+
+  /**
+   * The reason a job must not print any more, or undefined while it may: `expiresAt` passed by the broker's
+   * clock, or the job waited JOB_MAX_AGE on the spool's uptime clock (monotonic, kept across restarts).
+   */
   private expiry (job: SpooledJob): string | undefined {
-    const now = Date.now()
-    if (job.expiresAt !== undefined && now > job.expiresAt) return `the job expired at ${new Date(job.expiresAt).toISOString()} before the printer could print it`
+    if (job.expiresAt !== undefined && this.deps.brokerClock.now() > job.expiresAt) {
+      return `the job expired at ${new Date(job.expiresAt).toISOString()} (by the broker's clock${this.deps.brokerClock.known ? '' : ', which the relay has not heard yet: by its own'}) before the printer could print it`
+    }
     const maxAgeMs = this.deps.config.JOB_MAX_AGE * 1000
-    if (maxAgeMs > 0 && now - job.receivedAt > maxAgeMs) return `the job waited longer than JOB_MAX_AGE (${this.deps.config.JOB_MAX_AGE} s) for the printer`
+    if (maxAgeMs > 0 && this.deps.spool.uptimeMs() - job.spooledAtUptimeMs > maxAgeMs) return `the job waited longer than JOB_MAX_AGE (${this.deps.config.JOB_MAX_AGE} s) for the printer`
     return undefined
+  }
+
+  /** Whether a job's expiry can be judged yet: one with `expiresAt` waits (a few seconds at start) for the broker's time. */
+  private canJudge (job: SpooledJob): boolean {
+    return job.expiresAt === undefined || this.deps.brokerClock.settled
   }
 
   /**
@@ -202,15 +227,19 @@ export class PrinterWorker {
    */
   private async printWithRetries ({ job, bytes }: QueueEntry): Promise<boolean> {
     const { logger, config, printer, spool } = this.deps
-    const ticketsPerCopy = countTickets(bytes)
+    const { pieces: piecesPerCopy, tickets: ticketsPerCopy } = splitTickets(bytes)
     let delay = config.RETRY_MIN_MS
     let reportedOutage: string | undefined
-    const started = Date.now()
+    const started = this.clock.monotonic()
     let acks = 0
     let written = 0
     let lastReport: PrinterReport | undefined
 
     while (!this.stopped) {
+      if (!this.canJudge(job)) {
+        await this.untilBrokerTime()
+        continue
+      }
       const expired = this.expiry(job)
       if (expired !== undefined) {
         logger.warn({ jobId: job.id }, 'job expired before it printed')
@@ -218,8 +247,8 @@ export class PrinterWorker {
         return true
       }
       const copies = job.copies - job.copiesDone
-      const data = copies === 1 ? bytes : Buffer.concat(Array.from({ length: copies }, () => bytes))
-      const attempt = await this.connection.print(data, ticketsPerCopy * copies, this.timeouts(), {
+      const pieces = copies === 1 ? piecesPerCopy : Array.from({ length: copies }, () => piecesPerCopy).flat()
+      const attempt = await this.connection.print(pieces, ticketsPerCopy * copies, this.timeouts(), {
         beforeWrite: async () => {
           if (job.phase === 'printing') return // marked ahead, and already on disk
           job.phase = 'printing'
@@ -240,7 +269,7 @@ export class PrinterWorker {
           printerId: printer.id,
           status: outcome.kind,
           bytes: written,
-          durationMs: Date.now() - started,
+          durationMs: Math.round(this.clock.monotonic() - started),
           printer: { ...lastReport, acks, expectedAcks: ticketsPerCopy * job.copies },
           at: new Date().toISOString()
         }
@@ -253,7 +282,7 @@ export class PrinterWorker {
 
       const nothingPrinted = attempt.report.acks === 0 && (outcome.kind === 'unreachable' ||
         ((outcome.kind === 'dropped' || outcome.kind === 'timeout') && outcome.whileWriting))
-      if (outcome.kind === 'fault' || nothingPrinted) {
+      if (outcome.kind === 'fault' || outcome.kind === 'foreign' || nothingPrinted) {
         // Nothing more printed than the ACKs counted: the job goes back to the queue's head.
         if (ticketsPerCopy > 0) job.copiesDone += Math.floor(attempt.report.acks / ticketsPerCopy)
         if (job.copiesDone >= job.copies) job.copiesDone = job.copies - 1
@@ -263,15 +292,16 @@ export class PrinterWorker {
         }
       }
 
-      if (outcome.kind === 'fault') {
-        this.setState('error', outcome.status.message)
-        if (reportedOutage !== outcome.status.condition) {
-          reportedOutage = outcome.status.condition
-          await this.report({ kind: 'error', message: this.errorMessage(job.id, 'PRINTER_ERROR', `printer ${printer.id} reports ${outcome.status.message} (${outcome.status.condition}); ${acks} ticket(s) printed so far; the job is kept and resumed when the printer is ready`) })
-          logger.warn({ jobId: job.id, condition: outcome.status.condition, acks }, 'printer fault; job kept')
+      if (outcome.kind === 'fault' || outcome.kind === 'foreign') {
+        const fault = this.describeFault(outcome)
+        this.setState('error', fault.detail)
+        if (reportedOutage !== fault.condition) {
+          reportedOutage = fault.condition
+          await this.report({ kind: 'error', message: this.errorMessage(job.id, 'PRINTER_ERROR', `${fault.message}; ${acks} ticket(s) printed so far; the job is kept and resumed when the printer is ready`) })
+          logger.warn({ jobId: job.id, condition: fault.condition, acks, ...(outcome.kind === 'foreign' ? { bytes: hexDump(outcome.bytes, 32) } : {}) }, 'printer fault; job kept')
         }
         // A printer in fault answers <S1> only once it is ready again: resend only then.
-        while (!this.stopped && this.expiry(job) === undefined && !(await probeReady(printer, this.timeouts()))) {
+        while (!this.stopped && this.expiry(job) === undefined && !(await probeReady(this.target, this.timeouts()))) {
           await this.sleep(delay)
           delay = Math.min(delay * 2, config.RETRY_MAX_MS)
         }
@@ -302,6 +332,25 @@ export class PrinterWorker {
       return true
     }
     return false
+  }
+
+  /**
+   * What a fault is called: the condition the printer reported, or, for bytes that are not Boca status, that
+   * the device on that port does not speak it, with the bytes seen (hex, truncated) and, when they are Boca
+   * status in the other form, the setting to change.
+   */
+  private describeFault (outcome: Extract<AttemptOutcome, { kind: 'fault' | 'foreign' }>): { condition: string, message: string, detail: string } {
+    const { printer } = this.deps
+    if (outcome.kind === 'fault') {
+      return { condition: outcome.status.condition, message: `printer ${printer.id} reports ${outcome.status.message} (${outcome.status.condition})`, detail: outcome.status.message }
+    }
+    const { statusEncoding } = this.target
+    const other = statusEncoding === 'ascii' ? 'binary' : 'ascii'
+    const hint = Array.from(outcome.bytes).every((byte) => decodeStatusByte(byte, other).kind !== 'foreign')
+      ? (other === 'ascii' ? ' (Boca status in ASCII mode: if this printer is set so, add it to ASCII_STATUS_PRINTERS)' : ' (plain Boca status bytes: if this printer is not in ASCII status mode, remove it from ASCII_STATUS_PRINTERS)')
+      : ''
+    const detail = `the device at ${printer.host}:${printer.port} does not speak Boca status${statusEncoding === 'ascii' ? ' in ASCII mode' : ''}: it sent ${hexDump(outcome.bytes)}${hint}`
+    return { condition: 'not-boca-status', message: `printer ${printer.id}: ${detail}`, detail }
   }
 
   private errorMessage (jobId: string | undefined, code: ErrorCode, message: string, retryable = ERROR_CODES[code].retryable): JobErrorMessage {
@@ -353,7 +402,7 @@ export class PrinterWorker {
    */
   private markNext (): SpooledJob | undefined {
     const next = this.queue[1]?.job
-    if (next === undefined || this.stopped || next.phase !== 'queued' || this.expiry(next) !== undefined) return undefined
+    if (next === undefined || this.stopped || next.phase !== 'queued' || !this.canJudge(next) || this.expiry(next) !== undefined) return undefined
     next.phase = 'printing'
     return next
   }
@@ -372,6 +421,15 @@ export class PrinterWorker {
     this.state = detail === undefined ? { state } : { state, detail }
     this.deps.logger.info({ state, detail }, 'printer state')
     this.deps.sink.publishStatus(state, detail)
+  }
+
+  /** Waits for the broker's time (or the end of the wait for it), or for stop(). */
+  private untilBrokerTime (): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => { this.wake = undefined; resolve() }
+      this.wake = done
+      void this.deps.brokerClock.ready().then(done)
+    })
   }
 
   private sleep (ms: number): Promise<void> {

@@ -4,7 +4,9 @@
  */
 import path from 'node:path'
 import type { Logger } from '../runtime/logger.ts'
+import { BrokerClock } from './brokerClock.ts'
 import { BrokerLink } from './brokerLink.ts'
+import { systemClock, type Clock } from './clock.ts'
 import type { RelayConfig } from './config.ts'
 import { PrinterWorker } from './printerWorker.ts'
 import { JobSpool, type OutboxEntry } from './spool.ts'
@@ -12,6 +14,8 @@ import { JobSpool, type OutboxEntry } from './spool.ts'
 export interface RelayDeps {
   config: RelayConfig
   logger: Logger
+  /** The relay's clocks (default: the system's); tests skew or advance them. */
+  clock?: Clock
 }
 
 interface PrinterLane {
@@ -22,12 +26,15 @@ interface PrinterLane {
 export class Relay {
   private readonly config: RelayConfig
   private readonly logger: Logger
+  private readonly clock: Clock
   private spool: JobSpool | undefined
+  private brokerClock: BrokerClock | undefined
   private lanes: PrinterLane[] = []
 
   constructor (deps: RelayDeps) {
     this.config = deps.config
     this.logger = deps.logger
+    this.clock = deps.clock ?? systemClock
   }
 
   /** Jobs waiting or printing, per printer id. */
@@ -37,9 +44,13 @@ export class Relay {
 
   async start (): Promise<void> {
     const { config } = this
-    const spool = new JobSpool({ dir: path.resolve(config.STATE_DIR), logger: this.logger, dedupeWindow: config.DEDUPE_WINDOW })
+    const { clock } = this
+    const spool = new JobSpool({ dir: path.resolve(config.STATE_DIR), logger: this.logger, dedupeWindow: config.DEDUPE_WINDOW, clock })
     await spool.start()
     this.spool = spool
+    const brokerClock = new BrokerClock({ clock, logger: this.logger, waitMs: config.SERVER_TIME_WAIT_MS })
+    await brokerClock.start()
+    this.brokerClock = brokerClock
     this.lanes = config.PRINTERS.map((printer) => {
       const logger = this.logger.child({ printerId: printer.id })
       let link: BrokerLink | undefined
@@ -54,6 +65,8 @@ export class Relay {
         printer,
         logger,
         spool,
+        brokerClock,
+        clock,
         sink: {
           deliver,
           publishStatus: (state, detail) => link?.publishStatus(state, detail)
@@ -65,6 +78,7 @@ export class Relay {
         logger,
         onJob: (payload) => worker.accept(payload),
         currentState: () => worker.currentState(),
+        onServerTime: (payload) => brokerClock.observe(payload),
         onConnect: (first) => {
           // Outcomes stored by an earlier run that the broker never acknowledged. (Within one run,
           // mqtt.js itself resends what was in flight when the connection dropped.)
@@ -94,6 +108,8 @@ export class Relay {
       await lane.worker.stop()
     }))
     this.lanes = []
+    await this.brokerClock?.stop()
+    this.brokerClock = undefined
     await this.spool?.stop()
     this.spool = undefined
     this.logger.info('relay stopped')

@@ -15,8 +15,9 @@ import path from 'node:path'
 import { Level } from 'level'
 import type { JobErrorMessage, JobResult } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
-import { decodeJob, encodeJob, jobKey, openSublevels, pad, seqOfKey, writeBatch, type SpoolOp, type SpoolSublevels } from './spoolLayout.ts'
-import { migrateSpool } from './spoolMigration.ts'
+import { systemClock, type Clock } from './clock.ts'
+import { decodeJob, encodeJob, jobKey, openSublevels, pad, seqOfKey, UPTIME_KEY, writeBatch, type SpoolOp, type SpoolSublevels } from './spoolLayout.ts'
+import { migrateSpool, startUptimeClock } from './spoolMigration.ts'
 
 export type JobPhase = 'queued' | 'printing'
 
@@ -29,7 +30,10 @@ export interface SpooledJob {
   /** Copies already acknowledged by the printer (after a fault, only the rest is sent). */
   copiesDone: number
   expiresAt?: number
+  /** Wall-clock time the relay took it in (for people; its age is measured on `spooledAtUptimeMs`). */
   receivedAt: number
+  /** The spool's uptime (`JobSpool.uptimeMs()`) when the job came in: its age is the uptime since. */
+  spooledAtUptimeMs: number
   /** `printing` from just before the first byte is written until the outcome is stored. */
   phase: JobPhase
 }
@@ -53,7 +57,12 @@ export interface JobSpoolDeps {
   dedupeWindow: number
   /** fsync each batch (default). false only to measure what durability costs (bench/spoolBench.ts). */
   syncWrites?: boolean
+  /** The clocks (default: the system's): jobs age on the monotonic one. */
+  clock?: Clock
 }
+
+/** How often the uptime clock is written down: a crash loses at most this much of every queued job's age. */
+export const UPTIME_SAVE_MS = 1000
 
 type Batch = SpoolOp[]
 
@@ -85,9 +94,27 @@ export class JobSpool {
   private pruning: Promise<void> = Promise.resolve()
   /** Syncs done, for measurements. */
   syncs = 0
+  /** The uptime clock: its value at start (as written down by the last run), and the monotonic time then. */
+  private uptimeBase = 0
+  private monotonicBase = 0
+  private uptimeTimer: NodeJS.Timeout | undefined
+  private savingUptime: Promise<void> = Promise.resolve()
 
   constructor (deps: JobSpoolDeps) {
     this.deps = deps
+  }
+
+  private get clock (): Clock {
+    return this.deps.clock ?? systemClock
+  }
+
+  /**
+   * How long the relay has run on this spool, ms, across restarts: a monotonic clock (a step of the wall
+   * clock does not move it) written down every UPTIME_SAVE_MS and at stop. A job's age is measured on it, so
+   * the time the relay was not running does not count.
+   */
+  uptimeMs (): number {
+    return this.uptimeBase + (this.clock.monotonic() - this.monotonicBase)
   }
 
   private get store (): Level<string, string> {
@@ -108,6 +135,12 @@ export class JobSpool {
     this.sublevels = openSublevels(this.db)
     const migrated = await migrateSpool(this.db, this.sublevels)
     if (migrated > 0) this.deps.logger.info({ dir, records: migrated }, 'spool converted from the layout of an earlier version')
+    const stamped = await startUptimeClock(this.db, this.sublevels, this.clock.now())
+    if (stamped > 0) this.deps.logger.info({ dir, jobs: stamped }, 'queued jobs of an earlier version: their age so far taken from the wall clock, once')
+    this.uptimeBase = Number(await this.s.clock.get(UPTIME_KEY) ?? 0)
+    this.monotonicBase = this.clock.monotonic()
+    this.uptimeTimer = setInterval(() => { void this.saveUptime() }, UPTIME_SAVE_MS)
+    this.uptimeTimer.unref()
     let last = 0
     for await (const key of this.s.queue.keys()) last = Math.max(last, seqOfKey(key))
     for await (const key of this.s.outbox.keys({ reverse: true, limit: 1 })) last = Math.max(last, Number(key))
@@ -129,8 +162,12 @@ export class JobSpool {
   }
 
   async stop (): Promise<void> {
+    clearInterval(this.uptimeTimer)
+    this.uptimeTimer = undefined
     await this.flushing
     await this.pruning
+    await this.savingUptime
+    if (this.db !== undefined) await this.commit([this.uptimeOp()])
     clearTimeout(this.lazyTimer)
     this.lazyTimer = undefined
     if (this.pending.length > 0 || this.hasLazyWrites()) await this.flush()
@@ -143,8 +180,8 @@ export class JobSpool {
    * Durably takes a job in; resolves once it is on disk. `phase: 'printing'` when it goes to the printer
    * at once (its mark then costs no sync of its own).
    */
-  async add (job: Omit<SpooledJob, 'seq' | 'phase' | 'copiesDone'>, bytes: Buffer, phase: JobPhase = 'queued'): Promise<SpooledJob> {
-    const spooled: SpooledJob = { ...job, seq: this.nextSeq++, phase, copiesDone: 0 }
+  async add (job: Omit<SpooledJob, 'seq' | 'phase' | 'copiesDone' | 'spooledAtUptimeMs'>, bytes: Buffer, phase: JobPhase = 'queued'): Promise<SpooledJob> {
+    const spooled: SpooledJob = { ...job, seq: this.nextSeq++, phase, copiesDone: 0, spooledAtUptimeMs: this.uptimeMs() }
     const ops: Batch = [{ type: 'put', sublevel: this.s.queue, key: jobKey(spooled), value: encodeJob(spooled, bytes) }]
     if (phase === 'printing') ops.push(markOp(this.s, spooled))
     await this.commit(ops)
@@ -168,8 +205,10 @@ export class JobSpool {
     for await (const [key, record] of this.s.queue.iterator(range)) {
       const { settings, bytes } = decodeJob(record)
       const seq = seqOfKey(key)
+      // Every record has its stamp since start (startUptimeClock); a record without one counts as just arrived.
+      const spooledAtUptimeMs = settings.spooledAtUptimeMs ?? this.uptimeMs()
       found.push({
-        job: { ...settings, seq, printerId, copiesDone: progress.get(key) ?? 0, phase: seq === mark ? 'printing' : 'queued' },
+        job: { ...settings, spooledAtUptimeMs, seq, printerId, copiesDone: progress.get(key) ?? 0, phase: seq === mark ? 'printing' : 'queued' },
         bytes
       })
     }
@@ -282,6 +321,18 @@ export class JobSpool {
       book.done.delete(jobId)
     }
     if (ops.length > 0) await writeBatch(this.store, ops, false)
+  }
+
+  private uptimeOp (): SpoolOp {
+    return { type: 'put', sublevel: this.s.clock, key: UPTIME_KEY, value: String(Math.floor(this.uptimeMs())) }
+  }
+
+  /** Writes the uptime clock down (not synced: a crash of the process loses nothing the OS has). */
+  private saveUptime (): Promise<void> {
+    this.savingUptime = this.savingUptime
+      .then(() => this.db === undefined ? undefined : writeBatch(this.store, [this.uptimeOp()], false))
+      .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'could not write down the spool\'s uptime'))
+    return this.savingUptime
   }
 
   private hasLazyWrites (): boolean {

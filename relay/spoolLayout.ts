@@ -21,13 +21,17 @@ export const jobKey = (job: Pick<SpooledJob, 'printerId' | 'seq'>): string => `$
 
 export const seqOfKey = (key: string): number => Number(key.slice(key.indexOf('!') + 1))
 
-/** What a queued job's record holds besides its bytes. */
-export type JobSettings = Pick<SpooledJob, 'id' | 'copies' | 'expiresAt' | 'receivedAt'>
+/**
+ * What a queued job's record holds besides its bytes. `spooledAtUptimeMs` (the spool's uptime clock when the
+ * job came in: its age is measured on that clock) is absent from records written before it existed.
+ */
+export type JobSettings = Pick<SpooledJob, 'id' | 'copies' | 'expiresAt' | 'receivedAt'> & { spooledAtUptimeMs?: number }
 
 /** A queued job's record: the length of its settings (4 bytes), its settings (JSON), its bytes. */
 export function encodeJob (job: JobSettings, bytes: Buffer): Buffer {
   const settings: JobSettings = { id: job.id, copies: job.copies, receivedAt: job.receivedAt }
   if (job.expiresAt !== undefined) settings.expiresAt = job.expiresAt
+  if (job.spooledAtUptimeMs !== undefined) settings.spooledAtUptimeMs = job.spooledAtUptimeMs
   const head = Buffer.from(JSON.stringify(settings))
   const record = Buffer.allocUnsafe(4 + head.length + bytes.length)
   record.writeUInt32BE(head.length, 0)
@@ -40,6 +44,8 @@ export function decodeJob (record: Buffer): { settings: JobSettings, bytes: Buff
   const length = record.readUInt32BE(0)
   return { settings: JSON.parse(record.subarray(4, 4 + length).toString('utf8')) as JobSettings, bytes: record.subarray(4 + length) }
 }
+
+export const UPTIME_KEY = 'uptime'
 
 /** The spool's sublevels (made once: making one is not free). */
 export function openSublevels (db: Level<string, string>) {
@@ -55,7 +61,9 @@ export function openSublevels (db: Level<string, string>) {
     /** printerId → seq up to which the broker has every finished job's outcome */
     acked: db.sublevel<string, string>('acked', { valueEncoding: 'utf8' }),
     /** pad(seq) → JSON OutboxEntry (outcomes that finish no job) */
-    outbox: db.sublevel<string, string>('outbox', { valueEncoding: 'utf8' })
+    outbox: db.sublevel<string, string>('outbox', { valueEncoding: 'utf8' }),
+    /** UPTIME_KEY → ms the relay has run on this spool, across restarts (the clock jobs age on) */
+    clock: db.sublevel<string, string>('clock', { valueEncoding: 'utf8' })
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Level } from 'level'
 import type { SpooledJob, StoredOutcome } from './spool.ts'
-import { encodeJob, pad, writeBatch, type SpoolOp, type SpoolSublevels } from './spoolLayout.ts'
+import { decodeJob, encodeJob, pad, UPTIME_KEY, writeBatch, type SpoolOp, type SpoolSublevels } from './spoolLayout.ts'
 
 
 export async function migrateSpool (db: Level<string, string>, s: SpoolSublevels): Promise<number> {
@@ -50,4 +50,25 @@ export async function migrateSpool (db: Level<string, string>, s: SpoolSublevels
   for (const [printerId, seq] of newest) ops.push({ type: 'put', sublevel: s.acked, key: printerId, value: String(seq) })
   if (ops.length > 0) await writeBatch(db, ops, true)
   return converted
+}
+
+/**
+ * Gives the spool its uptime clock (the clock jobs age on, kept across restarts), starting at 0, and stamps
+ * each queued job of an earlier version, which knows only its wall-clock arrival `receivedAt`, with the
+ * uptime it arrived at: as long before 0 as it arrived before `wallNow` (never after). The relay's wall clock
+ * is used this once, for jobs that have nothing better. Returns the jobs stamped; nothing is done to a spool
+ * that already has its clock.
+ */
+export async function startUptimeClock (db: Level<string, string>, s: SpoolSublevels, wallNow: number): Promise<number> {
+  if (await s.clock.get(UPTIME_KEY) !== undefined) return 0
+  const ops: SpoolOp[] = []
+  for await (const [key, record] of s.queue.iterator()) {
+    const { settings, bytes } = decodeJob(record)
+    if (settings.spooledAtUptimeMs !== undefined) continue
+    const waited = Math.max(0, wallNow - settings.receivedAt)
+    ops.push({ type: 'put', sublevel: s.queue, key, value: encodeJob({ ...settings, spooledAtUptimeMs: -waited }, bytes) })
+  }
+  ops.push({ type: 'put', sublevel: s.clock, key: UPTIME_KEY, value: '0' })
+  await writeBatch(db, ops, true)
+  return ops.length - 1
 }

@@ -138,7 +138,8 @@ describe('printwire mosquitto-export', () => {
       'topic write printers/lobby/jobs', 'topic read printers/lobby/responses', 'topic read printers/lobby/errors', 'topic read printers/lobby/status', 'topic read server/time',
       'user venue',
       'topic read printers/lobby/jobs', 'topic write printers/lobby/responses', 'topic write printers/lobby/errors', 'topic write printers/lobby/status',
-      'topic read printers/bar/jobs', 'topic write printers/bar/responses', 'topic write printers/bar/errors', 'topic write printers/bar/status'
+      'topic read printers/bar/jobs', 'topic write printers/bar/responses', 'topic write printers/bar/errors', 'topic write printers/bar/status',
+      'topic read server/time'
     ])
   })
 

@@ -175,6 +175,17 @@ describe.each(BROKER_TARGETS)('access contract on $name', (target) => {
     expect((await fresh.waitFor((m) => m.topic === 'printers/lobby/status')).json).toMatchObject({ state: 'online', relayId: 'venue-a' })
   })
 
+  it('lets a relay read server/time (it judges expiresAt by the broker\'s clock), and not publish it', async () => {
+    const relayUser = await login('relay-lobby', urls.mqttUrl, { clientId: 'time-reader' })
+    await relayUser.subscribe('server/time')
+    const time = await relayUser.waitFor((m) => m.topic === 'server/time', 5_000, 'server/time')
+    expect(Date.parse(time.text)).not.toBeNaN()
+    const forger = await login('relay-lobby', urls.mqttUrl, { clientId: 'time-forger' })
+    await publishMaybeRefused(forger, 'server/time', '1999-01-01T00:00:00.000Z')
+    await fenceOnLobby('after-time-forgery')
+    expect(relayUser.messages.filter((m) => m.topic === 'server/time' && m.text.startsWith('1999'))).toEqual([])
+  })
+
   it('never lets a relay read another relay\'s jobs or publish its results', async () => {
     const spy = await login('relay-lobby', urls.mqttUrl, { clientId: 'spy-relay' })
     for (const filter of ['printers/bar/jobs', 'printers/+/jobs', '#']) await subscribeMaybeRefused(spy, filter)

@@ -63,6 +63,8 @@ describe('access rules (policy.ts)', () => {
     ['relay publishes its status', mayPublish(relay, 'printers/lobby/status'), true],
     ['relay publishes another printer\'s result', mayPublish(relay, 'printers/bar/responses'), false],
     ['relay publishes a job', mayPublish(relay, 'printers/lobby/jobs'), false],
+    ['relay reads server/time (expiresAt is judged by the broker\'s clock)', mayRead(relay, 'server/time'), true],
+    ['relay publishes server/time', mayPublish(relay, 'server/time'), false],
     ['* client prints anywhere', mayPublish(everywhere, 'printers/any-printer/jobs'), true],
     ['* client still cannot forge', mayPublish(everywhere, 'printers/any-printer/responses'), false],
     ['* client cannot reach beyond the prefix', mayPublish(everywhere, 'other/x/jobs'), false],

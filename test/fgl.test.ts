@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { countTickets, dumpTicket, FglScanner, MAX_COMMAND_BYTES, type TicketTerminator } from '../boca/fgl.ts'
+import { countTickets, dumpTicket, FglScanner, MAX_COMMAND_BYTES, splitTickets, type TicketTerminator } from '../boca/fgl.ts'
 
 interface Scanned {
   tickets: Array<{ bytes: Buffer, terminator: TicketTerminator }>
@@ -139,6 +139,31 @@ describe('countTickets', () => {
   it('counts a ticket in a Uint8Array view of a larger buffer', () => {
     const backing = Buffer.concat([ascii('A<p>'), TICKET_1, ascii('B<p>')])
     expect(countTickets(new Uint8Array(backing.buffer, backing.byteOffset + 4, TICKET_1.length))).toBe(1)
+  })
+})
+
+describe('splitTickets', () => {
+  it('cuts a job after each ticket end, every byte kept in order, bytes after the last end with the last ticket', () => {
+    const job = Buffer.concat([SAMPLE_JOB, ascii('tail')])
+    const { pieces, tickets } = splitTickets(job)
+    expect(tickets).toBe(3)
+    expect(pieces.map((p) => p.toString('latin1'))).toEqual([
+      TICKET_1.toString('latin1'),
+      Buffer.concat([ascii('<S1>'), TICKET_2]).toString('latin1'),
+      Buffer.concat([TICKET_3, ascii('<S1>tail')]).toString('latin1')
+    ])
+    expect(Buffer.concat(pieces).equals(job)).toBe(true)
+  })
+
+  it('finds ends inside an abandoned command (a form feed after a stray <) and never inside graphics data', () => {
+    const job = ascii('a<b\x0cc<p>')
+    expect(splitTickets(job).pieces.map((p) => p.toString('latin1'))).toEqual(['a<b\x0c', 'c<p>'])
+    const graphics = Buffer.concat([graphicsWithEveryByte(), ascii('<p>')])
+    expect(splitTickets(graphics).pieces).toEqual([graphics])
+  })
+
+  it('gives a job without a ticket end as one piece, and no tickets', () => {
+    expect(splitTickets(ascii('no end'))).toEqual({ pieces: [ascii('no end')], tickets: 0 })
   })
 })
 

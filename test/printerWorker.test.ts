@@ -4,6 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadRelayConfig } from '../relay/config.ts'
+import { BrokerClock } from '../relay/brokerClock.ts'
+import { systemClock } from '../relay/clock.ts'
 import { PrinterWorker, type OutcomeSink } from '../relay/printerWorker.ts'
 import { JobSpool, type OutboxEntry } from '../relay/spool.ts'
 import { silentLogger } from '../runtime/logger.ts'
@@ -20,6 +22,8 @@ describe('printer worker', () => {
     const printer = config.PRINTERS[0] as (typeof config.PRINTERS)[number]
     const spool = new JobSpool({ dir, logger: silentLogger(), dedupeWindow: 100 })
     await spool.start()
+    const brokerClock = cleanup.add(new BrokerClock({ clock: systemClock, logger: silentLogger(), waitMs: 1 }))
+    await brokerClock.start()
     const delivered: OutboxEntry[] = []
     let worker: PrinterWorker | undefined
     let stopping: Promise<void> | undefined
@@ -28,7 +32,7 @@ describe('printer worker', () => {
       deliver: (entry) => { delivered.push(entry); stopping ??= worker?.stop() },
       publishStatus: () => {}
     }
-    worker = new PrinterWorker({ config, printer, logger: silentLogger(), spool, sink })
+    worker = new PrinterWorker({ config, printer, logger: silentLogger(), spool, sink, brokerClock })
     await worker.start()
     await Promise.all(['w-1', 'w-2', 'w-3'].map((id) => worker?.accept(Buffer.from(JSON.stringify({ id, data: `${id}<p>` })))))
     await expect.poll(() => stopping !== undefined).toBe(true)
@@ -38,7 +42,7 @@ describe('printer worker', () => {
     expect(left.map(({ job }) => [job.id, job.phase])).toEqual([['w-2', 'queued'], ['w-3', 'queued']])
 
     // After a restart they print, none reported UNCERTAIN.
-    const again = new PrinterWorker({ config, printer, logger: silentLogger(), spool, sink: { deliver: (entry) => delivered.push(entry), publishStatus: () => {} } })
+    const again = new PrinterWorker({ config, printer, logger: silentLogger(), spool, brokerClock, sink: { deliver: (entry) => delivered.push(entry), publishStatus: () => {} } })
     await again.start()
     await expect.poll(() => delivered.length, { timeout: 5_000 }).toBe(3)
     await again.stop()

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { allStatuses, decodeStatusByte, hex, STATUS, type StatusKind } from '../boca/status.ts'
+import { allStatuses, decodeStatusByte, hex, hexDump, STATUS, type StatusKind } from '../boca/status.ts'
 import {
   anyPrinterTopic, DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, ERROR_CODES, errorsTopic, isErrorCode, isValidPrinterId,
   JOB_ID_PATTERN, jobsTopic, MAX_COPIES, maxPayloadBytes, MIN_COPIES, parseJob, parsePrinterTopic, PRINTER_TOPIC_KINDS,
@@ -294,27 +294,38 @@ describe('Boca status bytes (BOCA.md table)', () => {
     expect(STATUS).toEqual({ ACK: 0x06, LOW_PAPER: 0x0f, OUT_OF_PAPER: 0x10, READY: 0x11, POWER_ON: 0x12, BUSY: 0x13, NAK: 0x15, PAPER_JAM: 0x18, CUTTER_JAM: 0x1d })
   })
 
-  it.each(NAMED)('decodes %s in ASCII status mode (+0x30) the same', (_name, byte) => {
+  it.each(NAMED)('decodes %s in ASCII status mode (+0x30) the same, only when told the printer is in that mode', (_name, byte) => {
     const plain = decodeStatusByte(byte)
-    const ascii = decodeStatusByte(byte + 0x30)
+    const ascii = decodeStatusByte(byte + 0x30, 'ascii')
     expect({ condition: ascii.condition, kind: ascii.kind, message: ascii.message })
       .toEqual({ condition: plain.condition, kind: plain.kind, message: plain.message })
+    expect(ascii.byte).toBe(byte + 0x30)
+    // Each form is foreign to the other: an HTTP server's "H" (0x48) is not an ASCII-mode paper jam to a plain printer.
+    expect(decodeStatusByte(byte + 0x30).kind).toBe('foreign')
+    expect(decodeStatusByte(byte, 'ascii').kind).toBe('foreign')
   })
 
-  it('decodes bytes outside the table as info, naming the byte, so they never end a job', () => {
-    for (const byte of [0x00, 0x1b, 0x20, 0x30, 0x4b, 0x50, 0x7f, 0x80, 0xff]) {
-      const status = decodeStatusByte(byte)
-      expect(status.kind, hex(byte)).toBe('info')
-      expect(status.condition).toBe('unknown')
+  it('decodes bytes outside the table as foreign (not Boca status), naming the byte', () => {
+    for (const [byte, encoding] of [[0x00, 'binary'], [0x1b, 'binary'], [0x20, 'binary'], [0x30, 'binary'], [0x48, 'binary'], [0x7f, 'binary'], [0xff, 'binary'], [0x4b, 'ascii'], [0x30, 'ascii'], [0x50, 'ascii'], [0x06, 'ascii']] as const) {
+      const status = decodeStatusByte(byte, encoding)
+      expect(status.kind, hex(byte)).toBe('foreign')
+      expect(status.condition).toBe('not-boca-status')
       expect(status.byte).toBe(byte)
       expect(status.message).toContain(hex(byte))
     }
   })
 
-  it('decodes every byte value to a status without throwing', () => {
+  it('decodes every byte value in either form without throwing', () => {
     for (let byte = 0; byte <= 0xff; byte++) {
-      expect(['ack', 'ready', 'busy', 'warning', 'error', 'info']).toContain(decodeStatusByte(byte).kind)
+      for (const encoding of ['binary', 'ascii'] as const) {
+        expect(['ack', 'ready', 'busy', 'warning', 'error', 'info', 'foreign']).toContain(decodeStatusByte(byte, encoding).kind)
+      }
     }
+  })
+
+  it('dumps bytes as hex, cut short with the total', () => {
+    expect(hexDump(Buffer.from('HTTP'))).toBe('48 54 54 50')
+    expect(hexDump(Buffer.from('HTTP/1.1 400 Bad Request'), 4)).toBe('48 54 54 50 … (24 bytes)')
   })
 
   it('formats bytes as 0x.. in upper case', () => {

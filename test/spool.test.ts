@@ -133,6 +133,55 @@ describe('job spool', () => {
     expect(await spool.unpublished('p')).toEqual([])
   })
 
+  it('ages jobs on its uptime clock, kept across a reopen, whatever the wall clock does', async () => {
+    const dir = await tempDir(cleanup)
+    const clock = { wall: Date.parse('2026-11-21T19:00:00Z'), mono: 500, now: () => clock.wall, monotonic: () => clock.mono }
+    let spool = new JobSpool({ dir, logger: silentLogger(), dedupeWindow: 10, clock })
+    await spool.start()
+    expect(spool.uptimeMs()).toBe(0)
+    clock.mono += 1000
+    const job = await spool.add({ id: 'u1', printerId: 'p', copies: 1, receivedAt: clock.wall }, Buffer.from('u1<p>'))
+    expect(job.spooledAtUptimeMs).toBe(1000)
+    clock.mono += 4000
+    await spool.stop()
+    // Restarted: the monotonic clock starts elsewhere, the wall clock stepped an hour back.
+    clock.mono = 7
+    clock.wall -= 3_600_000
+    spool = cleanup.add(new JobSpool({ dir, logger: silentLogger(), dedupeWindow: 10, clock }))
+    await spool.start()
+    expect(spool.uptimeMs()).toBe(5000)
+    const [found] = await spool.unfinished('p')
+    expect(found?.job.spooledAtUptimeMs).toBe(1000)
+  })
+
+  it('gives the jobs of a spool written before the uptime clock the age their wall-clock arrival says, once', async () => {
+    const dir = await tempDir(cleanup)
+    // The layout before the uptime clock: settings without spooledAtUptimeMs, and no clock record.
+    const db = new Level<string, string>(path.join(dir, 'spool'))
+    await db.open()
+    const queue = db.sublevel<string, Buffer>('queue', { valueEncoding: 'buffer' })
+    const settings = Buffer.from(JSON.stringify({ id: 'before', copies: 1, receivedAt: Date.parse('2026-11-21T18:59:30Z') }))
+    const record = Buffer.concat([Buffer.alloc(4), settings, Buffer.from('before<p>')])
+    record.writeUInt32BE(settings.length, 0)
+    await queue.put('p!0000000000000001', record)
+    await db.close()
+
+    const clock = { wall: Date.parse('2026-11-21T19:00:00Z'), mono: 0, now: () => clock.wall, monotonic: () => clock.mono }
+    let spool = new JobSpool({ dir, logger: silentLogger(), dedupeWindow: 10, clock })
+    await spool.start()
+    let [found] = await spool.unfinished('p')
+    expect(found?.job).toMatchObject({ id: 'before', spooledAtUptimeMs: -30_000 })
+    expect(found?.bytes.toString()).toBe('before<p>')
+    clock.mono += 2000
+    await spool.stop()
+    // Converted once: a wall-clock step afterwards changes nothing.
+    clock.wall += 10 * 3_600_000
+    spool = cleanup.add(new JobSpool({ dir, logger: silentLogger(), dedupeWindow: 10, clock }))
+    await spool.start();
+    [found] = await spool.unfinished('p')
+    expect(spool.uptimeMs() - (found?.job.spooledAtUptimeMs ?? 0)).toBe(32_000)
+  })
+
   it('converts a spool of the first layout: queued jobs, the printing mark, progress, outcomes and outbox', async () => {
     const dir = await tempDir(cleanup)
     // The first layout, written as version 0.1 of spool.ts wrote it.

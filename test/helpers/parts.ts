@@ -9,6 +9,7 @@ import { loadBrokerConfig } from '../../broker/config.ts'
 import { PrintwireBroker } from '../../broker/mqttBroker.ts'
 import { BocaSimulator, type BocaSimulatorConfig } from '../../printer-sim/bocaSimulator.ts'
 import { loadRelayConfig } from '../../relay/config.ts'
+import type { Clock } from '../../relay/clock.ts'
 import { Relay } from '../../relay/relay.ts'
 import { silentLogger, createLogger } from '../../runtime/logger.ts'
 
@@ -46,7 +47,8 @@ export interface StartedBroker {
 }
 
 export async function startBroker (env: Record<string, string> = {}): Promise<StartedBroker> {
-  const config = loadBrokerConfig({ PORT: '0', MQTT_PORT: '0', PERSISTENCE: 'memory', ...env })
+  // server/time five times a second: a relay learns the broker's time (for expiresAt) within 200 ms of connecting.
+  const config = loadBrokerConfig({ PORT: '0', MQTT_PORT: '0', PERSISTENCE: 'memory', SERVER_TIME_INTERVAL_MS: '200', ...env })
   const broker = new PrintwireBroker({ config, logger: logger.child({ part: 'broker' }) })
   await broker.start()
   return {
@@ -97,8 +99,9 @@ export function relayEnv (mqttUrl: string, printers: Record<string, BocaSimulato
   }
 }
 
-export async function startRelay (env: Record<string, string>): Promise<Relay> {
-  const relay = new Relay({ config: loadRelayConfig(env), logger: logger.child({ part: 'relay' }) })
+/** An in-process relay; `deps.clock` gives it other clocks than the system's (a skewed wall clock, a monotonic one a test advances). */
+export async function startRelay (env: Record<string, string>, deps: { clock?: Clock } = {}): Promise<Relay> {
+  const relay = new Relay({ config: loadRelayConfig(env), logger: logger.child({ part: 'relay' }), ...deps })
   await relay.start()
   return relay
 }
