@@ -1,7 +1,7 @@
 /** Relay configuration (SPEC "Configuration"): one schema, its defaults, validated once and frozen. */
 import os from 'node:os'
 import { z } from 'zod'
-import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, isValidPrinterId, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
+import { DEFAULT_MAX_JOB_BYTES, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_TOPIC_PREFIX, isValidPrinterId, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
 import { loadConfig, nonNegativeIntSchema, positiveIntSchema } from '../runtime/config.ts'
 
 export interface PrinterAddress {
@@ -65,8 +65,13 @@ export const relayConfigSchema = z.object({
   JOB_MAX_AGE: nonNegativeIntSchema.default(3600),
   /** Finished job ids remembered per printer, so that a duplicate is answered and not printed again. */
   DEDUPE_WINDOW: positiveIntSchema.default(10_000),
+  /** Jobs that may wait in the relay per printer (the one printing included); more are answered QUEUE_FULL. */
+  MAX_QUEUED_JOBS: positiveIntSchema.default(DEFAULT_MAX_QUEUED_JOBS),
+  /** Bytes of job data (one copy each) that may wait in the relay per printer; more are answered QUEUE_FULL. */
+  MAX_QUEUED_BYTES: positiveIntSchema.default(DEFAULT_MAX_QUEUED_BYTES),
   RETRY_MAX_MS: positiveIntSchema.default(30000)
 }).refine((c) => c.RETRY_MIN_MS <= c.RETRY_MAX_MS, { message: 'RETRY_MIN_MS must not exceed RETRY_MAX_MS', path: ['RETRY_MIN_MS'] })
+  .refine((c) => c.MAX_QUEUED_BYTES >= c.MAX_JOB_BYTES, { message: 'MAX_QUEUED_BYTES must be at least MAX_JOB_BYTES, or a job of MAX_JOB_BYTES could never be queued', path: ['MAX_QUEUED_BYTES'] })
 
 export type RelayConfig = Readonly<z.infer<typeof relayConfigSchema>>
 

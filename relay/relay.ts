@@ -35,9 +35,26 @@ export class Relay {
     return Object.fromEntries(this.lanes.map((lane) => [lane.worker.printerId, lane.worker.pending]))
   }
 
+  /** Bytes of job data waiting or printing, per printer id. */
+  pendingBytes (): Record<string, number> {
+    return Object.fromEntries(this.lanes.map((lane) => [lane.worker.printerId, lane.worker.pendingBytes]))
+  }
+
   async start (): Promise<void> {
     const { config } = this
-    const spool = new JobSpool({ dir: path.resolve(config.STATE_DIR), logger: this.logger, dedupeWindow: config.DEDUPE_WINDOW })
+    const spool = new JobSpool({
+      dir: path.resolve(config.STATE_DIR),
+      logger: this.logger,
+      dedupeWindow: config.DEDUPE_WINDOW,
+      recoveryMs: { min: config.RETRY_MIN_MS, max: config.RETRY_MAX_MS },
+      onWritable: (problem) => {
+        for (const lane of this.lanes) {
+          lane.worker.storageChanged()
+          // The jobs withheld while the disk was full come again over a new connection.
+          if (problem === undefined) lane.link.resume()
+        }
+      }
+    })
     await spool.start()
     this.spool = spool
     this.lanes = config.PRINTERS.map((printer) => {
@@ -56,6 +73,7 @@ export class Relay {
         spool,
         sink: {
           deliver,
+          announce: (message) => link?.publishOutcome(message, 'error', () => {}),
           publishStatus: (state, detail) => link?.publishStatus(state, detail)
         }
       })
@@ -64,6 +82,7 @@ export class Relay {
         printerId: printer.id,
         logger,
         onJob: (payload) => worker.accept(payload),
+        onWithheld: (payload) => worker.withheld(payload),
         currentState: () => worker.currentState(),
         onConnect: (first) => {
           // Outcomes stored by an earlier run that the broker never acknowledged. (Within one run,

@@ -55,7 +55,9 @@ export function openSublevels (db: Level<string, string>) {
     /** printerId → seq up to which the broker has every finished job's outcome */
     acked: db.sublevel<string, string>('acked', { valueEncoding: 'utf8' }),
     /** pad(seq) → JSON OutboxEntry (outcomes that finish no job) */
-    outbox: db.sublevel<string, string>('outbox', { valueEncoding: 'utf8' })
+    outbox: db.sublevel<string, string>('outbox', { valueEncoding: 'utf8' }),
+    /** "written" → when the spool last wrote to check it could, after a failed write (read by nobody) */
+    probe: db.sublevel<string, string>('probe', { valueEncoding: 'utf8' })
   }
 }
 

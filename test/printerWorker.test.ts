@@ -26,6 +26,7 @@ describe('printer worker', () => {
     const sink: OutcomeSink = {
       // Stop right when the first outcome is recorded: its sync also marked the next job `printing`.
       deliver: (entry) => { delivered.push(entry); stopping ??= worker?.stop() },
+      announce: () => {},
       publishStatus: () => {}
     }
     worker = new PrinterWorker({ config, printer, logger: silentLogger(), spool, sink })
@@ -38,7 +39,7 @@ describe('printer worker', () => {
     expect(left.map(({ job }) => [job.id, job.phase])).toEqual([['w-2', 'queued'], ['w-3', 'queued']])
 
     // After a restart they print, none reported UNCERTAIN.
-    const again = new PrinterWorker({ config, printer, logger: silentLogger(), spool, sink: { deliver: (entry) => delivered.push(entry), publishStatus: () => {} } })
+    const again = new PrinterWorker({ config, printer, logger: silentLogger(), spool, sink: { deliver: (entry) => delivered.push(entry), announce: () => {}, publishStatus: () => {} } })
     await again.start()
     await expect.poll(() => delivered.length, { timeout: 5_000 }).toBe(3)
     await again.stop()
