@@ -71,7 +71,8 @@ export const relayConfigSchema = z.object({
   MAX_QUEUED_BYTES: positiveIntSchema.default(DEFAULT_MAX_QUEUED_BYTES),
   RETRY_MAX_MS: positiveIntSchema.default(30000)
 }).refine((c) => c.RETRY_MIN_MS <= c.RETRY_MAX_MS, { message: 'RETRY_MIN_MS must not exceed RETRY_MAX_MS', path: ['RETRY_MIN_MS'] })
-  .refine((c) => c.MAX_QUEUED_BYTES >= c.MAX_JOB_BYTES, { message: 'MAX_QUEUED_BYTES must be at least MAX_JOB_BYTES, or a job of MAX_JOB_BYTES could never be queued', path: ['MAX_QUEUED_BYTES'] })
+  // (Only between two valid numbers: a bad one has its own problem.)
+  .refine((c) => !Number.isInteger(c.MAX_QUEUED_BYTES) || !Number.isInteger(c.MAX_JOB_BYTES) || c.MAX_QUEUED_BYTES >= c.MAX_JOB_BYTES, { message: 'MAX_QUEUED_BYTES must be at least MAX_JOB_BYTES, or a job of MAX_JOB_BYTES could never be queued', path: ['MAX_QUEUED_BYTES'] })
 
 export type RelayConfig = Readonly<z.infer<typeof relayConfigSchema>>
 
