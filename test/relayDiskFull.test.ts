@@ -7,12 +7,15 @@
  * disk, nothing is answered that is not on disk, and a restart afterwards reprints nothing and contradicts
  * no answer.
  */
+import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { JobSpool, type StoredOutcome } from '../relay/spool.ts'
 import { silentLogger } from '../runtime/logger.ts'
 import type { Received, TestClient as Client } from './helpers/mqttClient.ts'
 import { TestClient } from './helpers/mqttClient.ts'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay } from './helpers/parts.ts'
+import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
+import { startMosquitto } from './helpers/mosquittoBroker.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
 import { mountTinyDisk, tinyDiskUnavailable } from './helpers/tinyDisk.ts'
 
 const cleanup = new Cleanup()
@@ -38,18 +41,34 @@ function finalOutcomes (client: Client, jobId: string): string[] {
     .map((m) => m.json.status ?? m.json.code)
 }
 
-async function parts (env: Record<string, string> = {}, printer: Parameters<typeof startPrinter>[0] = {}) {
+type BrokerKind = 'embedded Aedes' | 'Mosquitto'
+
+/** A broker; on Mosquitto, with the test users (a relay user for lobby, alice a client of lobby). */
+async function startAnyBroker (kind: BrokerKind): Promise<{ mqttUrl: string, relayLogin: Record<string, string>, clientLogin: { username?: string, password?: string } }> {
+  if (kind === 'embedded Aedes') return { mqttUrl: cleanup.add(await startBroker()).mqttUrl, relayLogin: {}, clientLogin: {} }
+  const dir = await tempDir(cleanup)
+  const authFile = path.join(dir, 'auth.json')
+  await writeTestUsers(authFile)
+  const mosquitto = cleanup.add(await startMosquitto(authFile, dir))
+  return {
+    mqttUrl: mosquitto.mqttUrl,
+    relayLogin: { MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] },
+    clientLogin: { username: 'alice', password: PASSWORDS.alice }
+  }
+}
+
+async function parts (env: Record<string, string> = {}, printer: Parameters<typeof startPrinter>[0] = {}, brokerKind: BrokerKind = 'embedded Aedes') {
   const disk = await mountTinyDisk(cleanup, DISK_BYTES)
-  const broker = cleanup.add(await startBroker())
+  const broker = await startAnyBroker(brokerKind)
   const sim = cleanup.add(await startPrinter(printer))
-  const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+  const client = cleanup.add(await TestClient.connect(broker.mqttUrl, broker.clientLogin))
   await client.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
-  const relayConfig = relayEnv(broker.mqttUrl, { lobby: sim }, disk.dir, env)
+  const relayConfig = relayEnv(broker.mqttUrl, { lobby: sim }, disk.dir, { ...broker.relayLogin, ...env })
   const relay = await startRelay(relayConfig)
   let stopped = false
   cleanup.defer(async () => { if (!stopped) await relay.stop() })
   await client.waitFor(isStatus('online'))
-  return { disk, broker, sim, client, relayConfig, relay, stopRelay: async () => { stopped = true; await relay.stop() } }
+  return { disk, sim, client, relayConfig, relay, stopRelay: async () => { stopped = true; await relay.stop() } }
 }
 
 describe.skipIf(tinyDiskUnavailable !== undefined)('relay on a full disk', () => {
@@ -87,8 +106,8 @@ describe.skipIf(tinyDiskUnavailable !== undefined)('relay on a full disk', () =>
     expect(await spool.outcomeOf('p', 'j1')).toEqual(result('j1'))
   })
 
-  it('answers jobs it cannot store RELAY_DISK_FULL (retryable), shows `error`, and prints them once each, in order, when space is back; a restart reprints none', async () => {
-    const { disk, sim, client, relayConfig, stopRelay } = await parts()
+  it.each<BrokerKind>(['embedded Aedes', 'Mosquitto'])('answers jobs it cannot store RELAY_DISK_FULL (retryable), shows `error`, and prints them once each, in order, when space is back; a restart reprints none (%s)', async (brokerKind) => {
+    const { disk, sim, client, relayConfig, stopRelay } = await parts({}, {}, brokerKind)
     await client.publish('printers/lobby/jobs', job('d-0'))
     await client.waitFor((m) => m.topic === 'printers/lobby/responses' && m.json?.jobId === 'd-0')
 
