@@ -97,6 +97,12 @@ export class JobSpool {
   private closing: Promise<void> = Promise.resolve()
   private recoveryTimer: NodeJS.Timeout | undefined
   private recovering: Promise<void> = Promise.resolve()
+  /**
+   * The wait before the next reopen after a failure. It keeps growing while the spool recovers and fails
+   * again with no job written in between (a disk with room for the test write but not for a job), so that
+   * such a disk is not retried, with every job it withholds, at the shortest interval; a write kept resets it.
+   */
+  private recoveryDelay: number | undefined
   private whenRecovered: Array<() => void> = []
   /** Queue keys of jobs whose write failed: deleted when the spool is reopened, in case the write landed after all. */
   private abandoned: string[] = []
@@ -381,6 +387,7 @@ export class JobSpool {
     try {
       await writeBatch(this.store, ops, sync)
       if (sync) this.syncs++
+      if (group.length > 0) this.recoveryDelay = undefined
       for (const g of group) g.resolve()
     } catch (error) {
       // The lazy writes wait for the spool to be reopened; the promised ones are refused.
@@ -401,7 +408,7 @@ export class JobSpool {
     this.deps.logger.error({ err: error, problem }, 'a write to the spool failed: it takes no job and records nothing until it can write again')
     const db = this.db
     this.closing = db === undefined ? Promise.resolve() : db.close().catch((closeError: unknown) => this.deps.logger.warn({ err: closeError }, 'could not close the spool'))
-    this.scheduleRecovery(this.deps.recoveryMs?.min ?? 500)
+    this.scheduleRecovery(this.recoveryDelay ?? this.deps.recoveryMs?.min ?? 500)
     this.deps.onWritable?.(problem)
     return failure
   }
@@ -425,13 +432,14 @@ export class JobSpool {
       ops.push({ type: 'put', sublevel: s.probe, key: 'written', value: new Date().toISOString() })
       await writeBatch(db, ops, this.deps.syncWrites ?? true)
     } catch (error) {
-      const next = Math.min(delay * 2, this.deps.recoveryMs?.max ?? 30_000)
+      const next = this.longer(delay)
       this.deps.logger.warn({ err: error, retryInMs: next }, 'the spool still cannot write')
       this.closing = db.close().catch(() => {})
       this.scheduleRecovery(next)
       return
     }
     if (this.stopping) return
+    this.recoveryDelay = this.longer(delay)
     this.abandoned = []
     const problem = this.failure?.problem
     this.failure = undefined
@@ -439,6 +447,10 @@ export class JobSpool {
     this.deps.onWritable?.(undefined)
     for (const resolve of this.whenRecovered.splice(0)) resolve()
     if (this.hasLazyWrites() && this.flushing === undefined) this.flushing = this.flushLoop()
+  }
+
+  private longer (delay: number): number {
+    return Math.min(delay * 2, this.deps.recoveryMs?.max ?? 30_000)
   }
 }
 
