@@ -47,4 +47,25 @@ describe('printer worker', () => {
     expect(delivered.map((e) => [e.outcome.message.jobId, e.outcome.kind])).toEqual([['w-1', 'result'], ['w-2', 'result'], ['w-3', 'result']])
     expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['w-1<p>', 'w-2<p>', 'w-3<p>'])
   })
+
+  it('counts jobs being written against MAX_QUEUED_JOBS: of jobs arriving together, only those that fit are taken', async () => {
+    const sim = cleanup.add(await startPrinter())
+    await sim.setState('offline')
+    const dir = await tempDir(cleanup)
+    const config = loadRelayConfig(relayEnv('mqtt://127.0.0.1:1', { lobby: sim }, dir, { MAX_QUEUED_JOBS: '2' }))
+    const printer = config.PRINTERS[0] as (typeof config.PRINTERS)[number]
+    const spool = new JobSpool({ dir, logger: silentLogger(), dedupeWindow: 100 })
+    await spool.start()
+    cleanup.defer(() => spool.stop())
+    const delivered: OutboxEntry[] = []
+    const worker = new PrinterWorker({ config, printer, logger: silentLogger(), spool, sink: { deliver: (entry) => delivered.push(entry), announce: () => {}, publishStatus: () => {} } })
+    await worker.start()
+    cleanup.defer(() => worker.stop())
+    const ids = ['c-1', 'c-2', 'c-3', 'c-4', 'c-5']
+    await Promise.all(ids.map((id) => worker.accept(Buffer.from(JSON.stringify({ id, data: `${id}<p>` })))))
+    expect(worker.pending).toBe(2)
+    const full = delivered.filter((e) => e.outcome.kind === 'error' && e.outcome.message.code === 'QUEUE_FULL').map((e) => e.outcome.message.jobId)
+    expect(full).toHaveLength(3)
+    expect((await spool.unfinished('lobby')).map((e) => e.job.id).sort()).toEqual(ids.filter((id) => !full.includes(id)).sort())
+  })
 })
