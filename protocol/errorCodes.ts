@@ -10,7 +10,11 @@ export const ERROR_CODES = {
   PRINTER_UNREACHABLE: { retryable: true, summary: 'the relay cannot connect to the printer' },
   PRINTER_TIMEOUT: { retryable: true, summary: 'the printer accepted the connection but did not take or finish the job in time' },
   PRINTER_ERROR: { retryable: true, summary: 'the printer reported a fault (paper out, jam, ...)' },
-  UNCERTAIN: { retryable: false, summary: 'the relay cannot tell whether the job printed' }
+  UNCERTAIN: { retryable: false, summary: 'the relay cannot tell whether the job printed' },
+  /** Not in SPEC's list (new behaviour): the job is not taken, and the broker delivers it again once the relay can write. */
+  RELAY_DISK_FULL: { retryable: true, summary: 'the relay cannot write to its disk (full, or failing): the job stays with the broker and is taken once it can' },
+  /** Not in SPEC's list (new behaviour): refused for good, like JOB_TOO_LARGE; the client may send it again later. */
+  QUEUE_FULL: { retryable: false, summary: 'the printer already has MAX_QUEUED_JOBS jobs or MAX_QUEUED_BYTES bytes waiting in the relay' }
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

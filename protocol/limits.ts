@@ -3,6 +3,12 @@
 /** Largest job (decoded bytes) by default: 1 MiB (SPEC "Jobs", `MAX_JOB_BYTES`). */
 export const DEFAULT_MAX_JOB_BYTES = 1024 * 1024
 
+/** Jobs waiting in the relay per printer (MAX_QUEUED_JOBS): more are refused with QUEUE_FULL. */
+export const DEFAULT_MAX_QUEUED_JOBS = 10_000
+
+/** Bytes of jobs' data waiting in the relay per printer (MAX_QUEUED_BYTES): 64 MiB. */
+export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024
+
 /** `copies` in an envelope: 1 to 100. */
 export const MIN_COPIES = 1
 export const MAX_COPIES = 100

@@ -4,6 +4,13 @@
  * (`clean: false`, stable client id) so jobs published while the relay is away are delivered when it
  * returns. Jobs are taken in `handleMessage`, which acknowledges them (PUBACK) only once `onJob` has
  * taken them in: it never waits for the printer.
+ *
+ * A job the relay cannot take because its disk is full (`RELAY_DISK_FULL`) is not acknowledged, so the broker
+ * keeps it; the jobs delivered after it on that connection are withheld too, so that order holds. MQTT 3.1.1
+ * delivers an unacknowledged message again only on a new connection, so once the relay can write again
+ * (`resume`) the link disconnects cleanly (a DISCONNECT: no Last Will, no `offline` flicker) and reconnects at
+ * once. It does not hold the acknowledgement meanwhile: mqtt.js would process no other packet, not even the
+ * broker's PINGRESP, and drop the connection after a keepalive anyway.
  */
 import { readFile } from 'node:fs/promises'
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
@@ -22,6 +29,8 @@ export interface BrokerLinkDeps {
   logger: Logger
   /** Takes a job in, resolving once it is safe; must not wait for the printer. Called in delivery order. */
   onJob: (payload: Buffer) => Promise<void> | void
+  /** A job delivered after one the relay could not take (disk full) is not offered: its client is to be told. */
+  onWithheld: (payload: Buffer) => void
   /** The state to announce when the connection (re)opens. */
   currentState: () => { state: PrinterState, detail?: string }
   /** Called after each CONNACK; `first` on the first one of this process. */
@@ -40,6 +49,12 @@ export class BrokerLink {
   private sampling = false
   private resampleTimer: NodeJS.Timeout | undefined
   private warnedTimeRefused = false
+  /** A job was not acknowledged on this connection for a full disk: the following ones are withheld too. */
+  private withholding = false
+  /** Disconnecting to reconnect (`resume`): publishes wait for the new connection. */
+  private cycling = false
+  private stopping = false
+  private deferred: Array<() => void> = []
 
   constructor (deps: BrokerLinkDeps) {
     this.deps = deps
@@ -83,6 +98,12 @@ export class BrokerLink {
       logger.info({ sessionPresent: connack.sessionPresent, clientId: this.clientId }, 'connected to broker')
       this.sampling = false
       this.sampleServerTime()
+      // A new connection: the broker delivers what was not acknowledged again.
+      this.withholding = false
+      if (this.cycling) {
+        this.cycling = false
+        for (const publish of this.deferred.splice(0)) publish()
+      }
       const announce = (): void => {
         // Announced once subscribed: a client that sees the printer's status can print on it.
         const { state, detail } = this.deps.currentState()
@@ -110,8 +131,24 @@ export class BrokerLink {
     })
   }
 
+  /**
+   * The relay can take jobs again: if it withheld some on this connection, reconnect so that the broker
+   * delivers them again.
+   */
+  resume (): void {
+    const client = this.client
+    if (client === undefined || !this.withholding || this.cycling || this.stopping || !client.connected) return
+    this.cycling = true
+    this.deps.logger.info('reconnecting to the broker so that it delivers the withheld jobs again')
+    // end(false) waits for the messages in flight, then sends DISCONNECT (the broker drops the Will).
+    client.end(false, () => {
+      if (this.client === client && !this.stopping) client.reconnect()
+    })
+  }
+
   async stop (): Promise<void> {
     clearInterval(this.resampleTimer)
+    this.stopping = true
     const client = this.client
     if (client === undefined) return
     if (client.connected) {
@@ -137,6 +174,11 @@ export class BrokerLink {
   private publish (topic: string, message: object, retain: boolean, onAcked?: () => void): void {
     const client = this.client
     if (client === undefined) return
+    if (this.cycling) {
+      // mqtt.js refuses publishes while it disconnects: they go on the new connection.
+      this.deferred.push(() => this.publish(topic, message, retain, onAcked))
+      return
+    }
     // While the broker is away, mqtt.js keeps QoS 1 messages and sends them when it is back.
     client.publish(topic, JSON.stringify(message), { qos: 1, retain }, (error) => {
       if (error) this.deps.logger.warn({ err: error, topic }, 'publish failed')
@@ -178,11 +220,22 @@ export class BrokerLink {
       callback()
       return
     }
+    if (this.withholding) {
+      // Not acknowledged: it comes again, after the one withheld before it, on the next connection.
+      this.deps.onWithheld(payload)
+      callback(new Error('withheld: the relay cannot write to its disk'))
+      return
+    }
     Promise.resolve()
       .then(() => this.deps.onJob(payload))
       .then(() => callback(), (error: unknown) => {
-        // Not taken in: no PUBACK, so the broker delivers it again.
-        this.deps.logger.error({ err: error }, 'could not take a job in; it stays with the broker')
+        // Not taken in: no PUBACK, so the broker delivers it again (on a new connection).
+        if ((error as { code?: unknown }).code === 'RELAY_DISK_FULL') {
+          this.withholding = true
+          this.deps.logger.warn({ reason: (error as Error).message }, 'job not taken: the disk is full; the broker keeps it, and it is taken once the relay can write')
+        } else {
+          this.deps.logger.error({ err: error }, 'could not take a job in; it stays with the broker')
+        }
         callback(error as Error)
       })
   }

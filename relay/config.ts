@@ -2,7 +2,7 @@
 import os from 'node:os'
 import { z } from 'zod'
 import type { StatusEncoding } from '../boca/status.ts'
-import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, isValidPrinterId, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
+import { DEFAULT_MAX_JOB_BYTES, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_TOPIC_PREFIX, isValidPrinterId, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
 import { loadConfig, nonNegativeIntSchema, positiveIntSchema } from '../runtime/config.ts'
 
 export interface PrinterAddress {
@@ -76,6 +76,10 @@ export const relayConfigSchema = z.object({
   SERVER_TIME_WAIT_MS: positiveIntSchema.default(5000),
   /** Finished job ids remembered per printer, so that a duplicate is answered and not printed again. */
   DEDUPE_WINDOW: positiveIntSchema.default(10_000),
+  /** Jobs that may wait in the relay per printer (the one printing included); more are answered QUEUE_FULL. */
+  MAX_QUEUED_JOBS: positiveIntSchema.default(DEFAULT_MAX_QUEUED_JOBS),
+  /** Bytes of job data (one copy each) that may wait in the relay per printer; more are answered QUEUE_FULL. */
+  MAX_QUEUED_BYTES: positiveIntSchema.default(DEFAULT_MAX_QUEUED_BYTES),
   RETRY_MAX_MS: positiveIntSchema.default(30000),
   /**
    * Printers set to Boca's "ASCII status" mode (every status byte plus 0x30), by id, or `*`: their status is
@@ -84,6 +88,8 @@ export const relayConfigSchema = z.object({
    */
   ASCII_STATUS_PRINTERS: z.string().transform(parsePrinterIds).default([])
 }).refine((c) => c.RETRY_MIN_MS <= c.RETRY_MAX_MS, { message: 'RETRY_MIN_MS must not exceed RETRY_MAX_MS', path: ['RETRY_MIN_MS'] })
+  // (Only between two valid numbers: a bad one has its own problem.)
+  .refine((c) => !Number.isInteger(c.MAX_QUEUED_BYTES) || !Number.isInteger(c.MAX_JOB_BYTES) || c.MAX_QUEUED_BYTES >= c.MAX_JOB_BYTES, { message: 'MAX_QUEUED_BYTES must be at least MAX_JOB_BYTES, or a job of MAX_JOB_BYTES could never be queued', path: ['MAX_QUEUED_BYTES'] })
   .superRefine((c, ctx) => {
     for (const id of c.ASCII_STATUS_PRINTERS) {
       if (id !== '*' && !c.PRINTERS.some((p) => p.id === id)) {

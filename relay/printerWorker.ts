@@ -5,6 +5,12 @@
  * retried with capped exponential backoff; its error is reported once per outage, and the printer's
  * retained status follows what the printer says. A job id that already printed is answered with its
  * original outcome, never printed again; a job the relay was printing when it died is `UNCERTAIN`.
+ *
+ * Limits: at most MAX_QUEUED_JOBS jobs and MAX_QUEUED_BYTES bytes of data wait per printer; a job over them is
+ * answered `QUEUE_FULL` and not taken. The queue in memory holds no job's bytes: they are read from the spool
+ * when the job's turn comes. While the spool cannot write (a full disk), the printer's status is `error`, a job
+ * arriving is not taken (no PUBACK: the broker keeps it) and its client hears `RELAY_DISK_FULL`, and nothing
+ * prints whose `printing` mark is not on disk, nor is any outcome published that is not: both wait for the disk.
  */
 import { splitTickets } from '../boca/fgl.ts'
 import { decodeStatusByte, hexDump } from '../boca/status.ts'
@@ -25,11 +31,13 @@ import type { JobSpool, OutboxEntry, SpooledJob, StoredOutcome } from './spool.t
 export interface OutcomeSink {
   /** Publishes an outcome stored in the outbox; the sink clears it from the outbox once the broker has it. */
   deliver(entry: OutboxEntry): void
+  /** Publishes an error that is not stored (the spool cannot write), about a job the broker still holds. */
+  announce(message: JobErrorMessage): void
   publishStatus(state: PrinterState, detail?: string): void
 }
 
 export interface PrinterWorkerDeps {
-  config: Pick<RelayConfig, 'RELAY_ID' | 'MAX_JOB_BYTES' | 'STATUS_WAIT_MS' | 'PRINTER_TIMEOUT_MS' | 'PRINTER_CONNECT_TIMEOUT_MS' | 'PRINTER_IDLE_CLOSE_MS' | 'RETRY_MIN_MS' | 'RETRY_MAX_MS' | 'JOB_MAX_AGE' | 'ASCII_STATUS_PRINTERS'>
+  config: Pick<RelayConfig, 'RELAY_ID' | 'MAX_JOB_BYTES' | 'STATUS_WAIT_MS' | 'PRINTER_TIMEOUT_MS' | 'PRINTER_CONNECT_TIMEOUT_MS' | 'PRINTER_IDLE_CLOSE_MS' | 'RETRY_MIN_MS' | 'RETRY_MAX_MS' | 'JOB_MAX_AGE' | 'ASCII_STATUS_PRINTERS' | 'MAX_QUEUED_JOBS' | 'MAX_QUEUED_BYTES'>
   printer: PrinterAddress
   logger: Logger
   spool: JobSpool
@@ -40,9 +48,11 @@ export interface PrinterWorkerDeps {
   clock?: Clock
 }
 
+/** A job waiting or printing: its bytes stay in the spool until its turn. */
 interface QueueEntry {
   job: SpooledJob
-  bytes: Buffer
+  /** Bytes of data (one copy), counted against MAX_QUEUED_BYTES. */
+  size: number
 }
 
 export class PrinterWorker {
@@ -50,10 +60,17 @@ export class PrinterWorker {
   private readonly queue: QueueEntry[] = []
   /** Ids of the jobs in the queue: a duplicate of one of them is not queued twice. */
   private readonly queuedIds = new Set<string>()
+  /** Bytes of data of the jobs in the queue, and of those being taken in. */
+  private queuedBytes = 0
+  /** Jobs being taken in (written to the spool), counted against MAX_QUEUED_JOBS. */
+  private arriving = 0
   private running: Promise<void> | undefined
   private stopped = true
   private wake: (() => void) | undefined
+  /** What the printer says; `currentState()` puts the relay's own trouble (its disk) before it. */
   private state: { state: PrinterState, detail?: string } = { state: 'online' }
+  /** The state last published. */
+  private announced: { state: PrinterState, detail?: string } = { state: 'online' }
   /** Learned from the printer: once it has sent a status byte, its silence means trouble, not "status off". */
   private reportsStatus = false
   /** A job taken in to go to the idle printer at once is being written (see `accept`). */
@@ -76,8 +93,19 @@ export class PrinterWorker {
     return this.queue.length
   }
 
+  /** Bytes of data waiting or printing. */
+  get pendingBytes (): number {
+    return this.queuedBytes
+  }
+
   currentState (): { state: PrinterState, detail?: string } {
-    return this.state
+    const problem = this.deps.spool.problem
+    return problem === undefined ? this.state : { state: 'error', detail: problem }
+  }
+
+  /** The spool stopped or started being able to write: the status says so. */
+  storageChanged (): void {
+    this.announce()
   }
 
   /**
@@ -86,16 +114,17 @@ export class PrinterWorker {
    */
   async start (): Promise<void> {
     const { printer, config, spool, logger } = this.deps
-    for (const { job, bytes } of await spool.unfinished(printer.id)) {
+    for (const { job, size } of await spool.unfinished(printer.id)) {
       if (job.phase === 'printing') {
         logger.warn({ jobId: job.id }, 'the relay stopped while this job was printing: reporting UNCERTAIN, not reprinting')
         await this.finishWithError(job, 'UNCERTAIN', `the relay stopped while job ${job.id} was being sent to printer ${printer.id} (${job.copiesDone} of ${job.copies} copies confirmed); it may or may not have printed, so it is not resent`)
         continue
       }
-      this.queue.push({ job, bytes })
+      this.queue.push({ job, size })
       this.queuedIds.add(job.id)
+      this.queuedBytes += size
     }
-    if (this.queue.length > 0) logger.info({ queued: this.queue.length }, 'resuming spooled jobs')
+    if (this.queue.length > 0) logger.info({ queued: this.queue.length, bytes: this.queuedBytes }, 'resuming spooled jobs')
     this.stopped = false
     const reason = await checkReachable(printer, config.PRINTER_CONNECT_TIMEOUT_MS)
     if (reason === null) this.setState('online')
@@ -121,8 +150,31 @@ export class PrinterWorker {
   /**
    * Takes a payload from `printers/<id>/jobs`. Resolves once the job is safe (durably spooled, or its
    * answer durably in the outbox): only then may the broker be acknowledged. Never waits for the printer.
+   * Rejects with `RELAY_DISK_FULL` when the spool cannot write: the job is not taken, and its client is told.
    */
   async accept (payload: Buffer): Promise<void> {
+    try {
+      await this.take(payload)
+    } catch (error) {
+      if (this.deps.spool.problem === undefined) throw error
+      this.withheld(payload)
+      throw error instanceof PrintwireError ? error : new PrintwireError('RELAY_DISK_FULL', `the relay cannot take the job: ${this.deps.spool.problem}`, { cause: error })
+    }
+  }
+
+  /**
+   * Tells a job's client that the relay does not take it now because its spool cannot write: the broker keeps
+   * it and delivers it again once the relay can (`retryable`). Not stored: the disk is what failed.
+   */
+  withheld (payload: Buffer): void {
+    const { logger, config, spool, printer } = this.deps
+    const jobId = peekJobId(payload)
+    const problem = spool.problem ?? 'relay disk full'
+    logger.warn({ jobId, bytes: payload.length, problem }, 'job not taken: the spool cannot write; it stays with the broker')
+    this.deps.sink.announce(this.errorMessage(jobId, 'RELAY_DISK_FULL', `relay ${config.RELAY_ID} cannot take ${jobId === undefined ? 'this job' : `job ${jobId}`} for printer ${printer.id} now (${problem}): it stays with the broker, which delivers it again once the relay can write`))
+  }
+
+  private async take (payload: Buffer): Promise<void> {
     const { logger, config, spool, printer } = this.deps
     let parsed
     try {
@@ -146,6 +198,13 @@ export class PrinterWorker {
         return
       }
     }
+    const size = parsed.data.length
+    if (this.queue.length + this.arriving >= config.MAX_QUEUED_JOBS || this.queuedBytes + size > config.MAX_QUEUED_BYTES) {
+      const waiting = this.queue.length + this.arriving
+      logger.warn({ jobId: parsed.id, bytes: size, queued: waiting, queuedBytes: this.queuedBytes }, 'job refused: the printer\'s queue is full')
+      await this.report({ kind: 'error', message: this.errorMessage(parsed.id, 'QUEUE_FULL', `printer ${printer.id} already has ${waiting} job(s) of ${this.queuedBytes} bytes waiting in relay ${config.RELAY_ID} (limits: MAX_QUEUED_JOBS ${config.MAX_QUEUED_JOBS}, MAX_QUEUED_BYTES ${config.MAX_QUEUED_BYTES}); this job of ${size} bytes is not taken: send it again once the printer has caught up`) })
+      return
+    }
     // A job that goes to an idle, working printer at once is marked `printing` in the same sync that takes
     // it in, rather than in a second one just before its first byte. (A crash in between then reports it
     // UNCERTAIN though nothing was sent: never a duplicate print.)
@@ -154,6 +213,9 @@ export class PrinterWorker {
     const straightToPrinter = this.queue.length === 0 && this.running === undefined && !this.stopped && this.state.state === 'online' && !this.arrivingStraight &&
       (parsed.expiresAt === undefined || this.deps.brokerClock.settled)
     if (straightToPrinter) this.arrivingStraight = true
+    // Counted before the write: jobs arriving together must not all fit under the limits.
+    this.arriving++
+    this.queuedBytes += size
     let job: SpooledJob
     try {
       job = await spool.add({
@@ -163,12 +225,16 @@ export class PrinterWorker {
         receivedAt: this.clock.now(),
         ...(parsed.expiresAt === undefined ? {} : { expiresAt: parsed.expiresAt })
       }, parsed.data, straightToPrinter ? 'printing' : 'queued')
+    } catch (error) {
+      this.queuedBytes -= size
+      throw error
     } finally {
+      this.arriving--
       if (straightToPrinter) this.arrivingStraight = false
     }
-    this.queue.push({ job, bytes: parsed.data })
+    this.queue.push({ job, size })
     this.queuedIds.add(job.id)
-    logger.info({ jobId: job.id, bytes: parsed.data.length, copies: job.copies, queued: this.queue.length }, 'job spooled')
+    logger.info({ jobId: job.id, bytes: size, copies: job.copies, queued: this.queue.length, queuedBytes: this.queuedBytes }, 'job spooled')
     this.kick()
   }
 
@@ -187,14 +253,15 @@ export class PrinterWorker {
       try {
         finished = await this.printWithRetries(entry)
       } catch (error) {
-        // The spool failed (disk full, ...): keep the job and try again later rather than lose it.
+        // The spool failed (disk full, ...): keep the job and try again once it can write, rather than lose it.
         this.deps.logger.error({ err: error, jobId: entry.job.id }, 'could not record a job\'s progress; retrying')
-        await this.sleep(this.deps.config.RETRY_MAX_MS)
+        await this.waitForSpool()
         continue
       }
       if (finished) {
         this.queue.shift()
         this.queuedIds.delete(entry.job.id)
+        this.queuedBytes -= entry.size
       }
     }
   }
@@ -225,8 +292,9 @@ export class PrinterWorker {
    * Prints one job, retrying while the printer cannot take it. True once the job is finished (printed,
    * or its final error reported); false when the worker stopped first and the job is still to do.
    */
-  private async printWithRetries ({ job, bytes }: QueueEntry): Promise<boolean> {
+  private async printWithRetries ({ job }: QueueEntry): Promise<boolean> {
     const { logger, config, printer, spool } = this.deps
+    const bytes = await spool.jobBytes(job)
     const { pieces: piecesPerCopy, tickets: ticketsPerCopy } = splitTickets(bytes)
     let delay = config.RETRY_MIN_MS
     let reportedOutage: string | undefined
@@ -252,7 +320,13 @@ export class PrinterWorker {
         beforeWrite: async () => {
           if (job.phase === 'printing') return // marked ahead, and already on disk
           job.phase = 'printing'
-          await spool.update(job)
+          try {
+            await spool.update(job)
+          } catch (error) {
+            // Not on disk: the next attempt must write the mark again before a byte goes out.
+            job.phase = 'queued'
+            throw error
+          }
         },
         expectStatus: this.reportsStatus
       })
@@ -391,7 +465,7 @@ export class PrinterWorker {
         // If the relay stops first, the job stays `printing` on disk and is reported UNCERTAIN after a restart.
         if (job === undefined || this.stopped) throw error
         this.deps.logger.error({ err: error, jobId: job.id }, 'could not record a job\'s outcome; retrying')
-        await this.sleep(this.deps.config.RETRY_MAX_MS)
+        await this.waitForSpool()
       }
     }
   }
@@ -420,6 +494,14 @@ export class PrinterWorker {
     if (this.state.state === state && this.state.detail === detail) return
     this.state = detail === undefined ? { state } : { state, detail }
     this.deps.logger.info({ state, detail }, 'printer state')
+    this.announce()
+  }
+
+  /** Publishes the status when it changed. */
+  private announce (): void {
+    const { state, detail } = this.currentState()
+    if (this.announced.state === state && this.announced.detail === detail) return
+    this.announced = detail === undefined ? { state } : { state, detail }
     this.deps.sink.publishStatus(state, detail)
   }
 
@@ -429,6 +511,20 @@ export class PrinterWorker {
       const done = (): void => { this.wake = undefined; resolve() }
       this.wake = done
       void this.deps.brokerClock.ready().then(done)
+    })
+  }
+
+  /** Until the spool can write again (or the worker stops); after another kind of failure, RETRY_MAX_MS. */
+  private waitForSpool (): Promise<void> {
+    const { spool, config } = this.deps
+    if (spool.problem === undefined) return this.sleep(config.RETRY_MAX_MS)
+    return new Promise((resolve) => {
+      const done = (): void => {
+        if (this.wake === done) this.wake = undefined
+        resolve()
+      }
+      this.wake = done
+      void spool.writable().then(done)
     })
   }
 

@@ -42,10 +42,27 @@ export class Relay {
     return Object.fromEntries(this.lanes.map((lane) => [lane.worker.printerId, lane.worker.pending]))
   }
 
+  /** Bytes of job data waiting or printing, per printer id. */
+  pendingBytes (): Record<string, number> {
+    return Object.fromEntries(this.lanes.map((lane) => [lane.worker.printerId, lane.worker.pendingBytes]))
+  }
+
   async start (): Promise<void> {
-    const { config } = this
-    const { clock } = this
-    const spool = new JobSpool({ dir: path.resolve(config.STATE_DIR), logger: this.logger, dedupeWindow: config.DEDUPE_WINDOW, clock })
+    const { config, clock } = this
+    const spool = new JobSpool({
+      dir: path.resolve(config.STATE_DIR),
+      logger: this.logger,
+      dedupeWindow: config.DEDUPE_WINDOW,
+      clock,
+      recoveryMs: { min: config.RETRY_MIN_MS, max: config.RETRY_MAX_MS },
+      onWritable: (problem) => {
+        for (const lane of this.lanes) {
+          lane.worker.storageChanged()
+          // The jobs withheld while the disk was full come again over a new connection.
+          if (problem === undefined) lane.link.resume()
+        }
+      }
+    })
     await spool.start()
     this.spool = spool
     const brokerClock = new BrokerClock({ clock, logger: this.logger, waitMs: config.SERVER_TIME_WAIT_MS })
@@ -69,6 +86,7 @@ export class Relay {
         clock,
         sink: {
           deliver,
+          announce: (message) => link?.publishOutcome(message, 'error', () => {}),
           publishStatus: (state, detail) => link?.publishStatus(state, detail)
         }
       })
@@ -77,6 +95,7 @@ export class Relay {
         printerId: printer.id,
         logger,
         onJob: (payload) => worker.accept(payload),
+        onWithheld: (payload) => worker.withheld(payload),
         currentState: () => worker.currentState(),
         onServerTime: (payload) => brokerClock.observe(payload),
         onConnect: (first) => {

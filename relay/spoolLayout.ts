@@ -63,7 +63,9 @@ export function openSublevels (db: Level<string, string>) {
     /** pad(seq) → JSON OutboxEntry (outcomes that finish no job) */
     outbox: db.sublevel<string, string>('outbox', { valueEncoding: 'utf8' }),
     /** UPTIME_KEY → ms the relay has run on this spool, across restarts (the clock jobs age on) */
-    clock: db.sublevel<string, string>('clock', { valueEncoding: 'utf8' })
+    clock: db.sublevel<string, string>('clock', { valueEncoding: 'utf8' }),
+    /** "written" → when the spool last wrote to check it could, after a failed write (read by nobody) */
+    probe: db.sublevel<string, string>('probe', { valueEncoding: 'utf8' })
   }
 }
 

@@ -168,6 +168,22 @@ describe('relay configuration', () => {
     expect(error.message).toMatch(/relay/)
   })
 
+  it('limits the jobs and bytes waiting per printer: 10,000 jobs and 64 MiB by default, whole numbers of at least one', () => {
+    const config = loadRelayConfig(ONE_PRINTER)
+    expect(config.MAX_QUEUED_JOBS).toBe(10_000)
+    expect(config.MAX_QUEUED_BYTES).toBe(64 * 1024 * 1024)
+    expect(loadRelayConfig({ ...ONE_PRINTER, MAX_QUEUED_JOBS: '5', MAX_QUEUED_BYTES: '2000000' })).toMatchObject({ MAX_QUEUED_JOBS: 5, MAX_QUEUED_BYTES: 2_000_000 })
+    const problems = relayProblems({ ...ONE_PRINTER, MAX_QUEUED_JOBS: '0', MAX_QUEUED_BYTES: 'lots' })
+    expect(problems.map((problem) => problem.split(':')[0]).sort()).toEqual(['MAX_QUEUED_BYTES', 'MAX_QUEUED_JOBS'])
+  })
+
+  it('refuses MAX_QUEUED_BYTES below MAX_JOB_BYTES: a largest job could never wait', () => {
+    const problems = relayProblems({ ...ONE_PRINTER, MAX_JOB_BYTES: '2000', MAX_QUEUED_BYTES: '1999' })
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toMatch(/^MAX_QUEUED_BYTES: .*MAX_JOB_BYTES/)
+    expect(loadRelayConfig({ ...ONE_PRINTER, MAX_JOB_BYTES: '2000', MAX_QUEUED_BYTES: '2000' }).MAX_QUEUED_BYTES).toBe(2000)
+  })
+
   it('refuses RETRY_MIN_MS above RETRY_MAX_MS', () => {
     const problems = relayProblems({ ...ONE_PRINTER, RETRY_MIN_MS: '5000', RETRY_MAX_MS: '100' })
     expect(problems).toHaveLength(1)
