@@ -2,6 +2,7 @@
 import { z } from 'zod'
 import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
 import { booleanSchema, loadConfig, portSchema, positiveIntSchema } from '../runtime/config.ts'
+import { allowedOriginsSchema } from '../runtime/originCheck.ts'
 
 export const brokerConfigSchema = z.object({
   PORT: portSchema.default(5050),
@@ -22,7 +23,9 @@ export const brokerConfigSchema = z.object({
   REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
   MAX_JOB_BYTES: positiveIntSchema.default(DEFAULT_MAX_JOB_BYTES),
   TOPIC_PREFIX: z.string().regex(TOPIC_PREFIX_PATTERN, 'must be MQTT topic levels without wildcards').default(DEFAULT_TOPIC_PREFIX),
-  SERVER_TIME_INTERVAL_MS: positiveIntSchema.default(1000)
+  SERVER_TIME_INTERVAL_MS: positiveIntSchema.default(1000),
+  /** Origins besides the page's own whose pages may open `/mqtt` (runtime/originCheck.ts). */
+  ALLOWED_ORIGINS: allowedOriginsSchema.default([])
 }).superRefine((config, ctx) => {
   if (config.AUTH_FILE !== undefined && config.ALLOW_ANONYMOUS) {
     ctx.addIssue({ code: 'custom', path: ['ALLOW_ANONYMOUS'], message: 'cannot be true with AUTH_FILE: with users, every client must log in' })

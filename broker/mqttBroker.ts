@@ -14,6 +14,7 @@ import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws'
 import { AccessControl } from '../access/accessControl.ts'
 import { maxPayloadBytes } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { originVerifier } from '../runtime/originCheck.ts'
 import { closeServer, listen } from '../runtime/servers.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
 import { AccessHooks } from './accessHooks.ts'
@@ -100,8 +101,14 @@ export class PrintwireBroker {
     this.tcpServer = createTcpServer((socket) => this.handleTcp(aedes, socket))
     const app = createWebApp(pageScript)
     this.httpServer = tls === undefined ? createHttpServer(app) : createHttpsServer({ ...tls }, app)
-    // ws refuses a larger frame before buffering it; the guard then follows MQTT's own framing.
-    this.wsServer = new WebSocketServer({ server: this.httpServer, path: WEBSOCKET_PATH, maxPayload: this.maxPacketBytes + 16 })
+    // ws refuses a larger frame before buffering it; the guard then follows MQTT's own framing. Pages of
+    // other origins are refused before the upgrade.
+    this.wsServer = new WebSocketServer({
+      server: this.httpServer,
+      path: WEBSOCKET_PATH,
+      maxPayload: this.maxPacketBytes + 16,
+      verifyClient: originVerifier({ allowed: config.ALLOWED_ORIGINS, loopbackOnly: host === '127.0.0.1', logger })
+    })
     this.wsServer.on('connection', (ws, req) => this.handleWebSocket(aedes, ws, req))
     this.wsServer.on('error', (error) => logger.error({ err: error }, 'websocket server error'))
     this.httpServer.on('connection', (socket) => this.track(socket))
