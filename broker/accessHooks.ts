@@ -1,6 +1,6 @@
 /**
  * AUTH_FILE enforcement in Aedes (SPEC "Access"), through its four hooks:
- * - authenticate: user name and password, and relay client ids reserved for relays;
+ * - authenticate: user name and password (with backoff: access/loginThrottle.ts), and relay client ids reserved for relays;
  * - authorizePublish: only to topics the user may write; a refused PUBLISH closes the connection
  *   (MQTT 3.1.1 has no negative PUBACK: [MQTT-3.3.5-2] allows closing or a silent acknowledgement);
  * - authorizeSubscribe: a filter that can match nothing the user may read is refused (SUBACK 0x80); a
@@ -15,7 +15,9 @@
  */
 import type { Aedes, AedesOptions, AuthenticateError, Client } from 'aedes'
 import type { AccessControl } from '../access/accessControl.ts'
+import type { LoginThrottle } from '../access/loginThrottle.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { clipForLog } from '../runtime/logText.ts'
 
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
@@ -24,28 +26,31 @@ type Hooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | '
 
 export class AccessHooks {
   private readonly access: AccessControl
+  private readonly throttle: LoginThrottle
   private readonly logger: Logger
   /** The user each authenticated connection logged in as. */
   private readonly users = new WeakMap<Client, string>()
   /** Per connection, the wildcard filters subscribed as concrete topics (see authorizeSubscribe). */
   private readonly narrowed = new WeakMap<Client, Map<string, string[]>>()
 
-  constructor (deps: { access: AccessControl, logger: Logger }) {
+  constructor (deps: { access: AccessControl, throttle: LoginThrottle, logger: Logger }) {
     this.access = deps.access
+    this.throttle = deps.throttle
     this.logger = deps.logger
   }
 
   hooks (): Hooks {
     return {
       authenticate: (client, username, password, done) => {
-        this.access.login(username, password, client.id).then((result) => {
+        // Past its wrong passwords, an address is refused (NOT_AUTHORIZED) without a password check: access/loginThrottle.ts.
+        this.throttle.attempt(username, password, remoteAddressOf(client), () => this.access.login(username, password, client.id)).then((result) => {
           if (result.ok && username !== undefined) {
             this.users.set(client, username)
-            this.logger.debug({ clientId: client.id, user: username }, 'client logged in')
+            this.logger.debug({ clientId: clipForLog(client.id), user: clipForLog(username) }, 'client logged in')
             return done(null, true)
           }
           const returnCode = result.refusal === 'BAD_CREDENTIALS' ? BAD_USERNAME_OR_PASSWORD : NOT_AUTHORIZED
-          this.logger.warn({ clientId: client.id, user: username, reason: result.refusal }, 'connection refused')
+          this.logger.warn({ clientId: clipForLog(client.id), user: clipForLog(username), remote: remoteAddressOf(client), reason: result.refusal, ...(result.limit === undefined ? {} : { limit: result.limit, retryAfterMs: result.retryAfterMs }) }, 'connection refused')
           done(Object.assign(new Error(`connection refused: ${result.refusal ?? 'unknown'}`), { returnCode }) as AuthenticateError, false)
         }, (error: unknown) => done(Object.assign(error as Error, { returnCode: NOT_AUTHORIZED }) as AuthenticateError, false))
       },
@@ -124,4 +129,9 @@ export class AccessHooks {
       }
     }
   }
+}
+
+/** The client's address: the broker hands Aedes each connection behind a PacketSizeGuard that carries it. */
+function remoteAddressOf (client: Client): string | undefined {
+  return (client.conn as { remoteAddress?: string }).remoteAddress
 }

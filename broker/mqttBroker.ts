@@ -12,13 +12,14 @@ import type { Duplex } from 'node:stream'
 import { Aedes } from 'aedes'
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws'
 import { AccessControl } from '../access/accessControl.ts'
+import { LoginThrottle } from '../access/loginThrottle.ts'
 import { maxPayloadBytes } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { originVerifier } from '../runtime/originCheck.ts'
 import { closeServer, listen } from '../runtime/servers.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
 import { AccessHooks } from './accessHooks.ts'
-import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
+import { listenHost, loginLimits, plainMqttHost, type BrokerConfig } from './config.ts'
 import { openPersistence, type BrokerPersistence } from './persistence.ts'
 import { serializePublishes } from './orderedPublish.ts'
 import { PacketSizeGuard } from './packetSizeGuard.ts'
@@ -83,7 +84,7 @@ export class PrintwireBroker {
         onUsersChanged: (users) => { if (this.aedes !== undefined) hooks?.disconnectUsers(this.aedes, users) }
       })
       await this.access.start()
-      hooks = new AccessHooks({ access: this.access, logger })
+      hooks = new AccessHooks({ access: this.access, throttle: new LoginThrottle({ limits: loginLimits(config) }), logger })
     }
     this.persistence = await openPersistence(config, logger)
     const aedes = await Aedes.createBroker({
@@ -182,6 +183,7 @@ export class PrintwireBroker {
   private guard (inner: Duplex, remote: string | undefined): PacketSizeGuard {
     const guarded = new PacketSizeGuard({
       inner,
+      remoteAddress: remote,
       maxPacketBytes: this.maxPacketBytes,
       onOversize: (announcedBytes) => this.logger.warn({ remote, announcedBytes, limit: this.maxPacketBytes }, 'packet too large: connection closed')
     })
