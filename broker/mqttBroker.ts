@@ -15,6 +15,7 @@ import { AccessControl } from '../access/accessControl.ts'
 import { LoginThrottle } from '../access/loginThrottle.ts'
 import { maxPayloadBytes } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { clipForLog } from '../runtime/logText.ts'
 import { originVerifier } from '../runtime/originCheck.ts'
 import { closeServer, listen } from '../runtime/servers.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
@@ -209,9 +210,9 @@ export class PrintwireBroker {
 
   private watchClients (aedes: Aedes): void {
     const { logger } = this
-    aedes.on('client', (client) => logger.debug({ clientId: client.id }, 'client connected'))
-    aedes.on('clientDisconnect', (client) => logger.debug({ clientId: client.id }, 'client disconnected'))
-    aedes.on('clientError', (client, error) => logger.debug({ clientId: client.id, err: error }, 'client error'))
+    aedes.on('client', (client) => logger.debug({ clientId: clipForLog(client.id) }, 'client connected'))
+    aedes.on('clientDisconnect', (client) => logger.debug({ clientId: clipForLog(client.id) }, 'client disconnected'))
+    aedes.on('clientError', (client, error) => logger.debug({ clientId: clipForLog(client.id), err: error }, 'client error'))
     aedes.on('connectionError', (_client, error) => logger.debug({ err: error }, 'connection error'))
   }
 }

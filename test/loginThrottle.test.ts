@@ -105,8 +105,8 @@ describe('log-in backoff', () => {
     expect(relays).toEqual(Array(10).fill('ok'))
   })
 
-  it('logs a refused log-in with the user name and client id clipped', async () => {
-    const log = captureLog()
+  it('logs a refused log-in with the user name and client id clipped, at every level', async () => {
+    const log = captureLog('debug')
     const authFile = `${await tempDir(cleanup)}/auth.json`
     await writeTestUsers(authFile)
     const broker = cleanup.add(new PrintwireBroker({ config: loadBrokerConfig({ PORT: '0', MQTT_PORT: '0', PERSISTENCE: 'memory', AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1' }), logger: log.logger }))
