@@ -4,12 +4,12 @@
  * through `attempt()`: the MQTT broker's today, the HTTP API's later, with the same instance.
  *
  * Wrong passwords are counted, over LOGIN_FAILURE_WINDOW_MS, in three places:
- * - per address (an IPv6 /64 counts as one address): past LOGIN_FAILURES_PER_ADDRESS, that address may not
+ * - per address (an IPv6 /64 counts as one address): after LOGIN_FAILURES_PER_ADDRESS, that address may not
  *   log in at all for LOGIN_BLOCK_MS, whichever user it names;
- * - per user and address: past LOGIN_FAILURES_PER_USER_ADDRESS, that address may not log in as that user for
+ * - per user and address: after LOGIN_FAILURES_PER_USER_ADDRESS, that address may not log in as that user for
  *   LOGIN_BLOCK_MS. A success from that address forgets its failures for that user;
- * - per user, from every address: past LOGIN_FAILURES_PER_USER (many addresses guessing one user), every
- *   address is allowed a single wrong password for that user per block instead of the usual allowance. The
+ * - per user, from every address: after LOGIN_FAILURES_PER_USER (many addresses guessing one user), every
+ *   address is allowed a single wrong password for that user per window instead of the usual allowance. The
  *   user is never blocked as such: a flood from address A against user U does not stop U at address B.
  * A refused attempt checks no password, so the refusal says nothing about the password it carried, and is
  * not counted (a blocked relay retrying does not extend its own block). Guesses in flight count as failures
