@@ -1,9 +1,9 @@
 /**
  * AUTH_FILE enforcement in Aedes (SPEC "Access"), through its four hooks:
- * - authenticate: user name and password; relay client ids reserved for relays of that printer; the Last Will
- *   authorized like any publish (a Will the user may not publish refuses the log-in: CONNACK 5); a client id
- *   bound to the user who first held a persistent session or a Will with it (clientIdOwners.ts): anyone else's
- *   log-in with it is refused (CONNACK 2) and the session stays as it was;
+ * - authenticate: user name and password (with backoff: access/loginThrottle.ts); relay client ids reserved for
+ *   relays of that printer; the Last Will authorized like any publish (a Will the user may not publish refuses
+ *   the log-in: CONNACK 5); a client id bound to the user who first held a persistent session or a Will with it
+ *   (clientIdOwners.ts): anyone else's log-in with it is refused (CONNACK 2) and the session stays as it was;
  * - authorizePublish: only to topics the user may write; a refused PUBLISH closes the connection
  *   (MQTT 3.1.1 has no negative PUBACK: [MQTT-3.3.5-2] allows closing or a silent acknowledgement). A Will that a
  *   broker instance publishes for a dead one comes with no client: it is authorized as its client id's owner,
@@ -20,8 +20,9 @@
  */
 import type { Aedes, AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes'
 import type { AccessControl } from '../access/accessControl.ts'
-import { forLog } from '../runtime/logText.ts'
+import type { LoginThrottle } from '../access/loginThrottle.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { clipForLog } from '../runtime/logText.ts'
 import type { ClientIdOwners } from './clientIdOwners.ts'
 
 const IDENTIFIER_REJECTED = 2
@@ -50,6 +51,7 @@ type Hooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | '
 export class AccessHooks {
   private readonly access: AccessControl
   private readonly owners: ClientIdOwners
+  private readonly throttle: LoginThrottle
   private readonly logger: Logger
   private aedes: Aedes | undefined
   /** The user each authenticated connection logged in as. */
@@ -57,27 +59,30 @@ export class AccessHooks {
   /** Per connection, the wildcard filters subscribed as concrete topics (see authorizeSubscribe). */
   private readonly narrowed = new WeakMap<Client, Map<string, string[]>>()
 
-  constructor (deps: { access: AccessControl, owners: ClientIdOwners, logger: Logger }) {
+  constructor (deps: { access: AccessControl, owners: ClientIdOwners, throttle: LoginThrottle, logger: Logger }) {
     this.access = deps.access
     this.owners = deps.owners
+    this.throttle = deps.throttle
     this.logger = deps.logger
   }
 
   hooks (): Hooks {
     return {
       authenticate: (client, username, password, done) => {
-        const refuse = (returnCode: number, reason: string): void => {
-          this.logger.warn({ clientId: forLog(client.id), user: forLog(username), reason }, 'connection refused')
+        const refuse = (returnCode: number, reason: string, extra: Record<string, unknown> = {}): void => {
+          this.logger.warn({ clientId: clipForLog(client.id), user: clipForLog(username), remote: remoteAddressOf(client), reason, ...extra }, 'connection refused')
           done(Object.assign(new Error(`connection refused: ${reason}`), { returnCode }) as AuthenticateError, false)
         }
-        this.access.login(username, password, client.id).then(async (result) => {
+        // Past its wrong passwords, an address is refused (NOT_AUTHORIZED) without a password check: access/loginThrottle.ts.
+        this.throttle.attempt(username, password, remoteAddressOf(client), () => this.access.login(username, password, client.id)).then(async (result) => {
           if (!result.ok || username === undefined) {
-            return refuse(result.refusal === 'BAD_CREDENTIALS' ? BAD_USERNAME_OR_PASSWORD : NOT_AUTHORIZED, result.refusal ?? 'unknown')
+            const limit = result.limit === undefined ? {} : { limit: result.limit, retryAfterMs: result.retryAfterMs }
+            return refuse(result.refusal === 'BAD_CREDENTIALS' ? BAD_USERNAME_OR_PASSWORD : NOT_AUTHORIZED, result.refusal ?? 'unknown', limit)
           }
           const refusal = await this.admit(client, username)
           if (refusal !== undefined) return refuse(refusal === 'CLIENT_ID_OWNED' ? IDENTIFIER_REJECTED : NOT_AUTHORIZED, refusal)
           this.users.set(client, username)
-          this.logger.debug({ clientId: client.id, user: username }, 'client logged in')
+          this.logger.debug({ clientId: clipForLog(client.id), user: clipForLog(username) }, 'client logged in')
           done(null, true)
         }).catch((error: unknown) => done(Object.assign(error as Error, { returnCode: NOT_AUTHORIZED }) as AuthenticateError, false))
       },
@@ -85,7 +90,7 @@ export class AccessHooks {
         if (client === null) return this.authorizeOrphanWill(packet, done)
         const user = this.users.get(client)
         if (user !== undefined && this.access.mayPublish(user, packet.topic)) return done(null)
-        this.logger.warn({ clientId: client.id, user, topic: forLog(packet.topic) }, 'publish refused: connection closed')
+        this.logger.warn({ clientId: client.id, user, topic: clipForLog(packet.topic) }, 'publish refused: connection closed')
         done(new PublishRefusedError('PUBLISH_NOT_ALLOWED', `not allowed to publish to ${packet.topic}`))
       },
       authorizeSubscribe: (client, subscription, done) => {
@@ -125,7 +130,7 @@ export class AccessHooks {
   private async admit (client: Client, user: string): Promise<AdmissionRefusal | undefined> {
     const will = willOf(client)
     if (will !== null && will !== undefined && !this.access.mayPublish(user, will.topic)) {
-      this.logger.warn({ clientId: forLog(client.id), user: forLog(user), topic: forLog(will.topic) }, 'Last Will on a topic the user may not publish to')
+      this.logger.warn({ clientId: clipForLog(client.id), user: clipForLog(user), topic: clipForLog(will.topic) }, 'Last Will on a topic the user may not publish to')
       return 'WILL_NOT_ALLOWED'
     }
     const admin = this.access.roleOf(user) === 'admin'
@@ -143,7 +148,7 @@ export class AccessHooks {
   private authorizeOrphanWill (packet: PublishPacket, done: (error?: Error | null) => void): void {
     const clientId = (packet as PublishPacket & { clientId?: string }).clientId
     const refuse = (why: string): void => {
-      this.logger.warn({ clientId: forLog(clientId), topic: forLog(packet.topic), why }, 'Last Will of a client of a dead broker instance refused')
+      this.logger.warn({ clientId: clipForLog(clientId), topic: clipForLog(packet.topic), why }, 'Last Will of a client of a dead broker instance refused')
       done(new PublishRefusedError('WILL_NOT_ALLOWED', `Last Will of ${clientId ?? '(no client id)'} refused: ${why}`))
     }
     if (clientId === undefined) return refuse('no client id')
@@ -201,4 +206,9 @@ export class AccessHooks {
       }
     }
   }
+}
+
+/** The client's address: the broker hands Aedes each connection behind a PacketSizeGuard that carries it. */
+function remoteAddressOf (client: Client): string | undefined {
+  return (client.conn as { remoteAddress?: string }).remoteAddress
 }

@@ -1,7 +1,9 @@
 /** Broker configuration (SPEC "Configuration"): one schema, its defaults, validated once and frozen. */
 import { z } from 'zod'
+import type { LoginThrottleLimits } from '../access/loginThrottle.ts'
 import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
 import { booleanSchema, loadConfig, portSchema, positiveIntSchema } from '../runtime/config.ts'
+import { allowedOriginsSchema } from '../runtime/originCheck.ts'
 
 export const brokerConfigSchema = z.object({
   PORT: portSchema.default(5050),
@@ -27,10 +29,22 @@ export const brokerConfigSchema = z.object({
    * How often this broker tells others sharing its store that it is alive (Aedes' heartbeat). The Last Wills of
    * clients of an instance that died without a goodbye are published about four of these after it stops beating.
    */
-  HEARTBEAT_INTERVAL_MS: positiveIntSchema.pipe(z.number().min(100, 'must be at least 100')).default(60_000)
+  HEARTBEAT_INTERVAL_MS: positiveIntSchema.pipe(z.number().min(100, 'must be at least 100')).default(60_000),
+  /** Origins besides the page's own whose pages may open `/mqtt` (runtime/originCheck.ts). */
+  ALLOWED_ORIGINS: allowedOriginsSchema.default([]),
+  /** Log-in backoff (access/loginThrottle.ts): wrong passwords allowed per address, per user and address, per user. */
+  LOGIN_FAILURES_PER_ADDRESS: positiveIntSchema.default(30),
+  LOGIN_FAILURES_PER_USER_ADDRESS: positiveIntSchema.default(5),
+  LOGIN_FAILURES_PER_USER: positiveIntSchema.default(100),
+  /** Over how long wrong passwords are counted, and how long an address is refused once past a limit. */
+  LOGIN_FAILURE_WINDOW_MS: positiveIntSchema.default(900_000),
+  LOGIN_BLOCK_MS: positiveIntSchema.default(300_000)
 }).superRefine((config, ctx) => {
   if (config.AUTH_FILE !== undefined && config.ALLOW_ANONYMOUS) {
     ctx.addIssue({ code: 'custom', path: ['ALLOW_ANONYMOUS'], message: 'cannot be true with AUTH_FILE: with users, every client must log in' })
+  }
+  if (config.LOGIN_FAILURES_PER_USER_ADDRESS > config.LOGIN_FAILURES_PER_ADDRESS) {
+    ctx.addIssue({ code: 'custom', path: ['LOGIN_FAILURES_PER_USER_ADDRESS'], message: `cannot be above LOGIN_FAILURES_PER_ADDRESS (${config.LOGIN_FAILURES_PER_ADDRESS}): an address is blocked for every user first` })
   }
   checkTlsPair(config, ctx)
 })
@@ -47,6 +61,17 @@ export type BrokerConfig = Readonly<z.infer<typeof brokerConfigSchema>>
 
 export function loadBrokerConfig (env: Record<string, string | undefined>): BrokerConfig {
   return loadConfig('broker', brokerConfigSchema, env)
+}
+
+/** The log-in backoff's limits, from the LOGIN_* settings. */
+export function loginLimits (config: BrokerConfig): LoginThrottleLimits {
+  return {
+    failuresPerAddress: config.LOGIN_FAILURES_PER_ADDRESS,
+    failuresPerUserAddress: config.LOGIN_FAILURES_PER_USER_ADDRESS,
+    failuresPerUser: config.LOGIN_FAILURES_PER_USER,
+    windowMs: config.LOGIN_FAILURE_WINDOW_MS,
+    blockMs: config.LOGIN_BLOCK_MS
+  }
 }
 
 /** Where the listeners bind: loopback for an anonymous broker unless opened on purpose. */

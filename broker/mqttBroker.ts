@@ -12,12 +12,15 @@ import type { Duplex } from 'node:stream'
 import { Aedes } from 'aedes'
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws'
 import { AccessControl } from '../access/accessControl.ts'
+import { LoginThrottle } from '../access/loginThrottle.ts'
 import { maxPayloadBytes } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { clipForLog } from '../runtime/logText.ts'
+import { originVerifier } from '../runtime/originCheck.ts'
 import { closeServer, listen } from '../runtime/servers.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
 import { AccessHooks } from './accessHooks.ts'
-import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
+import { listenHost, loginLimits, plainMqttHost, type BrokerConfig } from './config.ts'
 import { openPersistence, type BrokerPersistence } from './persistence.ts'
 import { DurablePublish } from './durablePublish.ts'
 import { PublishGate } from './publishGate.ts'
@@ -85,7 +88,7 @@ export class PrintwireBroker {
         onUsersChanged: (users) => { if (this.aedes !== undefined) hooks?.disconnectUsers(this.aedes, users) }
       })
       await this.access.start()
-      hooks = new AccessHooks({ access: this.access, owners: this.persistence.owners, logger })
+      hooks = new AccessHooks({ access: this.access, owners: this.persistence.owners, throttle: new LoginThrottle({ limits: loginLimits(config) }), logger })
     }
     const accessHooks = hooks?.hooks()
     const aedes = await Aedes.createBroker({
@@ -106,8 +109,14 @@ export class PrintwireBroker {
     this.tcpServer = createTcpServer((socket) => this.handleTcp(aedes, socket))
     const app = createWebApp(pageScript)
     this.httpServer = tls === undefined ? createHttpServer(app) : createHttpsServer({ ...tls }, app)
-    // ws refuses a larger frame before buffering it; the guard then follows MQTT's own framing.
-    this.wsServer = new WebSocketServer({ server: this.httpServer, path: WEBSOCKET_PATH, maxPayload: this.maxPacketBytes + 16 })
+    // ws refuses a larger frame before buffering it; the guard then follows MQTT's own framing. Pages of
+    // other origins are refused before the upgrade.
+    this.wsServer = new WebSocketServer({
+      server: this.httpServer,
+      path: WEBSOCKET_PATH,
+      maxPayload: this.maxPacketBytes + 16,
+      verifyClient: originVerifier({ allowed: config.ALLOWED_ORIGINS, loopbackOnly: host === '127.0.0.1', logger })
+    })
     this.wsServer.on('connection', (ws, req) => this.handleWebSocket(aedes, ws, req))
     this.wsServer.on('error', (error) => logger.error({ err: error }, 'websocket server error'))
     this.httpServer.on('connection', (socket) => this.track(socket))
@@ -182,6 +191,7 @@ export class PrintwireBroker {
   private guard (inner: Duplex, remote: string | undefined): PacketSizeGuard {
     const guarded = new PacketSizeGuard({
       inner,
+      remoteAddress: remote,
       maxPacketBytes: this.maxPacketBytes,
       onOversize: (announcedBytes) => this.logger.warn({ remote, announcedBytes, limit: this.maxPacketBytes }, 'packet too large: connection closed')
     })
@@ -207,9 +217,9 @@ export class PrintwireBroker {
 
   private watchClients (aedes: Aedes): void {
     const { logger } = this
-    aedes.on('client', (client) => logger.debug({ clientId: client.id }, 'client connected'))
-    aedes.on('clientDisconnect', (client) => logger.debug({ clientId: client.id }, 'client disconnected'))
-    aedes.on('clientError', (client, error) => logger.debug({ clientId: client.id, err: error }, 'client error'))
+    aedes.on('client', (client) => logger.debug({ clientId: clipForLog(client.id) }, 'client connected'))
+    aedes.on('clientDisconnect', (client) => logger.debug({ clientId: clipForLog(client.id) }, 'client disconnected'))
+    aedes.on('clientError', (client, error) => logger.debug({ clientId: clipForLog(client.id), err: error }, 'client error'))
     aedes.on('connectionError', (_client, error) => logger.debug({ err: error }, 'connection error'))
   }
 }

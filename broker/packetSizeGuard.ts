@@ -9,6 +9,8 @@ import { Duplex } from 'node:stream'
 
 export interface PacketSizeGuardDeps {
   inner: Duplex
+  /** The client's address, for the parts of the broker that see only this stream (log-in backoff). */
+  remoteAddress?: string | undefined
   maxPacketBytes: number
   /** Told once, when a client's packet is refused. */
   onOversize: (announcedBytes: number) => void
@@ -20,6 +22,7 @@ type ScanState = 'type' | 'length' | 'body'
 const COALESCE_MAX_BYTES = 64 * 1024
 
 export class PacketSizeGuard extends Duplex {
+  readonly remoteAddress: string | undefined
   private readonly inner: Duplex
   private readonly maxPacketBytes: number
   private readonly onOversize: (announcedBytes: number) => void
@@ -37,6 +40,7 @@ export class PacketSizeGuard extends Duplex {
   constructor (deps: PacketSizeGuardDeps) {
     super({ allowHalfOpen: false })
     this.inner = deps.inner
+    this.remoteAddress = deps.remoteAddress
     this.maxPacketBytes = deps.maxPacketBytes
     this.onOversize = deps.onOversize
     this.inner.on('data', (chunk: Buffer) => this.forward(chunk))

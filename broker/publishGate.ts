@@ -10,7 +10,7 @@
  */
 import type { Aedes, Client, PublishPacket } from 'aedes'
 import { errorsTopic, parsePrinterTopic, peekJobId, type JobErrorMessage } from '../protocol/index.ts'
-import { forLog } from '../runtime/logText.ts'
+import { clipForLog } from '../runtime/logText.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { DurablePublish } from './durablePublish.ts'
 
@@ -49,7 +49,7 @@ export class PublishGate {
       if (packet.retain && this.refuseRetainedJob(client, packet)) return done(null)
       if (client === null) return done(null)
       durable.storeBeforeAck(client, packet).then(() => done(null), (storeError: Error) => {
-        logger.error({ err: storeError, clientId: forLog(client.id), topic: forLog(packet.topic) }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
+        logger.error({ err: storeError, clientId: clipForLog(client.id), topic: clipForLog(packet.topic) }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
         done(storeError)
       })
     }
@@ -65,7 +65,7 @@ export class PublishGate {
     durable.drop(packet)
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     const jobId = peekJobId(payload)
-    logger.warn({ clientId: forLog(client?.id), printerId: topic.printerId, jobId }, 'retained job refused')
+    logger.warn({ clientId: clipForLog(client?.id), printerId: topic.printerId, jobId }, 'retained job refused')
     const error: JobErrorMessage = {
       ...(jobId === undefined ? {} : { jobId }),
       printerId: topic.printerId,

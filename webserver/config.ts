@@ -6,6 +6,7 @@ import { z } from 'zod'
 import { DEFAULT_MAX_JOB_BYTES } from '../protocol/index.ts'
 import { checkTlsPair } from '../broker/config.ts'
 import { loadConfig, portSchema, positiveIntSchema } from '../runtime/config.ts'
+import { allowedOriginsSchema } from '../runtime/originCheck.ts'
 
 const mqttUrl = z.string().regex(/^(mqtts?|wss?):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL')
 
@@ -21,7 +22,9 @@ export const webServerConfigSchema = z.object({
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
   MAX_JOB_BYTES: positiveIntSchema.default(DEFAULT_MAX_JOB_BYTES),
-  SERVER_TIME_INTERVAL_MS: positiveIntSchema.default(1000)
+  SERVER_TIME_INTERVAL_MS: positiveIntSchema.default(1000),
+  /** Origins besides the page's own whose pages may open `/mqtt` (runtime/originCheck.ts). */
+  ALLOWED_ORIGINS: allowedOriginsSchema.default([])
 }).superRefine(checkTlsPair)
 
 export type WebServerConfig = Readonly<z.infer<typeof webServerConfigSchema>>

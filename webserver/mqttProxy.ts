@@ -2,17 +2,21 @@
  * `/mqtt` on the web server, passed through to the broker's own WebSocket listener: the page connects to
  * the origin it came from whichever broker runs behind (the same page works with the embedded broker and
  * with Mosquitto, and over HTTPS without mixed content). Frames are relayed as they are, both ways; the
- * broker does the authentication. Either side closing closes the other.
+ * broker does the authentication. Either side closing closes the other. Pages of other origins are refused
+ * before the upgrade, as by the embedded broker (runtime/originCheck.ts).
  */
 import type { IncomingMessage, Server } from 'node:http'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
 import type { Logger } from '../runtime/logger.ts'
+import { originVerifier } from '../runtime/originCheck.ts'
 
 export interface MqttProxyDeps {
   server: Server
   path: string
   upstreamUrl: string
   maxPayloadBytes: number
+  /** ALLOWED_ORIGINS: origins besides the page's own. */
+  allowedOrigins: readonly string[]
   logger: Logger
 }
 
@@ -28,11 +32,12 @@ export class MqttProxy {
   }
 
   async start (): Promise<void> {
-    const { server, path, maxPayloadBytes, logger } = this.deps
+    const { server, path, maxPayloadBytes, allowedOrigins, logger } = this.deps
     this.wss = new WebSocketServer({
       server,
       path,
       maxPayload: maxPayloadBytes,
+      verifyClient: originVerifier({ allowed: allowedOrigins, loopbackOnly: false, logger }),
       handleProtocols: (protocols) => protocols.has('mqtt') ? 'mqtt' : false
     })
     this.wss.on('connection', (page, req) => this.bridge(page, req))

@@ -53,6 +53,7 @@ export class WebServer {
       path: WEBSOCKET_PATH,
       upstreamUrl: config.BROKER_WS_URL,
       maxPayloadBytes: maxPayloadBytes(config.MAX_JOB_BYTES) + 16,
+      allowedOrigins: config.ALLOWED_ORIGINS,
       logger
     })
     await this.proxy.start()
