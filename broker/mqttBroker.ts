@@ -24,6 +24,7 @@ import { listenHost, loginLimits, plainMqttHost, type BrokerConfig } from './con
 import { openPersistence, type BrokerPersistence } from './persistence.ts'
 import { DurablePublish } from './durablePublish.ts'
 import { PublishGate } from './publishGate.ts'
+import { RelayExclusivity } from './relayExclusivity.ts'
 import { PacketSizeGuard } from './packetSizeGuard.ts'
 import { ServerClock } from './serverClock.ts'
 import { bundlePageScript, createWebApp } from './webApp.ts'
@@ -102,6 +103,8 @@ export class PrintwireBroker {
     durable.start()
     this.durable = durable
     new PublishGate({ aedes, durable, authorize: accessHooks?.authorizePublish, topicPrefix: config.TOPIC_PREFIX, logger }).start()
+    // After the access hooks: one relay per printer.
+    new RelayExclusivity({ aedes, topicPrefix: config.TOPIC_PREFIX, logger }).start()
     this.aedes = aedes
     hooks?.attach(aedes)
     this.watchClients(aedes)

@@ -57,6 +57,8 @@ export interface PrinterStatusMessage {
   state: PrinterState
   detail?: string
   relayId: string
+  /** The relay process (a random id per start): tells two processes with one RELAY_ID apart. */
+  instance?: string
   at: string
 }
 

@@ -12,10 +12,11 @@
  * once. It does not hold the acknowledgement meanwhile: mqtt.js would process no other packet, not even the
  * broker's PINGRESP, and drop the connection after a keepalive anyway.
  */
+import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import {
-  errorsTopic, jobsTopic, relayClientId, responsesTopic, SERVER_TIME_TOPIC, statusTopic,
+  errorsTopic, jobsTopic, peekJobId, relayClientId, responsesTopic, SERVER_TIME_TOPIC, statusTopic,
   type JobErrorMessage, type JobResult, type PrinterState, type PrinterStatusMessage
 } from '../protocol/index.ts'
 import { ConfigError } from '../runtime/config.ts'
@@ -42,6 +43,9 @@ export interface BrokerLinkDeps {
 /** How often a connection samples `server/time` again after the sample it takes on connecting. */
 export const SERVER_TIME_RESAMPLE_MS = 10 * 60_000
 
+/** After the broker refused this relay a printer's jobs (another relay serves it), how long until it asks again. */
+export const CONFLICT_RETRY_MS = 30_000
+
 export class BrokerLink {
   private readonly deps: BrokerLinkDeps
   private client: MqttClient | undefined
@@ -55,6 +59,11 @@ export class BrokerLink {
   private cycling = false
   private stopping = false
   private deferred: Array<() => void> = []
+  /** This process's connection, named in its Will and status (relayExclusivity.ts on the broker). */
+  private readonly instance = randomUUID()
+  /** The broker refused the jobs subscription (another relay serves the printer): standing down until retried. */
+  private conflicted = false
+  private conflictTimer: NodeJS.Timeout | undefined
 
   constructor (deps: BrokerLinkDeps) {
     this.deps = deps
@@ -71,7 +80,7 @@ export class BrokerLink {
   async start (): Promise<void> {
     const { config, printerId, logger } = this.deps
     const prefix = config.TOPIC_PREFIX
-    const will: PrinterStatusMessage = { printerId, state: 'offline', detail: 'relay disconnected', relayId: config.RELAY_ID, at: new Date().toISOString() }
+    const will: PrinterStatusMessage = { printerId, state: 'offline', detail: 'relay disconnected', relayId: config.RELAY_ID, instance: this.instance, at: new Date().toISOString() }
     const ca = config.MQTT_CA_FILE === undefined ? undefined : await readCaFile(config.MQTT_CA_FILE)
     const client = mqtt.connect(config.MQTT_URL, {
       clientId: this.clientId,
@@ -111,14 +120,23 @@ export class BrokerLink {
         this.deps.onConnect?.(first)
         first = false
       }
-      if (connack.sessionPresent) {
+      // (A session whose subscription was refused is present, but without it.)
+      if (connack.sessionPresent && !this.conflicted) {
         announce()
         return
       }
       client.subscribe(jobsTopic(prefix, printerId), { qos: 1 }, (error, granted) => {
-        if (error) logger.error({ err: error }, 'could not subscribe to jobs')
-        else if (granted?.some((g) => g.qos !== 1)) logger.error({ granted }, 'the broker refused the jobs subscription')
-        else announce()
+        // mqtt.js reports a refused subscription (SUBACK 0x80) as an error that carries the SUBACK.
+        const suback = (error as { packet?: { granted?: number[] } } | undefined)?.packet
+        const refused = suback?.granted?.includes(128) === true || granted?.some((g) => g.qos === 128) === true
+        if (refused) this.standDown(client)
+        else if (error) logger.error({ err: error }, 'could not subscribe to jobs')
+        else if (granted?.some((g) => g.qos !== 1)) logger.error({ granted }, 'the broker granted the jobs subscription at another QoS')
+        else {
+          if (this.conflicted) logger.info('the broker now gives this relay the printer\'s jobs')
+          this.conflicted = false
+          announce()
+        }
       })
     })
     this.resampleTimer = setInterval(() => this.sampleServerTime(), SERVER_TIME_RESAMPLE_MS)
@@ -126,7 +144,8 @@ export class BrokerLink {
     client.on('offline', () => logger.warn('broker connection lost; reconnecting'))
     client.on('error', (error) => {
       const code = (error as { code?: unknown }).code
-      if (code === 4 || code === 5) logger.error({ err: error, user: config.MQTT_USERNAME }, 'the broker refused this relay\'s log-in: check MQTT_USERNAME/MQTT_PASSWORD and that the user is a relay of this printer; retrying')
+      if (code === 2) logger.error({ err: error, clientId: this.clientId }, 'the broker refused this relay\'s client id: another relay process with the same RELAY_ID is connected (or the id belongs to another user); this one prints nothing until it is gone; retrying')
+      else if (code === 4 || code === 5) logger.error({ err: error, user: config.MQTT_USERNAME }, 'the broker refused this relay\'s log-in: check MQTT_USERNAME/MQTT_PASSWORD and that the user is a relay of this printer; retrying')
       else logger.warn({ err: error }, 'broker connection error')
     })
   }
@@ -146,12 +165,54 @@ export class BrokerLink {
     })
   }
 
+  private refuseRetainedJob (payload: Buffer): void {
+    const { logger, printerId } = this.deps
+    const jobId = peekJobId(payload)
+    logger.warn({ jobId, bytes: payload.length }, 'retained job ignored')
+    const message: JobErrorMessage = {
+      ...(jobId === undefined ? {} : { jobId }),
+      printerId,
+      code: 'INVALID_JOB',
+      message: 'a job must not be retained (every new relay session would print it again): it was not printed; publish it without the retain flag',
+      retryable: false,
+      at: new Date().toISOString()
+    }
+    this.publishOutcome(message, 'error', () => {})
+  }
+
+  /**
+   * The broker refused this relay the printer's jobs: another relay serves it. Says so in the log and in the
+   * printer's status, then leaves with a DISCONNECT (its Will would announce the printer `offline` while the
+   * other relay serves it) and asks again after CONFLICT_RETRY_MS.
+   */
+  private standDown (client: MqttClient): void {
+    const { logger, config, printerId } = this.deps
+    this.conflicted = true
+    logger.error({ relayId: config.RELAY_ID, retryInMs: CONFLICT_RETRY_MS }, 'the broker refused this relay the printer\'s jobs: another relay (another RELAY_ID) serves this printer, and two would print every job twice. This relay prints nothing for it: stop one of the two (README "One relay per printer")')
+    const status: PrinterStatusMessage = {
+      printerId,
+      state: 'error',
+      detail: `two relays for one printer: relay ${config.RELAY_ID} was refused because another relay serves it; stop one of them`,
+      relayId: config.RELAY_ID,
+      instance: this.instance,
+      at: new Date().toISOString()
+    }
+    client.publish(statusTopic(config.TOPIC_PREFIX, printerId), JSON.stringify(status), { qos: 1, retain: true }, () => {
+      client.end(false, () => {
+        if (this.stopping || this.client !== client) return
+        this.conflictTimer = setTimeout(() => { if (!this.stopping) client.reconnect() }, CONFLICT_RETRY_MS)
+      })
+    })
+  }
+
   async stop (): Promise<void> {
+    clearTimeout(this.conflictTimer)
     clearInterval(this.resampleTimer)
     this.stopping = true
     const client = this.client
     if (client === undefined) return
-    if (client.connected) {
+    // (A relay standing down for another never speaks for the printer's state.)
+    if (client.connected && !this.conflicted) {
       this.publishStatus('offline', 'relay stopped')
     }
     await client.endAsync()
@@ -166,7 +227,7 @@ export class BrokerLink {
   }
 
   publishStatus (state: PrinterState, detail?: string): void {
-    const message: PrinterStatusMessage = { printerId: this.deps.printerId, state, relayId: this.deps.config.RELAY_ID, at: new Date().toISOString() }
+    const message: PrinterStatusMessage = { printerId: this.deps.printerId, state, relayId: this.deps.config.RELAY_ID, instance: this.instance, at: new Date().toISOString() }
     if (detail !== undefined) message.detail = detail
     this.publish(statusTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId), message, true)
   }
@@ -217,6 +278,12 @@ export class BrokerLink {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     if (packet.topic === SERVER_TIME_TOPIC) {
       this.takeServerTime(payload)
+      callback()
+      return
+    }
+    if (packet.retain) {
+      // A retained job would come again to every new relay session: never printed, its publisher told.
+      this.refuseRetainedJob(payload)
       callback()
       return
     }

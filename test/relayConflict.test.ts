@@ -1,0 +1,109 @@
+/**
+ * One relay per printer (issue #10, finding 4): a second relay for a printer, with another RELAY_ID or the same
+ * one, prints nothing and says so; every job prints once. Retained jobs never print again for a new relay session.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import pino from 'pino'
+import { loadRelayConfig } from '../relay/config.ts'
+import { Relay } from '../relay/relay.ts'
+import { TestClient } from './helpers/mqttClient.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
+import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
+
+const cleanup = new Cleanup()
+afterEach(() => cleanup.closeAll())
+
+/** A relay whose log lines are kept, to read what it tells its operator. */
+async function relayWithLog (env: Record<string, string>): Promise<{ relay: Relay, lines: Array<{ msg: string, [key: string]: unknown }> }> {
+  const lines: Array<{ msg: string }> = []
+  const logger = pino({ level: 'info' }, { write: (line: string) => { lines.push(JSON.parse(line) as { msg: string }) } })
+  const relay = cleanup.add(new Relay({ config: loadRelayConfig(env), logger }))
+  await relay.start()
+  return { relay, lines }
+}
+
+async function printTen (client: TestClient, prefix: string): Promise<void> {
+  const ids = Array.from({ length: 10 }, (_, i) => `${prefix}-${i}`)
+  for (const id of ids) await client.publish('printers/lobby/jobs', JSON.stringify({ id, data: `<RC1,1>${id}<p>` }))
+  for (const id of ids) expect((await client.outcome('lobby', id)).json.status).toBe('printed')
+}
+
+describe('two relays for one printer (embedded broker)', () => {
+  it('with different RELAY_IDs: the second is refused the jobs, says so in its log and the status, and every job prints once', async () => {
+    const broker = cleanup.add(await startBroker())
+    const sim = cleanup.add(await startPrinter())
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/status', 'printers/lobby/responses', 'printers/lobby/errors')
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'venue-a' })))
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
+
+    const second = await relayWithLog(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'venue-b' }))
+    const conflict = await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.relayId === 'venue-b', 10_000, 'the conflict status').catch((error: Error) => { throw new Error(`${error.message}; second relay said: ${JSON.stringify(second.lines)}`) })
+    expect(conflict.json).toMatchObject({ state: 'error', detail: expect.stringMatching(/two relays/) })
+    expect(second.lines.some((l) => /another relay \(another RELAY_ID\) serves this printer/.test(l.msg))).toBe(true)
+
+    await printTen(client, 'once')
+    expect(sim.tickets).toHaveLength(10)
+    // The second relay left without its Will: the printer was never announced `offline` while the first served it.
+    expect(client.messages.filter((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'offline')).toEqual([])
+  })
+
+  it('with the same RELAY_ID: the second process is refused while the first is connected, and every job prints once', async () => {
+    const broker = cleanup.add(await startBroker())
+    const sim = cleanup.add(await startPrinter())
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/status', 'printers/lobby/responses', 'printers/lobby/errors')
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'twin' })))
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
+
+    const second = await relayWithLog(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'twin' }))
+    await expect.poll(() => second.lines.some((l) => /another relay process with the same RELAY_ID is connected/.test(l.msg)), { timeout: 10_000 }).toBe(true)
+    await printTen(client, 'twin')
+    expect(sim.tickets).toHaveLength(10)
+    // The first was never knocked off: one `online`, no `offline`.
+    const states = client.messages.filter((m) => m.topic === 'printers/lobby/status').map((m) => m.json?.state)
+    expect(states).toEqual(['online'])
+  })
+
+  it('lets the same relay process take its session back at once over a connection the broker still thinks alive', async () => {
+    const broker = cleanup.add(await startBroker())
+    const sim = cleanup.add(await startPrinter())
+    const relay = cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup))))
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/responses')
+    // The relay's own client reconnects while its old connection is still open on the broker's side.
+    const link = (relay as unknown as { lanes: Array<{ link: { client: { stream: { destroy(): void } } } }> }).lanes[0]?.link
+    link?.client.stream.destroy()
+    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'after-reconnect', data: 'x<p>' }))
+    expect((await client.outcome('lobby', 'after-reconnect', 15_000)).json.status).toBe('printed')
+  })
+})
+
+describe.each(BROKER_TARGETS)('retained jobs on $name', (target) => {
+  it('never prints a retained job for a new relay session, and tells its publisher', async () => {
+    const dir = await tempDir(cleanup)
+    const authFile = `${dir}/auth.json`
+    await writeTestUsers(authFile)
+    const urls = await target.start(authFile, dir, cleanup)
+    const sim = cleanup.add(await startPrinter())
+    const alice = cleanup.add(await TestClient.connect(urls.mqttUrl, { username: 'alice', password: PASSWORDS.alice }))
+    await alice.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
+    await alice.publish('printers/lobby/jobs', JSON.stringify({ id: 'retained-1', data: '<RC1,1>retained-ticket<p>' }), { retain: true })
+
+    const relayCredentials = { MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] }
+    for (const relayId of ['first', 'second']) {
+      // Each a new relay session (the first relay's session is ended so the second one is allowed).
+      const relay = await startRelay(relayEnv(urls.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: relayId, ...relayCredentials }))
+      await alice.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.relayId === relayId && m.json?.state === 'online', 10_000, `${relayId} online`)
+      const fence = `fence-${relayId}`
+      await alice.publish('printers/lobby/jobs', JSON.stringify({ id: fence, data: '<RC1,1>fence<p>' }))
+      expect((await alice.outcome('lobby', fence)).json.status).toBe('printed')
+      await relay.stop()
+      const ended = await TestClient.connect(urls.mqttUrl, { clientId: `printwire-relay:${relayId}:lobby`, clean: true, username: 'relay-lobby', password: PASSWORDS['relay-lobby'] })
+      await ended.stop()
+    }
+    const refusal = await alice.outcome('lobby', 'retained-1')
+    expect(refusal.json).toMatchObject({ code: 'INVALID_JOB', retryable: false, message: expect.stringMatching(/retain/) })
+    expect(sim.tickets.filter((t) => t.bytes.toString().includes('retained-ticket'))).toEqual([])
+  })
+})
