@@ -1,7 +1,7 @@
 /** Broker configuration (SPEC "Configuration"): one schema, its defaults, validated once and frozen. */
 import { z } from 'zod'
 import type { LoginThrottleLimits } from '../access/loginThrottle.ts'
-import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
+import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, maxPayloadBytes, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
 import { booleanSchema, loadConfig, portSchema, positiveIntSchema } from '../runtime/config.ts'
 import { allowedOriginsSchema } from '../runtime/originCheck.ts'
 
@@ -30,6 +30,10 @@ export const brokerConfigSchema = z.object({
    * clients of an instance that died without a goodbye are published about four of these after it stops beating.
    */
   HEARTBEAT_INTERVAL_MS: positiveIntSchema.pipe(z.number().min(100, 'must be at least 100')).default(60_000),
+  /** Jobs that may wait at the broker for one printer's relay session (stored, not yet acknowledged); more are answered QUEUE_FULL. */
+  MAX_QUEUED_JOBS: positiveIntSchema.default(10_000),
+  /** Bytes of job payloads that may wait at the broker for one printer's relay session; more are answered QUEUE_FULL. */
+  MAX_QUEUED_BYTES: positiveIntSchema.default(256 * 1024 * 1024),
   /** Origins besides the page's own whose pages may open `/mqtt` (runtime/originCheck.ts). */
   ALLOWED_ORIGINS: allowedOriginsSchema.default([]),
   /** Log-in backoff (access/loginThrottle.ts): wrong passwords allowed per address, per user and address, per user. */
@@ -47,6 +51,9 @@ export const brokerConfigSchema = z.object({
     ctx.addIssue({ code: 'custom', path: ['LOGIN_FAILURES_PER_USER_ADDRESS'], message: `cannot be above LOGIN_FAILURES_PER_ADDRESS (${config.LOGIN_FAILURES_PER_ADDRESS}): an address is blocked for every user first` })
   }
   checkTlsPair(config, ctx)
+  if (config.MAX_QUEUED_BYTES < maxPayloadBytes(config.MAX_JOB_BYTES)) {
+    ctx.addIssue({ code: 'custom', path: ['MAX_QUEUED_BYTES'], message: `must be at least ${maxPayloadBytes(config.MAX_JOB_BYTES)} (a MAX_JOB_BYTES job in a base64 envelope), or such a job could never be queued` })
+  }
 })
 
 /** TLS_CERT and TLS_KEY come together. */

@@ -23,6 +23,7 @@ import { AccessHooks } from './accessHooks.ts'
 import { listenHost, loginLimits, plainMqttHost, type BrokerConfig } from './config.ts'
 import { openPersistence, type BrokerPersistence } from './persistence.ts'
 import { DurablePublish } from './durablePublish.ts'
+import { JobQueueLimits } from './jobQueueLimits.ts'
 import { PublishGate } from './publishGate.ts'
 import { RelayExclusivity } from './relayExclusivity.ts'
 import { PacketSizeGuard } from './packetSizeGuard.ts'
@@ -102,7 +103,9 @@ export class PrintwireBroker {
     const durable = new DurablePublish({ aedes, logger })
     durable.start()
     this.durable = durable
-    new PublishGate({ aedes, durable, authorize: accessHooks?.authorizePublish, topicPrefix: config.TOPIC_PREFIX, logger }).start()
+    const limits = new JobQueueLimits({ aedes, topicPrefix: config.TOPIC_PREFIX, limits: { maxJobs: config.MAX_QUEUED_JOBS, maxBytes: config.MAX_QUEUED_BYTES } })
+    limits.start()
+    new PublishGate({ aedes, durable, limits, authorize: accessHooks?.authorizePublish, topicPrefix: config.TOPIC_PREFIX, logger }).start()
     // After the access hooks: one relay per printer.
     new RelayExclusivity({ aedes, topicPrefix: config.TOPIC_PREFIX, logger }).start()
     this.aedes = aedes

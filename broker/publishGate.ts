@@ -6,13 +6,16 @@
  * 2. A retained job is refused: a retained message is sent again to every new subscriber, so every new relay
  *    session would print it again. It is acknowledged and dropped, and the printer's `errors` topic says why
  *    (INVALID_JOB, with the job's id when it has one), so the publisher is told and does not resend it.
- * 3. Durability (durablePublish.ts): a QoS 1 message is stored for every session it matches before the PUBACK.
+ * 3. Queue limits (jobQueueLimits.ts): a job that would take its printer's relay session over MAX_QUEUED_JOBS or
+ *    MAX_QUEUED_BYTES at the broker is acknowledged, dropped and answered QUEUE_FULL on `errors`.
+ * 4. Durability (durablePublish.ts): a QoS 1 message is stored for every session it matches before the PUBACK.
  */
 import type { Aedes, Client, PublishPacket } from 'aedes'
-import { errorsTopic, parsePrinterTopic, peekJobId, type JobErrorMessage } from '../protocol/index.ts'
+import { ERROR_CODES, errorsTopic, parseRelayClientId, peekJobId, type JobErrorMessage } from '../protocol/index.ts'
 import { clipForLog } from '../runtime/logText.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { DurablePublish } from './durablePublish.ts'
+import { payloadBytes, type JobQueueLimits } from './jobQueueLimits.ts'
 
 type Done = (error?: Error | null) => void
 export type AuthorizePublish = (client: Client | null, packet: PublishPacket, done: Done) => void
@@ -20,6 +23,7 @@ export type AuthorizePublish = (client: Client | null, packet: PublishPacket, do
 export interface PublishGateDeps {
   aedes: Aedes
   durable: DurablePublish
+  limits: JobQueueLimits
   /** Access control; undefined without AUTH_FILE (every publish allowed, on loopback only). */
   authorize: AuthorizePublish | undefined
   topicPrefix: string
@@ -48,7 +52,13 @@ export class PublishGate {
       }
       if (packet.retain && this.refuseRetainedJob(client, packet)) return done(null)
       if (client === null) return done(null)
-      durable.storeBeforeAck(client, packet).then(() => done(null), (storeError: Error) => {
+      const job = this.reserve(client, packet)
+      if (job === null) return done(null)
+      durable.storeBeforeAck(client, packet).then(async () => {
+        if (job !== undefined && !await this.hasRelaySession(packet.topic, job.printerId)) this.deps.limits.add(job.printerId, -job.bytes, -1)
+        done(null)
+      }, (storeError: Error) => {
+        if (job !== undefined) this.deps.limits.add(job.printerId, -job.bytes, -1)
         logger.error({ err: storeError, clientId: clipForLog(client.id), topic: clipForLog(packet.topic) }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
         done(storeError)
       })
@@ -57,26 +67,57 @@ export class PublishGate {
     else authorize(client, packet, allowed)
   }
 
+  /**
+   * For a job: its place in its printer's queue, taken before the store so that jobs arriving together do not all
+   * fit (undefined for other topics); null when it does not fit: then dropped and answered QUEUE_FULL.
+   */
+  private reserve (client: Client, packet: PublishPacket): { printerId: string, bytes: number } | undefined | null {
+    const { limits, logger } = this.deps
+    const printerId = limits.printerOfJob(packet.topic)
+    if (printerId === undefined || packet.qos !== 1) return undefined
+    const bytes = payloadBytes(packet.payload)
+    const reason = limits.refusal(printerId, bytes)
+    if (reason === undefined) {
+      limits.add(printerId, bytes)
+      return { printerId, bytes }
+    }
+    logger.warn({ clientId: clipForLog(client.id), printerId, bytes, queued: limits.queued(printerId) }, 'job refused: its printer\'s queue at the broker is full')
+    this.refuseJob(packet, printerId, 'QUEUE_FULL', `not queued: ${reason}; the relay is away or slow: send it again later`)
+    return null
+  }
+
+  /** Whether a relay session of `printerId` subscribes to the job's topic (otherwise nothing was queued). */
+  private async hasRelaySession (topic: string, printerId: string): Promise<boolean> {
+    const persistence = (this.deps.aedes as unknown as { persistence: { subscriptionsByTopic(topic: string): Promise<Array<{ clientId: string }>> } }).persistence
+    const subs = await persistence.subscriptionsByTopic(topic)
+    return subs.some((sub) => parseRelayClientId(sub.clientId)?.printerId === printerId)
+  }
+
   /** True when `packet` is a retained job: dropped, and answered on the printer's `errors` topic. */
   private refuseRetainedJob (client: Client | null, packet: PublishPacket): boolean {
+    const { limits, logger } = this.deps
+    const printerId = limits.printerOfJob(packet.topic)
+    if (printerId === undefined) return false
+    logger.warn({ clientId: clipForLog(client?.id), printerId }, 'retained job refused')
+    this.refuseJob(packet, printerId, 'INVALID_JOB', 'a job must not be retained (every new relay session would print it again): publish it without the retain flag')
+    return true
+  }
+
+  /** Drops a job (Aedes acknowledges it and publishes nothing) and answers it on its printer's `errors` topic. */
+  private refuseJob (packet: PublishPacket, printerId: string, code: 'INVALID_JOB' | 'QUEUE_FULL', message: string): void {
     const { aedes, durable, topicPrefix, logger } = this.deps
-    const topic = parsePrinterTopic(topicPrefix, packet.topic)
-    if (topic === null || topic.kind !== 'jobs') return false
     durable.drop(packet)
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
-    const jobId = peekJobId(payload)
-    logger.warn({ clientId: clipForLog(client?.id), printerId: topic.printerId, jobId }, 'retained job refused')
+    const jobId = peekJobId(typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload)
     const error: JobErrorMessage = {
       ...(jobId === undefined ? {} : { jobId }),
-      printerId: topic.printerId,
-      code: 'INVALID_JOB',
-      message: 'a job must not be retained (every new relay session would print it again): publish it without the retain flag',
-      retryable: false,
+      printerId,
+      code,
+      message,
+      retryable: ERROR_CODES[code].retryable,
       at: new Date().toISOString()
     }
-    aedes.publish({ cmd: 'publish', topic: errorsTopic(topicPrefix, topic.printerId), payload: Buffer.from(JSON.stringify(error)), qos: 1, retain: false, dup: false }, (publishError?: Error) => {
-      if (publishError) logger.error({ err: publishError, printerId: topic.printerId }, 'could not publish the refusal of a retained job')
+    aedes.publish({ cmd: 'publish', topic: errorsTopic(topicPrefix, printerId), payload: Buffer.from(JSON.stringify(error)), qos: 1, retain: false, dup: false }, (publishError?: Error) => {
+      if (publishError) logger.error({ err: publishError, printerId, code }, 'could not publish the refusal of a job')
     })
-    return true
   }
 }

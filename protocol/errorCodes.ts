@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   /** Not in SPEC's list (new behaviour): the job is not taken, and the broker delivers it again once the relay can write. */
   RELAY_DISK_FULL: { retryable: true, summary: 'the relay cannot write to its disk (full, or failing): the job stays with the broker and is taken once it can' },
   /** Not in SPEC's list (new behaviour): refused for good, like JOB_TOO_LARGE; the client may send it again later. */
-  QUEUE_FULL: { retryable: false, summary: 'the printer already has MAX_QUEUED_JOBS jobs or MAX_QUEUED_BYTES bytes waiting in the relay' }
+  QUEUE_FULL: { retryable: false, summary: 'the printer already has MAX_QUEUED_JOBS jobs or MAX_QUEUED_BYTES bytes waiting in the relay, or for its relay at the broker' }
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES

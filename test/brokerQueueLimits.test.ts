@@ -1,0 +1,62 @@
+/**
+ * Per-printer limits at the broker (issue #10, finding 8): jobs that wait for a relay session are counted until
+ * the relay acknowledges them; a job over MAX_QUEUED_JOBS or MAX_QUEUED_BYTES is answered QUEUE_FULL, never
+ * queued, never printed, and the jobs within the limits print once the relay is back.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import mqtt from 'mqtt'
+import { maxPayloadBytes } from '../protocol/index.ts'
+import { TestClient } from './helpers/mqttClient.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
+
+const cleanup = new Cleanup()
+afterEach(() => cleanup.closeAll())
+
+/** A relay session for `printerId` that subscribed and went away, so the broker queues its jobs. */
+async function awayRelaySession (url: string, printerId: string, relayId: string): Promise<void> {
+  const session = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: `printwire-relay:${relayId}:${printerId}`, clean: false, reconnectPeriod: 0 })
+  await session.subscribeAsync(`printers/${printerId}/jobs`, { qos: 1 })
+  await session.endAsync()
+}
+
+describe('queue limits at the broker', () => {
+  it('answers jobs over MAX_QUEUED_JOBS with QUEUE_FULL, prints the others when the relay is back, and counts down as it takes them', async () => {
+    const broker = cleanup.add(await startBroker({ MAX_QUEUED_JOBS: '3' }))
+    await awayRelaySession(broker.mqttUrl, 'lobby', 'venue')
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/responses', 'printers/lobby/errors')
+    for (let i = 1; i <= 5; i++) await client.publish('printers/lobby/jobs', JSON.stringify({ id: `q-${i}`, data: `<RC1,1>q-${i}<p>` }))
+    for (const id of ['q-4', 'q-5']) {
+      expect((await client.outcome('lobby', id)).json).toMatchObject({ code: 'QUEUE_FULL', retryable: false, message: expect.stringMatching(/MAX_QUEUED_JOBS 3/) })
+    }
+    // A printer without a relay session queues nothing, so nothing is counted for it.
+    for (let i = 1; i <= 5; i++) await client.publish('printers/elsewhere/jobs', JSON.stringify({ id: `e-${i}`, data: 'x<p>' }))
+
+    const sim = cleanup.add(await startPrinter())
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'venue' })))
+    for (const id of ['q-1', 'q-2', 'q-3']) expect((await client.outcome('lobby', id)).json.status).toBe('printed')
+    // Taken by the relay: room again.
+    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'q-6', data: '<RC1,1>q-6<p>' }))
+    expect((await client.outcome('lobby', 'q-6')).json.status).toBe('printed')
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['<RC1,1>q-1<p>', '<RC1,1>q-2<p>', '<RC1,1>q-3<p>', '<RC1,1>q-6<p>'])
+    expect(client.messages.filter((m) => m.topic === 'printers/elsewhere/errors')).toEqual([])
+  })
+
+  it('answers a job over MAX_QUEUED_BYTES with QUEUE_FULL', async () => {
+    const maxJobBytes = 20_000
+    const broker = cleanup.add(await startBroker({ MAX_JOB_BYTES: String(maxJobBytes), MAX_QUEUED_BYTES: String(maxPayloadBytes(maxJobBytes)) }))
+    await awayRelaySession(broker.mqttUrl, 'lobby', 'venue')
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/errors')
+    const big = 'A'.repeat(maxJobBytes - 10)
+    const ids = Array.from({ length: Math.ceil(maxPayloadBytes(maxJobBytes) / maxJobBytes) + 1 }, (_, i) => `b-${i}`)
+    for (const id of ids) await client.publish('printers/lobby/jobs', JSON.stringify({ id, data: `${big}<p>` }))
+    const refused = await client.waitFor((m) => m.json?.code === 'QUEUE_FULL')
+    expect(refused.json.message).toMatch(/MAX_QUEUED_BYTES/)
+    expect(ids).toContain(refused.json.jobId)
+  })
+
+  it('refuses to start with MAX_QUEUED_BYTES too small for one job of MAX_JOB_BYTES, saying so', async () => {
+    await expect(startBroker({ MAX_QUEUED_BYTES: '1000' })).rejects.toThrow(/MAX_QUEUED_BYTES/)
+  })
+})
