@@ -22,9 +22,10 @@ export interface FaultScenarioOptions {
   /** Milliseconds between two published jobs. */
   publishEveryMs: number
   relayKills: number
+  /** Broker restarts after a graceful stop (SIGTERM). */
   brokerRestarts: number
-  /** How the broker is stopped for a restart: SIGTERM (graceful, the default) or SIGKILL. */
-  brokerStopSignal?: 'SIGTERM' | 'SIGKILL'
+  /** Broker restarts after a SIGKILL: what it acknowledged must survive (broker/durablePublish.ts). */
+  brokerKills: number
   connectionDrops: number
   paperOuts: number
   /** How long to wait, after the last job, for every outcome. */
@@ -38,6 +39,7 @@ export interface FaultScenarioReport {
   jobs: number
   relayKills: number
   brokerRestarts: number
+  brokerKills: number
   connectionDrops: number
   paperOuts: number
   printedOnce: number
@@ -123,9 +125,10 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
     const restarts = new Set(schedule(options.brokerRestarts, options.jobs, 1))
     const drops = new Set(schedule(options.connectionDrops, options.jobs, 2))
     const paperOuts = new Set(schedule(options.paperOuts, options.jobs, 3))
+    const brokerKills = new Set(schedule(options.brokerKills, options.jobs, 4))
     const ids = Array.from({ length: options.jobs }, (_, i) => `soak-${String(i).padStart(6, '0')}`)
     const pending: Array<Promise<void>> = []
-    const report = { relayKills: 0, brokerRestarts: 0, connectionDrops: 0, paperOuts: 0 }
+    const report = { relayKills: 0, brokerRestarts: 0, brokerKills: 0, connectionDrops: 0, paperOuts: 0 }
 
     let republished = 0
     // As a careful client does: a publish the broker did not acknowledge (mqtt.js fails those in flight when a
@@ -153,10 +156,12 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
         report.relayKills++
         relay = new PartProcess('relay/main.ts', relayEnv)
       }
-      if (restarts.has(i)) {
-        options.progress?.(`job ${i}: restart broker`)
-        await broker.kill(options.brokerStopSignal ?? 'SIGTERM')
-        report.brokerRestarts++
+      if (restarts.has(i) || brokerKills.has(i)) {
+        const signal = brokerKills.has(i) ? 'SIGKILL' : 'SIGTERM'
+        options.progress?.(`job ${i}: ${signal} broker`)
+        await broker.kill(signal)
+        if (signal === 'SIGKILL') report.brokerKills++
+        else report.brokerRestarts++
         broker = new PartProcess('broker/main.ts', brokerEnv)
         await broker.waitForLog('broker listening')
       }

@@ -1,7 +1,7 @@
 /**
  * `npm run soak`: the fault scenario with big numbers, for both broker persistences. Prints a table and
  * writes soak/results/<time>.json. Exits 1 if any run lost, duplicated or left unanswered a job.
- *   npm run soak -- --jobs 2000 --kills 10 --restarts 3
+ *   npm run soak -- --jobs 2000 --kills 10 --restarts 3 --broker-kills 4
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -13,7 +13,8 @@ const program = new Command('soak')
   .option('--jobs <n>', 'jobs per run', '1000')
   .option('--every <ms>', 'milliseconds between two jobs', '10')
   .option('--kills <n>', 'relay SIGKILLs per run', '8')
-  .option('--restarts <n>', 'broker restarts per run', '3')
+  .option('--restarts <n>', 'broker restarts (SIGTERM) per run', '3')
+  .option('--broker-kills <n>', 'broker SIGKILLs (then restarts) per run', '4')
   .option('--drops <n>', 'printer connection drops per run', '5')
   .option('--paper-outs <n>', 'paper outs per run', '5')
   .option('--persistence <list>', 'broker persistences to run, comma-separated', 'level,redis')
@@ -34,6 +35,7 @@ for (const persistence of String(flags.persistence).split(',') as Array<'level' 
     publishEveryMs: number('every'),
     relayKills: number('kills'),
     brokerRestarts: number('restarts'),
+    brokerKills: number('brokerKills'),
     connectionDrops: number('drops'),
     paperOuts: number('paperOuts'),
     settleMs: 120_000,
@@ -46,6 +48,7 @@ const rows = reports.map((r) => ({
   jobs: r.jobs,
   'relay kills': r.relayKills,
   'broker restarts': r.brokerRestarts,
+  'broker kills': r.brokerKills,
   drops: r.connectionDrops,
   'paper outs': r.paperOuts,
   'printed once': r.printedOnce,
