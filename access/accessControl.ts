@@ -52,6 +52,8 @@ const RELOAD_DEBOUNCE_MS = 100
 export class AccessControl {
   private readonly deps: AccessControlDeps
   private users = new Map<string, LoadedUser>()
+  /** Every printer id named in AUTH_FILE (to read the earlier relay client ids, see mayUseClientId). */
+  private knownPrinters = new Set<string>()
   private readonly verified = new Map<string, { hash: string, digest: Buffer }>()
   private readonly cacheKey = randomBytes(32)
   /** Checks under way, by user and password digest: identical log-ins arriving together share one. */
@@ -99,7 +101,7 @@ export class AccessControl {
       return { ok: false, refusal: 'BAD_CREDENTIALS' }
     }
     if (!await this.checkPassword(username, secret, loaded.user.password)) return { ok: false, refusal: 'BAD_CREDENTIALS' }
-    if (!mayUseClientId(loaded.user, clientId)) return { ok: false, refusal: 'CLIENT_ID_RESERVED' }
+    if (!mayUseClientId(loaded.user, clientId, this.knownPrinters)) return { ok: false, refusal: 'CLIENT_ID_RESERVED' }
     return { ok: true }
   }
 
@@ -158,6 +160,7 @@ export class AccessControl {
   private load (auth: AuthFile): Map<string, LoadedUser> {
     const users = new Map<string, LoadedUser>()
     for (const [name, user] of Object.entries(auth.users)) users.set(name, { user, grants: grantsFor(user, this.deps.topicPrefix), readable: new Map() })
+    this.knownPrinters = new Set(Object.values(auth.users).flatMap((user) => user.printers).filter((p) => p !== '*'))
     return users
   }
 
@@ -192,13 +195,26 @@ function sameUser (a: AuthUser, b: AuthUser | undefined): boolean {
 /**
  * Relay client ids (`printwire-relay:<relay>:<printer>`, protocol/topics.ts) hold a relay's persistent session:
  * taking one over would disconnect the relay and receive its queued jobs. Only an admin, or a relay user whose
- * printers include the id's printer, may use one; the earlier `printwire-relay-…` form and malformed relay ids
- * are kept for admins.
+ * printers include the id's printer, may use one; malformed relay ids are kept for admins.
+ *
+ * The earlier form, `printwire-relay-<relay>-<printer>`, is ambiguous: both parts may hold `-`. A relay of this
+ * version connects with it once, to take what is still queued there and end that session (legacySession.ts).
+ * A relay user may use such an id when it ends with `-<p>` for one of its printers and no longer printer id of
+ * another user's printers also ends it: the relay user of `bar` cannot take `printwire-relay-venue-foo-bar` while
+ * a printer `foo-bar` exists.
  */
-function mayUseClientId (user: AuthUser, clientId: string): boolean {
-  const reserved = clientId.startsWith(RELAY_CLIENT_ID_PREFIX) || clientId.startsWith(LEGACY_RELAY_CLIENT_ID_PREFIX)
-  if (!reserved || user.role === 'admin') return true
-  const relay = parseRelayClientId(clientId)
-  if (relay === null || user.role !== 'relay') return false
-  return user.printers.includes('*') || user.printers.includes(relay.printerId)
+function mayUseClientId (user: AuthUser, clientId: string, knownPrinters: ReadonlySet<string>): boolean {
+  const relayId = clientId.startsWith(RELAY_CLIENT_ID_PREFIX)
+  const legacy = !relayId && clientId.startsWith(LEGACY_RELAY_CLIENT_ID_PREFIX)
+  if ((!relayId && !legacy) || user.role === 'admin') return true
+  if (user.role !== 'relay') return false
+  if (relayId) {
+    const relay = parseRelayClientId(clientId)
+    return relay !== null && (user.printers.includes('*') || user.printers.includes(relay.printerId))
+  }
+  if (user.printers.includes('*')) return true
+  const rest = clientId.slice(LEGACY_RELAY_CLIENT_ID_PREFIX.length)
+  const endsWith = (p: string): boolean => rest.length > p.length + 1 && rest.endsWith(`-${p}`)
+  const longest = [...knownPrinters].filter(endsWith).sort((a, b) => b.length - a.length)[0]
+  return longest !== undefined && user.printers.includes(longest)
 }

@@ -67,6 +67,11 @@ export function relayClientId (relayId: string, printerId: string): string {
   return `${RELAY_CLIENT_ID_PREFIX}${relayId}:${printerId}`
 }
 
+/** The client id relays used before `relayClientId` (its sessions are ended by relay/legacySession.ts). */
+export function legacyRelayClientId (relayId: string, printerId: string): string {
+  return `${LEGACY_RELAY_CLIENT_ID_PREFIX}${relayId}-${printerId}`
+}
+
 /** The relay and printer of a relay client id; null for any other id, malformed relay ids included. */
 export function parseRelayClientId (clientId: string): { relayId: string, printerId: string } | null {
   const match = RELAY_CLIENT_ID.exec(clientId)

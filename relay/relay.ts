@@ -9,6 +9,7 @@ import { BrokerLink } from './brokerLink.ts'
 import { systemClock, type Clock } from './clock.ts'
 import type { RelayConfig } from './config.ts'
 import { PrinterWorker } from './printerWorker.ts'
+import { LegacySession } from './legacySession.ts'
 import { JobSpool, type OutboxEntry } from './spool.ts'
 
 export interface RelayDeps {
@@ -21,6 +22,7 @@ export interface RelayDeps {
 interface PrinterLane {
   worker: PrinterWorker
   link: BrokerLink
+  legacy: LegacySession
 }
 
 export class Relay {
@@ -90,6 +92,7 @@ export class Relay {
           publishStatus: (state, detail) => link?.publishStatus(state, detail)
         }
       })
+      const legacy = new LegacySession({ config, printerId: printer.id, logger, onJob: (payload) => worker.accept(payload) })
       link = new BrokerLink({
         config,
         printerId: printer.id,
@@ -102,13 +105,15 @@ export class Relay {
           // Outcomes stored by an earlier run that the broker never acknowledged. (Within one run,
           // mqtt.js itself resends what was in flight when the connection dropped.)
           if (!first) return
+          // Subscribed under its own id: the session of an earlier version can go (legacySession.ts).
+          legacy.start()
           spool.unpublished(printer.id).then(
             (entries) => { for (const entry of entries) deliver(entry) },
             (error: unknown) => logger.error({ err: error }, 'could not read the outbox')
           )
         }
       })
-      return { worker, link }
+      return { worker, link, legacy }
     })
     await Promise.all(this.lanes.map((lane) => lane.worker.start()))
     for (const lane of this.lanes) await lane.link.start()
@@ -123,6 +128,7 @@ export class Relay {
   async stop (): Promise<void> {
     // Stop taking jobs first, then let each printer finish its current attempt, then close the spool.
     await Promise.all(this.lanes.map(async (lane) => {
+      await lane.legacy.stop()
       await lane.link.stop()
       await lane.worker.stop()
     }))

@@ -147,7 +147,9 @@ describe('embedded broker access', () => {
   })
 
   it('keeps relay client ids for relay users of that printer, matched exactly, so nobody else can take over a relay\'s session', async () => {
-    const broker = cleanup.add(await startBroker({ AUTH_FILE: await authFileWithUsers() }))
+    const file = await authFileWithUsers()
+    await addUser(file, 'relay-foo-bar', { password: 'foo-bar-pw', role: 'relay', printers: 'foo-bar' })
+    const broker = cleanup.add(await startBroker({ AUTH_FILE: file }))
     const id = 'printwire-relay:venue:lobby'
     expect(await tryLogin(broker.mqttUrl, { username: 'alice', password: PASSWORDS.alice, clientId: id })).toBe(5)
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: id })).toBe(5)
@@ -156,6 +158,10 @@ describe('embedded broker access', () => {
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay:venue:foo-bar' })).toBe(5)
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay-venue-foo-bar' })).toBe(5)
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay:venue:bar:x' })).toBe(5)
+    // The earlier form, for ending a relay's earlier session: its own printer, the longest printer id that fits.
+    expect(await tryLogin(broker.mqttUrl, { username: 'relay-foo-bar', password: 'foo-bar-pw', clientId: 'printwire-relay-venue-foo-bar' })).toBeInstanceOf(TestClient)
+    expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay-venue-bar' })).toBeInstanceOf(TestClient)
+    expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay-bar' })).toBe(5)
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-lobby', password: PASSWORDS['relay-lobby'], clientId: id })).toBeInstanceOf(TestClient)
     expect(await tryLogin(broker.mqttUrl, { username: 'ops', password: PASSWORDS.ops, clientId: 'printwire-relay-venue-foo-bar' })).toBeInstanceOf(TestClient)
   })

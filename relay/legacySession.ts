@@ -1,0 +1,131 @@
+/**
+ * Ends the session a relay of an earlier version kept under the earlier client id,
+ * `printwire-relay-<RELAY_ID>-<printer>` (protocol/topics.ts), once per printer and state directory.
+ *
+ * That session stays subscribed to the printer's jobs after an upgrade: the broker would queue every job for it
+ * as well, for ever, and the jobs queued there before the upgrade would never print. Once the relay's own
+ * session is subscribed (so no job falls between the two), this connects once under the earlier id, takes what
+ * is queued there through the relay's usual intake (spooled before it is acknowledged, duplicates answered by id),
+ * stops the subscription, and ends the session with a clean connection. A file in STATE_DIR records that it
+ * is done; a failure (a broker that refuses the id, a full disk) is logged and tried again at the next start.
+ */
+import { access, readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
+import { jobsTopic, legacyRelayClientId } from '../protocol/index.ts'
+import type { Logger } from '../runtime/logger.ts'
+import type { RelayConfig } from './config.ts'
+
+/** How long the earlier session must stay quiet before what it held counts as all delivered. */
+export const LEGACY_QUIET_MS = 1500
+
+export interface LegacySessionDeps {
+  config: Pick<RelayConfig, 'MQTT_URL' | 'RELAY_ID' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'MQTT_CA_FILE' | 'TOPIC_PREFIX' | 'STATE_DIR'>
+  printerId: string
+  logger: Logger
+  /** The relay's intake: resolves once the job is safe (as BrokerLink's onJob). */
+  onJob: (payload: Buffer) => Promise<void> | void
+}
+
+export class LegacySession {
+  private readonly deps: LegacySessionDeps
+  private client: MqttClient | undefined
+  private running: Promise<void> | undefined
+  private stopped = false
+
+  constructor (deps: LegacySessionDeps) {
+    this.deps = deps
+  }
+
+  /** Starts ending the earlier session in the background; `done` resolves when it has finished or given up. */
+  start (): void {
+    this.running = this.run().catch((error: unknown) => {
+      this.deps.logger.warn({ err: error, clientId: this.clientId }, 'could not end the session of an earlier relay version; tried again at the next start')
+    })
+  }
+
+  get done (): Promise<void> {
+    return this.running ?? Promise.resolve()
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    this.client?.end(true)
+    await this.running
+  }
+
+  private get clientId (): string {
+    return legacyRelayClientId(this.deps.config.RELAY_ID, this.deps.printerId)
+  }
+
+  private get marker (): string {
+    return path.resolve(this.deps.config.STATE_DIR, `legacy-session-ended-${this.deps.printerId}`)
+  }
+
+  private async run (): Promise<void> {
+    if (await access(this.marker).then(() => true, () => false)) return
+    const taken = await this.drain()
+    if (this.stopped) return
+    // A clean connection under the id ends the session (and the subscription with it).
+    await this.connect(true).then((client) => client.endAsync())
+    await writeFile(this.marker, `${new Date().toISOString()}\n`)
+    this.deps.logger.info({ clientId: this.clientId, jobs: taken }, 'the session of an earlier relay version is ended')
+  }
+
+  /** Takes what the earlier session holds; how many jobs it had. */
+  private async drain (): Promise<number> {
+    let taken = 0
+    let last = Date.now()
+    let inFlight = 0
+    const client = await this.connect(false, (packet, callback) => {
+      inFlight++
+      last = Date.now()
+      const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
+      Promise.resolve()
+        .then(() => packet.retain ? undefined : this.deps.onJob(payload))
+        .then(() => { taken++; callback() }, (error: Error) => {
+          // Not acknowledged: the job stays in that session, and the session is not ended.
+          this.stopped = true
+          callback(error)
+        })
+        .finally(() => { inFlight--; last = Date.now() })
+    })
+    const quiet = async (): Promise<void> => {
+      while (!this.stopped && (inFlight > 0 || Date.now() - last < LEGACY_QUIET_MS)) await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    await quiet()
+    if (!this.stopped) {
+      await client.unsubscribeAsync(jobsTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId))
+      last = Date.now()
+      await quiet()
+    }
+    await client.endAsync()
+    if (this.stopped) throw new Error('stopped before the earlier session was emptied')
+    return taken
+  }
+
+  private async connect (clean: boolean, handle?: (packet: IPublishPacket, callback: (error?: Error) => void) => void): Promise<MqttClient> {
+    const { config } = this.deps
+    const ca = config.MQTT_CA_FILE === undefined ? undefined : await readFile(config.MQTT_CA_FILE)
+    const client = mqtt.connect(config.MQTT_URL, {
+      ...(ca === undefined ? {} : { ca }),
+      clientId: this.clientId,
+      clean,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+      connectTimeout: 30_000,
+      ...(config.MQTT_USERNAME === undefined ? {} : { username: config.MQTT_USERNAME }),
+      ...(config.MQTT_PASSWORD === undefined ? {} : { password: config.MQTT_PASSWORD })
+    })
+    // Assigned before CONNACK: what the session holds comes right after it.
+    if (handle !== undefined) client.handleMessage = handle
+    this.client = client
+    await new Promise<void>((resolve, reject) => {
+      client.once('connect', () => resolve())
+      client.once('error', reject)
+      client.once('close', () => reject(new Error('connection closed before CONNACK')))
+    })
+    client.on('error', (error) => this.deps.logger.debug({ err: error }, 'earlier session connection error'))
+    return client
+  }
+}
