@@ -5,7 +5,7 @@
  * printer printed and what the publisher was told, and says whether every id printed exactly once or was
  * reported UNCERTAIN, and whether anything was lost.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
@@ -32,6 +32,8 @@ export interface FaultScenarioOptions {
   settleMs: number
   /** Where progress lines go, if anywhere. */
   progress?: (line: string) => void
+  /** A folder to write every broker and relay process's log lines to (one file each), for a run that failed. */
+  logDir?: string
 }
 
 export interface FaultScenarioReport {
@@ -88,7 +90,21 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
       ...(redis === undefined ? {} : { REDIS_URL: redis.url })
     }
     const mqttUrl = `mqtt://127.0.0.1:${brokerEnv.MQTT_PORT}`
-    let broker = new PartProcess('broker/main.ts', brokerEnv)
+    const processes: Array<{ name: string, part: PartProcess }> = []
+    const track = (name: string, part: PartProcess): PartProcess => {
+      processes.push({ name: `${name}-${processes.filter((p) => p.name.startsWith(name)).length}`, part })
+      return part
+    }
+    if (options.logDir !== undefined) {
+      const logDir = options.logDir
+      closers.push(async () => {
+        await mkdir(logDir, { recursive: true })
+        for (const { name, part } of processes) {
+          await writeFile(path.join(logDir, `${name}.log`), part.logs.map((l) => JSON.stringify(l)).join('\n') + `\n${part.stderr}`)
+        }
+      })
+    }
+    let broker = track('broker', new PartProcess('broker/main.ts', brokerEnv))
     closers.push(() => broker.stop())
     await broker.waitForLog('broker listening')
     options.progress?.(`broker listening (${options.persistence})`)
@@ -108,9 +124,9 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
       RETRY_MIN_MS: '50',
       RETRY_MAX_MS: '500',
       MQTT_KEEPALIVE_S: '5',
-      LOG_LEVEL: 'warn'
+      LOG_LEVEL: options.logDir === undefined ? 'warn' : 'info'
     }
-    let relay = new PartProcess('relay/main.ts', relayEnv)
+    let relay = track('relay', new PartProcess('relay/main.ts', relayEnv))
     closers.push(() => relay.stop())
 
     // The publisher keeps its session (clean: false) so that outcomes published while the broker restarts reach it.
@@ -154,7 +170,7 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
         options.progress?.(`job ${i}: SIGKILL relay`)
         await relay.kill('SIGKILL')
         report.relayKills++
-        relay = new PartProcess('relay/main.ts', relayEnv)
+        relay = track('relay', new PartProcess('relay/main.ts', relayEnv))
       }
       if (restarts.has(i) || brokerKills.has(i)) {
         const signal = brokerKills.has(i) ? 'SIGKILL' : 'SIGTERM'
@@ -162,7 +178,7 @@ export async function runFaultScenario (options: FaultScenarioOptions): Promise<
         await broker.kill(signal)
         if (signal === 'SIGKILL') report.brokerKills++
         else report.brokerRestarts++
-        broker = new PartProcess('broker/main.ts', brokerEnv)
+        broker = track('broker', new PartProcess('broker/main.ts', brokerEnv))
         await broker.waitForLog('broker listening')
       }
       if (drops.has(i)) {

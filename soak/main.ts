@@ -18,6 +18,7 @@ const program = new Command('soak')
   .option('--drops <n>', 'printer connection drops per run', '5')
   .option('--paper-outs <n>', 'paper outs per run', '5')
   .option('--persistence <list>', 'broker persistences to run, comma-separated', 'level,redis')
+  .option('--log-dir <dir>', 'write every broker and relay process\'s log there (one folder per persistence)')
   .parse()
 const flags = program.opts<Record<string, string>>()
 const number = (name: string): number => {
@@ -39,6 +40,7 @@ for (const persistence of String(flags.persistence).split(',') as Array<'level' 
     connectionDrops: number('drops'),
     paperOuts: number('paperOuts'),
     settleMs: 120_000,
+    ...(flags.logDir === undefined ? {} : { logDir: path.join(String(flags.logDir), persistence) }),
     progress: (line) => process.stderr.write(`  ${new Date().toISOString().slice(11, 23)} ${line}\n`)
   }))
 }
