@@ -1,0 +1,84 @@
+/**
+ * Adversarial regressions against the issue #10 fixes: each test here states a promise of README/SPEC and
+ * fails while the promise is broken.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import mqtt from 'mqtt'
+import { TestClient } from './helpers/mqttClient.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
+import { startRedis } from './helpers/redisServer.ts'
+
+const cleanup = new Cleanup()
+afterEach(() => cleanup.closeAll())
+
+async function relaySession (url: string, relayId: string, printerId: string): Promise<mqtt.MqttClient> {
+  const client = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: `printwire-relay:${relayId}:${printerId}`, clean: false, reconnectPeriod: 0 })
+  cleanup.defer(() => client.endAsync(true))
+  return client
+}
+
+describe('one relay per printer', () => {
+  it.each(['memory', 'level'])('grants a printer\'s jobs to only one of two relays that subscribe at the same moment (%s)', async (persistence) => {
+    const broker = cleanup.add(await startBroker({ PERSISTENCE: persistence, DATA_DIR: await tempDir(cleanup) }))
+    const a = await relaySession(broker.mqttUrl, 'venue-a', 'lobby')
+    const b = await relaySession(broker.mqttUrl, 'venue-b', 'lobby')
+    // Both SUBSCRIBEs leave together; the broker answers one with SUBACK 0x80 (mqtt.js rejects it).
+    const results = await Promise.allSettled([
+      a.subscribeAsync('printers/lobby/jobs', { qos: 1 }),
+      b.subscribeAsync('printers/lobby/jobs', { qos: 1 })
+    ])
+    const granted = results.filter((r) => r.status === 'fulfilled')
+    // Both granted: every job of `lobby` then reaches both relays and prints twice.
+    const publisher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    const seen: string[] = []
+    a.on('message', () => seen.push('a'))
+    b.on('message', () => seen.push('b'))
+    await publisher.publish('printers/lobby/jobs', JSON.stringify({ id: 'race-1', data: 'x<p>' }))
+    await expect.poll(() => seen.length).toBeGreaterThan(0)
+    expect({ granted: granted.length, deliveredTo: seen }).toEqual({ granted: 1, deliveredTo: [expect.any(String)] })
+  })
+
+  it('grants a printer\'s jobs to only one of two relays that subscribe at the same moment through two brokers on one Redis', async () => {
+    const redis = cleanup.add(await startRedis())
+    const one = cleanup.add(await startBroker({ PERSISTENCE: 'redis', REDIS_URL: redis.url }))
+    const two = cleanup.add(await startBroker({ PERSISTENCE: 'redis', REDIS_URL: redis.url }))
+    const a = await relaySession(one.mqttUrl, 'venue-a', 'lobby')
+    const b = await relaySession(two.mqttUrl, 'venue-b', 'lobby')
+    const results = await Promise.allSettled([
+      a.subscribeAsync('printers/lobby/jobs', { qos: 1 }),
+      b.subscribeAsync('printers/lobby/jobs', { qos: 1 })
+    ])
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1)
+  })
+})
+
+describe('queue limits at the broker', () => {
+  it('lets a printer served through another broker on the same Redis take more jobs than MAX_QUEUED_JOBS over time (the count goes down again)', async () => {
+    const redis = cleanup.add(await startRedis())
+    const front = cleanup.add(await startBroker({ PERSISTENCE: 'redis', REDIS_URL: redis.url, MAX_QUEUED_JOBS: '3' }))
+    const back = cleanup.add(await startBroker({ PERSISTENCE: 'redis', REDIS_URL: redis.url, MAX_QUEUED_JOBS: '3' }))
+    const sim = cleanup.add(await startPrinter())
+    // The relay on one broker instance, the box office on the other: the usual scale-out.
+    cleanup.add(await startRelay(relayEnv(back.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'venue' })))
+    const client = cleanup.add(await TestClient.connect(front.mqttUrl))
+    await client.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
+    // One job at a time, each printed before the next: never more than one waits.
+    for (let i = 1; i <= 5; i++) {
+      await client.publish('printers/lobby/jobs', JSON.stringify({ id: `s-${i}`, data: `<RC1,1>s-${i}<p>` }))
+      expect((await client.outcome('lobby', `s-${i}`)).json).toMatchObject({ status: 'printed' })
+    }
+  })
+
+  it('counts QoS 2 jobs against MAX_QUEUED_JOBS like QoS 1 ones', async () => {
+    const broker = cleanup.add(await startBroker({ MAX_QUEUED_JOBS: '3' }))
+    const away = await relaySession(broker.mqttUrl, 'venue', 'lobby')
+    await away.subscribeAsync('printers/lobby/jobs', { qos: 1 })
+    await away.endAsync()
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/errors')
+    for (let i = 1; i <= 6; i++) await client.publish('printers/lobby/jobs', JSON.stringify({ id: `q2-${i}`, data: 'x<p>' }), { qos: 2 })
+    // Jobs 4-6 go over MAX_QUEUED_JOBS 3: each must be answered QUEUE_FULL (and not queued).
+    for (const id of ['q2-4', 'q2-5', 'q2-6']) expect((await client.outcome('lobby', id, 3000)).json.code).toBe('QUEUE_FULL')
+  })
+})
