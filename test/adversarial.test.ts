@@ -7,6 +7,8 @@ import mqtt from 'mqtt'
 import { TestClient } from './helpers/mqttClient.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
 import { startRedis } from './helpers/redisServer.ts'
+import { startMosquitto } from './helpers/mosquittoBroker.ts'
+import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -80,5 +82,35 @@ describe('queue limits at the broker', () => {
     for (let i = 1; i <= 6; i++) await client.publish('printers/lobby/jobs', JSON.stringify({ id: `q2-${i}`, data: 'x<p>' }), { qos: 2 })
     // Jobs 4-6 go over MAX_QUEUED_JOBS 3: each must be answered QUEUE_FULL (and not queued).
     for (const id of ['q2-4', 'q2-5', 'q2-6']) expect((await client.outcome('lobby', id, 3000)).json.code).toBe('QUEUE_FULL')
+  })
+})
+
+describe('retained jobs on Mosquitto', () => {
+  it('never answers a job both printed and INVALID_JOB ("it was not printed") when it was published retained while the relay was online', async () => {
+    const dir = await tempDir(cleanup)
+    const authFile = `${dir}/auth.json`
+    await writeTestUsers(authFile)
+    const mosquitto = cleanup.add(await startMosquitto(authFile, dir))
+    const sim = cleanup.add(await startPrinter())
+    const alice = cleanup.add(await TestClient.connect(mosquitto.mqttUrl, { username: 'alice', password: PASSWORDS.alice }))
+    await alice.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
+    const relayCredentials = { MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] }
+    const first = await startRelay(relayEnv(mosquitto.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'first', ...relayCredentials }))
+    await alice.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.relayId === 'first' && m.json?.state === 'online')
+    // Retained by mistake, while the relay is online: Mosquitto forwards it live (retain flag cleared).
+    await alice.publish('printers/lobby/jobs', JSON.stringify({ id: 'live-retained', data: '<RC1,1>live-retained<p>' }), { retain: true })
+    const firstOutcome = await alice.outcome('lobby', 'live-retained')
+    await first.stop()
+    // The printer moves to another relay (README "Moving a printer"): a new relay session.
+    const second = cleanup.add(await startRelay(relayEnv(mosquitto.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'second', ...relayCredentials })))
+    await alice.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.relayId === 'second' && m.json?.state === 'online')
+    await alice.publish('printers/lobby/jobs', JSON.stringify({ id: 'fence', data: '<RC1,1>fence<p>' }))
+    expect((await alice.outcome('lobby', 'fence')).json.status).toBe('printed')
+    void second
+    const outcomes = alice.messages.filter((m) => (m.topic === 'printers/lobby/responses' || m.topic === 'printers/lobby/errors') && m.json?.jobId === 'live-retained')
+    const printed = sim.tickets.filter((t) => t.bytes.toString().includes('live-retained')).length
+    // One story per job: either printed (once) or refused, never both.
+    expect({ first: firstOutcome.json.status ?? firstOutcome.json.code, outcomes: outcomes.map((m) => m.json.status ?? m.json.code), printed })
+      .toEqual({ first: firstOutcome.json.status ?? firstOutcome.json.code, outcomes: [firstOutcome.json.status ?? firstOutcome.json.code], printed: firstOutcome.json.status === 'printed' ? 1 : 0 })
   })
 })
