@@ -9,6 +9,7 @@ import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } fro
 import { startRedis } from './helpers/redisServer.ts'
 import { startMosquitto } from './helpers/mosquittoBroker.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
+import { addUser } from '../tools/userCommand.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -112,5 +113,47 @@ describe('retained jobs on Mosquitto', () => {
     // One story per job: either printed (once) or refused, never both.
     expect({ first: firstOutcome.json.status ?? firstOutcome.json.code, outcomes: outcomes.map((m) => m.json.status ?? m.json.code), printed })
       .toEqual({ first: firstOutcome.json.status ?? firstOutcome.json.code, outcomes: [firstOutcome.json.status ?? firstOutcome.json.code], printed: firstOutcome.json.status === 'printed' ? 1 : 0 })
+  })
+})
+
+describe('one relay per printer, with AUTH_FILE', () => {
+  async function brokerWithUsers (): Promise<string> {
+    const dir = await tempDir(cleanup)
+    const authFile = `${dir}/auth.json`
+    await writeTestUsers(authFile)
+    await addUser(authFile, 'relay-all', { password: 'relay-all-pw', role: 'relay', printers: '*' })
+    return cleanup.add(await startBroker({ AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1' })).mqttUrl
+  }
+
+  async function servingRelay (url: string): Promise<mqtt.MqttClient> {
+    const serving = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'printwire-relay:venue-a:lobby', clean: false, reconnectPeriod: 0, username: 'relay-lobby', password: PASSWORDS['relay-lobby'] })
+    cleanup.defer(() => serving.endAsync(true))
+    await serving.subscribeAsync('printers/lobby/jobs', { qos: 1 })
+    return serving
+  }
+
+  it('refuses a relay user\'s second session on a printer\'s jobs when it uses a client id that is not a relay id', async () => {
+    const url = await brokerWithUsers()
+    await servingRelay(url)
+    const other = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'my-own-relay', clean: false, reconnectPeriod: 0, username: 'relay-lobby', password: PASSWORDS['relay-lobby'] })
+    cleanup.defer(() => other.endAsync(true))
+    const result = await other.subscribeAsync('printers/lobby/jobs', { qos: 1 }).then(() => 'granted', () => 'refused')
+    expect(result).toBe('refused')
+  })
+
+  it('refuses a relay of all printers a wildcard subscription to every printer\'s jobs while another relay serves one of them', async () => {
+    const url = await brokerWithUsers()
+    const serving = await servingRelay(url)
+    const wide = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'printwire-relay:venue-b:bar', clean: false, reconnectPeriod: 0, username: 'relay-all', password: 'relay-all-pw' })
+    cleanup.defer(() => wide.endAsync(true))
+    const result = await wide.subscribeAsync('printers/+/jobs', { qos: 1 }).then(() => 'granted', () => 'refused')
+    const seenBy: string[] = []
+    serving.on('message', () => seenBy.push('venue-a'))
+    wide.on('message', () => seenBy.push('venue-b'))
+    const alice = cleanup.add(await TestClient.connect(url, { username: 'alice', password: PASSWORDS.alice }))
+    await alice.publish('printers/lobby/jobs', JSON.stringify({ id: 'wide-1', data: 'x<p>' }))
+    await expect.poll(() => seenBy.length).toBeGreaterThan(0)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect({ result, seenBy }).toEqual({ result: 'refused', seenBy: ['venue-a'] })
   })
 })
