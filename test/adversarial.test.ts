@@ -157,3 +157,23 @@ describe('one relay per printer, with AUTH_FILE', () => {
     expect({ result, seenBy }).toEqual({ result: 'refused', seenBy: ['venue-a'] })
   })
 })
+
+describe('client ids across broker instances on one Redis (AUTH_FILE)', () => {
+  it('does not let another user knock a connected client off by reusing its id on another broker instance', async () => {
+    const dir = await tempDir(cleanup)
+    const authFile = `${dir}/auth.json`
+    await writeTestUsers(authFile)
+    const redis = cleanup.add(await startRedis())
+    const env = { AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1', PERSISTENCE: 'redis', REDIS_URL: redis.url }
+    const one = cleanup.add(await startBroker(env))
+    const two = cleanup.add(await startBroker(env))
+    const page = cleanup.add(await TestClient.connect(one.mqttUrl, { username: 'alice', password: PASSWORDS.alice, clientId: 'page-1' }))
+    let closed = false
+    page.client.on('close', () => { closed = true })
+    const intruder = await mqtt.connectAsync(two.mqttUrl, { protocolVersion: 4, clientId: 'page-1', reconnectPeriod: 0, username: 'bob', password: PASSWORDS.bob }).then((c) => { cleanup.defer(() => c.endAsync(true)); return 'accepted' }, (error: { code?: number }) => `refused ${error.code}`)
+    // Whatever the answer to bob, alice's page stays connected.
+    await page.subscribe('printers/lobby/status').catch(() => {})
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect({ intruder, aliceKnockedOff: closed }).toEqual({ intruder: 'refused 2', aliceKnockedOff: false })
+  })
+})
