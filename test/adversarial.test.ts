@@ -177,3 +177,21 @@ describe('client ids across broker instances on one Redis (AUTH_FILE)', () => {
     expect({ intruder, aliceKnockedOff: closed }).toEqual({ intruder: 'refused 2', aliceKnockedOff: false })
   })
 })
+
+describe('one relay per printer across broker instances on one Redis', () => {
+  it('refuses a second relay process with the same RELAY_ID that connects through another broker instance', async () => {
+    const redis = cleanup.add(await startRedis())
+    const one = cleanup.add(await startBroker({ PERSISTENCE: 'redis', REDIS_URL: redis.url }))
+    const two = cleanup.add(await startBroker({ PERSISTENCE: 'redis', REDIS_URL: redis.url }))
+    const will = (instance: string): mqtt.IClientOptions['will'] => ({ topic: 'printers/lobby/status', payload: Buffer.from(JSON.stringify({ printerId: 'lobby', state: 'offline', relayId: 'twin', instance })), qos: 1, retain: true })
+    const first = await mqtt.connectAsync(one.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay:twin:lobby', clean: false, reconnectPeriod: 0, will: will('box-1') })
+    cleanup.defer(() => first.endAsync(true))
+    let firstClosed = false
+    first.on('close', () => { firstClosed = true })
+    await first.subscribeAsync('printers/lobby/jobs', { qos: 1 })
+    const second = await mqtt.connectAsync(two.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay:twin:lobby', clean: false, reconnectPeriod: 0, will: will('box-2') })
+      .then((c) => { cleanup.defer(() => c.endAsync(true)); return 'accepted' }, (error: { code?: number }) => `refused ${error.code}`)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect({ second, firstKnockedOff: firstClosed }).toEqual({ second: 'refused 2', firstKnockedOff: false })
+  })
+})
