@@ -73,6 +73,22 @@ describe('queue limits at the broker', () => {
     }
   })
 
+  it('keeps counting a printer\'s queued jobs when another relay id of that printer connects with a new session', async () => {
+    const broker = cleanup.add(await startBroker({ MAX_QUEUED_JOBS: '3' }))
+    const away = await relaySession(broker.mqttUrl, 'venue', 'lobby')
+    await away.subscribeAsync('printers/lobby/jobs', { qos: 1 })
+    await away.endAsync()
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/errors')
+    for (let i = 1; i <= 3; i++) await client.publish('printers/lobby/jobs', JSON.stringify({ id: `r-${i}`, data: 'x<p>' }))
+    // Another relay (a refused second one, or anyone with a relay id of lobby) connects once with a new session.
+    const passer = await mqtt.connectAsync(broker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay:passer-by:lobby', clean: true, reconnectPeriod: 0 })
+    await passer.endAsync()
+    // venue's session still holds r-1..r-3: r-4 goes over MAX_QUEUED_JOBS 3.
+    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'r-4', data: 'x<p>' }))
+    expect((await client.outcome('lobby', 'r-4', 3000)).json.code).toBe('QUEUE_FULL')
+  })
+
   it('counts QoS 2 jobs against MAX_QUEUED_JOBS like QoS 1 ones', async () => {
     const broker = cleanup.add(await startBroker({ MAX_QUEUED_JOBS: '3' }))
     const away = await relaySession(broker.mqttUrl, 'venue', 'lobby')
