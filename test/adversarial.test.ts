@@ -211,3 +211,19 @@ describe('one relay per printer across broker instances on one Redis', () => {
     expect({ second, firstKnockedOff: firstClosed }).toEqual({ second: 'refused 2', firstKnockedOff: false })
   })
 })
+
+describe('the broker\'s time (server/time)', () => {
+  it('is not taken from a stale retained server/time message', async () => {
+    const broker = cleanup.add(await startBroker())
+    // Someone allowed to (an admin, or anyone on the anonymous loopback broker) retains a wrong time by mistake.
+    const admin = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await admin.publish('server/time', '2100-01-01T00:00:00.000Z', { retain: true })
+    const sim = cleanup.add(await startPrinter())
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup))))
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
+    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'valid-for-a-minute', data: '<RC1,1>v<p>', expiresAt: new Date(Date.now() + 60_000).toISOString() }))
+    expect((await client.outcome('lobby', 'valid-for-a-minute')).json).toMatchObject({ status: 'printed' })
+  })
+})
