@@ -10,6 +10,9 @@ import { startRedis } from './helpers/redisServer.ts'
 import { startMosquitto } from './helpers/mosquittoBroker.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
 import { addUser } from '../tools/userCommand.ts'
+import { captureLog } from './helpers/logCapture.ts'
+import { PrintwireBroker } from '../broker/mqttBroker.ts'
+import { loadBrokerConfig } from '../broker/config.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -225,5 +228,27 @@ describe('the broker\'s time (server/time)', () => {
     await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'valid-for-a-minute', data: '<RC1,1>v<p>', expiresAt: new Date(Date.now() + 60_000).toISOString() }))
     expect((await client.outcome('lobby', 'valid-for-a-minute')).json).toMatchObject({ status: 'printed' })
+  })
+})
+
+describe('client-supplied text in the broker\'s log', () => {
+  it('clips the client id and topic of a logged-in client\'s refused subscription and refused publish', async () => {
+    const log = captureLog('info')
+    const authFile = `${await tempDir(cleanup)}/auth.json`
+    await writeTestUsers(authFile)
+    const broker = cleanup.add(new PrintwireBroker({ config: loadBrokerConfig({ PORT: '0', MQTT_PORT: '0', PERSISTENCE: 'memory', AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1' }), logger: log.logger }))
+    await broker.start()
+    const longId = 'c'.repeat(30_000)
+    const longTopic = `printers/bar/${'t'.repeat(30_000)}`
+    const alice = await mqtt.connectAsync(`mqtt://127.0.0.1:${broker.mqttPort}`, { protocolVersion: 4, clientId: longId, reconnectPeriod: 0, username: 'alice', password: PASSWORDS.alice })
+    cleanup.defer(() => alice.endAsync(true))
+    alice.on('error', () => {})
+    await alice.subscribeAsync(longTopic, { qos: 1 }).catch(() => {})
+    const closed = new Promise((resolve) => alice.once('close', resolve))
+    alice.publish(longTopic, 'x', { qos: 1 })
+    await closed
+    await expect.poll(() => log.entries().some((e) => e.msg === 'publish refused: connection closed')).toBe(true)
+    expect(log.text()).not.toContain('c'.repeat(200))
+    expect(log.text()).not.toContain('t'.repeat(200))
   })
 })
