@@ -252,3 +252,18 @@ describe('client-supplied text in the broker\'s log', () => {
     expect(log.text()).not.toContain('t'.repeat(200))
   })
 })
+
+describe('a retained job left from before the upgrade (embedded broker)', () => {
+  it('can be cleared with an empty retained publish, as README says for Mosquitto', async () => {
+    const broker = cleanup.add(await startBroker())
+    // As an earlier version stored it (it accepted retained jobs).
+    const persistence = (broker.broker.broker as unknown as { persistence: { storeRetained(packet: object): Promise<void> } }).persistence
+    await persistence.storeRetained({ cmd: 'publish', topic: 'printers/lobby/jobs', payload: Buffer.from(JSON.stringify({ id: 'old-retained', data: 'x<p>' })), qos: 1, retain: true, dup: false, brokerId: 'old', brokerCounter: 1 })
+    const admin = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await admin.publish('printers/lobby/jobs', '', { retain: true })
+    const fresh = cleanup.add(await TestClient.connect(broker.mqttUrl, { clientId: 'printwire-relay:new:lobby', clean: true }))
+    await fresh.subscribe('printers/lobby/jobs')
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(fresh.messages.map((m) => m.text)).toEqual([])
+  })
+})
