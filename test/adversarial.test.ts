@@ -2,6 +2,7 @@
  * Adversarial regressions against the issue #10 fixes: each test here states a promise of README/SPEC and
  * fails while the promise is broken.
  */
+import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
 import { TestClient } from './helpers/mqttClient.ts'
@@ -265,5 +266,47 @@ describe('a retained job left from before the upgrade (embedded broker)', () => 
     await fresh.subscribe('printers/lobby/jobs')
     await new Promise((resolve) => setTimeout(resolve, 500))
     expect(fresh.messages.map((m) => m.text)).toEqual([])
+  })
+})
+
+describe('ACKs counted against tickets sent', () => {
+  it('does not answer `printed` for a 2-ticket job when a printer that ACKs twice (the second a moment later) printed only the first', async () => {
+    // A device that acknowledges each ticket twice, the second ACK in its own TCP segment a few ms later, and
+    // is out of paper after the first ticket: it never acknowledges the second.
+    const printed: string[] = []
+    const sockets = new Set<net.Socket>()
+    const server = net.createServer((socket) => {
+      sockets.add(socket)
+      socket.on('error', () => {})
+      socket.on('close', () => sockets.delete(socket))
+      let buffered = ''
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString('latin1')
+        let end: number
+        while ((end = buffered.indexOf('<p>')) !== -1) {
+          const ticket = buffered.slice(0, end + 3)
+          buffered = buffered.slice(end + 3)
+          if (printed.length === 0) {
+            printed.push(ticket)
+            socket.write(Buffer.from([0x06]))
+            setTimeout(() => { if (socket.writable) socket.write(Buffer.from([0x06])) }, 30)
+          } else {
+            setTimeout(() => { if (socket.writable) socket.write(Buffer.from([0x10])) }, 100)
+          }
+        }
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    cleanup.defer(() => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()) }))
+    const address = `127.0.0.1:${(server.address() as net.AddressInfo).port}`
+    const broker = cleanup.add(await startBroker())
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: address }, await tempDir(cleanup))))
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
+    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'two-tickets', data: 'one<p>two<p>' }))
+    const outcome = await client.outcome('lobby', 'two-tickets')
+    expect(printed).toHaveLength(1)
+    expect(outcome.json.status).not.toBe('printed')
   })
 })
