@@ -245,7 +245,7 @@ describe('client-supplied text in the broker\'s log', () => {
     cleanup.defer(() => alice.endAsync(true))
     alice.on('error', () => {})
     await alice.subscribeAsync(longTopic, { qos: 1 }).catch(() => {})
-    const closed = new Promise((resolve) => alice.once('close', resolve))
+    const closed = new Promise<void>((resolve) => alice.once('close', () => resolve()))
     alice.publish(longTopic, 'x', { qos: 1 })
     await closed
     await expect.poll(() => log.entries().some((e) => e.msg === 'publish refused: connection closed')).toBe(true)
