@@ -10,7 +10,7 @@ import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } fro
 import { startRedis } from './helpers/redisServer.ts'
 import { startMosquitto } from './helpers/mosquittoBroker.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
-import { addUser } from '../tools/userCommand.ts'
+import { addUser, removeUser } from '../tools/userCommand.ts'
 import { captureLog } from './helpers/logCapture.ts'
 import { PrintwireBroker } from '../broker/mqttBroker.ts'
 import { loadBrokerConfig } from '../broker/config.ts'
@@ -308,5 +308,26 @@ describe('ACKs counted against tickets sent', () => {
     const outcome = await client.outcome('lobby', 'two-tickets')
     expect(printed).toHaveLength(1)
     expect(outcome.json.status).not.toBe('printed')
+  })
+})
+
+describe('client id ownership when users change (AUTH_FILE)', () => {
+  it('lets the new relay user of a printer use the relay\'s client id once the user who owned it is removed', async () => {
+    const dir = await tempDir(cleanup)
+    const authFile = `${dir}/auth.json`
+    await writeTestUsers(authFile)
+    const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1' }))
+    const clientId = 'printwire-relay:venue:lobby'
+    const old = await mqtt.connectAsync(broker.mqttUrl, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0, username: 'relay-lobby', password: PASSWORDS['relay-lobby'] })
+    await old.subscribeAsync('printers/lobby/jobs', { qos: 1 })
+    await old.endAsync()
+    // The venue's relay gets a user of its own (credentials rotated): the old user goes.
+    await addUser(authFile, 'venue-relay', { password: 'venue-relay-pw', role: 'relay', printers: 'lobby' })
+    await removeUser(authFile, 'relay-lobby')
+    const login = async (): Promise<string> => await mqtt.connectAsync(broker.mqttUrl, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0, username: 'venue-relay', password: 'venue-relay-pw' })
+      .then(async (c) => { await c.endAsync(); return 'accepted' }, (error: { code?: number }) => `refused ${error.code}`)
+    // (Refused with 4 until the broker has reloaded AUTH_FILE.)
+    await expect.poll(login, { timeout: 5000, interval: 200 }).not.toBe('refused 4')
+    expect(await login()).toBe('accepted')
   })
 })
