@@ -331,3 +331,27 @@ describe('client id ownership when users change (AUTH_FILE)', () => {
     expect(await login()).toBe('accepted')
   })
 })
+
+describe('a relay that was once refused a printer (one relay per printer)', () => {
+  it('serves the printer after a restart, once the other relay is gone', async () => {
+    const broker = cleanup.add(await startBroker())
+    const sim = cleanup.add(await startPrinter())
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/status', 'printers/lobby/responses', 'printers/lobby/errors')
+    const a = await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'venue-a' }))
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.relayId === 'venue-a' && m.json?.state === 'online')
+    const bDir = await tempDir(cleanup)
+    const b1 = await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, bDir, { RELAY_ID: 'venue-b' }))
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.relayId === 'venue-b' && m.json?.state === 'error')
+    await b1.stop()
+    // The operator keeps venue-b: stops venue-a and ends its session (README "Moving a printer"), restarts venue-b.
+    await a.stop()
+    const end = await mqtt.connectAsync(broker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay:venue-a:lobby', clean: true, reconnectPeriod: 0 })
+    await end.endAsync()
+    client.messages.length = 0
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, bDir, { RELAY_ID: 'venue-b' })))
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.relayId === 'venue-b' && m.json?.state === 'online')
+    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'after-move', data: '<RC1,1>after-move<p>' }))
+    expect((await client.outcome('lobby', 'after-move', 10_000)).json.status).toBe('printed')
+  })
+})
