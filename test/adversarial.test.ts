@@ -355,3 +355,17 @@ describe('a relay that was once refused a printer (one relay per printer)', () =
     expect((await client.outcome('lobby', 'after-move', 10_000)).json.status).toBe('printed')
   })
 })
+
+describe('retained jobs at QoS 2 and QoS 0 (embedded broker)', () => {
+  it.each([0, 2] as const)('refuses a retained job at QoS %i like one at QoS 1', async (qos) => {
+    const broker = cleanup.add(await startBroker())
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/errors')
+    await client.publish('printers/lobby/jobs', JSON.stringify({ id: `retained-q${qos}`, data: 'x<p>' }), { qos, retain: true })
+    expect((await client.outcome('lobby', `retained-q${qos}`)).json.code).toBe('INVALID_JOB')
+    const fresh = cleanup.add(await TestClient.connect(broker.mqttUrl, { clientId: 'printwire-relay:fresh:lobby', clean: true }))
+    await fresh.subscribe('printers/lobby/jobs')
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(fresh.messages).toEqual([])
+  })
+})
