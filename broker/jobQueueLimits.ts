@@ -38,10 +38,11 @@ export class JobQueueLimits {
 
   start (): void {
     const { aedes } = this.deps
-    // ('ack' is emitted with the stored packet on a PUBACK; Aedes' typings omit the event.)
+    // ('ack' is emitted with the stored packet on a PUBACK, and with the stored PUBREL, which has no topic, on a
+    // PUBCOMP; Aedes' typings omit the event.)
     ;(aedes as unknown as NodeJS.EventEmitter).on('ack', (packet: AedesPublishPacket | undefined, client: Client) => {
       const printerId = this.relayPrinterOf(client)
-      if (packet === undefined || printerId === undefined || this.printerOfJob(packet.topic) !== printerId) return
+      if (typeof packet?.topic !== 'string' || printerId === undefined || this.printerOfJob(packet.topic) !== printerId) return
       const count = this.counts.get(printerId)
       if (count === undefined) return
       count.jobs = Math.max(0, count.jobs - 1)
