@@ -105,6 +105,10 @@ export class AccessControl {
     return { ok: true }
   }
 
+  get topicPrefix (): string {
+    return this.deps.topicPrefix
+  }
+
   /** The user's role, undefined for an unknown user. */
   roleOf (username: string): AuthUser['role'] | undefined {
     return this.users.get(username)?.user.role

@@ -3,7 +3,7 @@
  * - authenticate: user name and password (with backoff: access/loginThrottle.ts); relay client ids reserved for
  *   relays of that printer; the Last Will authorized like any publish (a Will the user may not publish refuses
  *   the log-in: CONNACK 5); a client id bound to the user who first held a persistent session or a Will with it
- *   (clientIdOwners.ts): anyone else's log-in with it is refused (CONNACK 2) and the session stays as it was;
+ *   (claims.ts): anyone else's log-in with it is refused (CONNACK 2) and the session stays as it was;
  * - authorizePublish: only to topics the user may write; a refused PUBLISH closes the connection
  *   (MQTT 3.1.1 has no negative PUBACK: [MQTT-3.3.5-2] allows closing or a silent acknowledgement). A Will that a
  *   broker instance publishes for a dead one comes with no client: it is authorized as its client id's owner,
@@ -20,12 +20,17 @@
  */
 import type { Aedes, AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes'
 import type { AccessControl } from '../access/accessControl.ts'
+import { filtersOverlap } from '../access/policy.ts'
+import { anyPrinterTopic, jobsTopic, parseRelayClientId } from '../protocol/index.ts'
 import type { LoginThrottle } from '../access/loginThrottle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { clipForLog } from '../runtime/logText.ts'
-import type { ClientIdOwners } from './clientIdOwners.ts'
+import type { Claims } from './claims.ts'
+import type { LiveClients } from './liveClients.ts'
 
 const IDENTIFIER_REJECTED = 2
+/** Refused subscriptions logged as warnings per connection; the rest at debug level. */
+const LOGGED_REFUSALS_PER_CONNECTION = 5
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
 
@@ -50,16 +55,19 @@ type Hooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | '
 
 export class AccessHooks {
   private readonly access: AccessControl
-  private readonly owners: ClientIdOwners
+  private readonly owners: Claims
   private readonly throttle: LoginThrottle
   private readonly logger: Logger
   private aedes: Aedes | undefined
+  private live: LiveClients | undefined
   /** The user each authenticated connection logged in as. */
   private readonly users = new WeakMap<Client, string>()
+  /** Per connection, subscriptions refused so far (only the first few are warnings). */
+  private readonly refusedSubscriptions = new WeakMap<Client, number>()
   /** Per connection, the wildcard filters subscribed as concrete topics (see authorizeSubscribe). */
   private readonly narrowed = new WeakMap<Client, Map<string, string[]>>()
 
-  constructor (deps: { access: AccessControl, owners: ClientIdOwners, throttle: LoginThrottle, logger: Logger }) {
+  constructor (deps: { access: AccessControl, owners: Claims, throttle: LoginThrottle, logger: Logger }) {
     this.access = deps.access
     this.owners = deps.owners
     this.throttle = deps.throttle
@@ -90,13 +98,19 @@ export class AccessHooks {
         if (client === null) return this.authorizeOrphanWill(packet, done)
         const user = this.users.get(client)
         if (user !== undefined && this.access.mayPublish(user, packet.topic)) return done(null)
-        this.logger.warn({ clientId: client.id, user, topic: clipForLog(packet.topic) }, 'publish refused: connection closed')
+        this.logger.warn({ clientId: clipForLog(client.id), user, topic: clipForLog(packet.topic) }, 'publish refused: connection closed')
         done(new PublishRefusedError('PUBLISH_NOT_ALLOWED', `not allowed to publish to ${packet.topic}`))
       },
       authorizeSubscribe: (client, subscription, done) => {
         const user = this.users.get(client)
-        if (user === undefined || !this.access.maySubscribe(user, subscription.topic)) {
-          this.logger.warn({ clientId: client.id, user, topic: subscription.topic }, 'subscription refused')
+        const refusal = user === undefined || !this.access.maySubscribe(user, subscription.topic)
+          ? 'it can match nothing the user may read'
+          : this.relayJobsRefusal(client, user, subscription.topic)
+        if (refusal !== undefined || user === undefined) {
+          // A few per connection at warn level: a client refused in a loop does not fill the log.
+          const refused = (this.refusedSubscriptions.get(client) ?? 0) + 1
+          this.refusedSubscriptions.set(client, refused)
+          this.logger[refused <= LOGGED_REFUSALS_PER_CONNECTION ? 'warn' : 'debug']({ clientId: clipForLog(client.id), user: clipForLog(user), topic: clipForLog(subscription.topic), why: refusal }, 'subscription refused')
           return done(null, null)
         }
         const topics = this.access.readableTopicsOf(user, subscription.topic)
@@ -107,7 +121,7 @@ export class AccessHooks {
         // The others as the broker's own SUBSCRIBE for this client: no SUBACK, retained messages sent.
         if (rest.length > 0) {
           client.subscribe(rest.map((topic) => ({ ...subscription, topic })), (error?: Error) => {
-            if (error) this.logger.warn({ err: error, clientId: client.id, topic: filter }, 'could not subscribe to a narrowed topic')
+            if (error) this.logger.warn({ err: error, clientId: clipForLog(client.id), topic: clipForLog(filter) }, 'could not subscribe to a narrowed topic')
           })
         }
         // Rewritten in place, as Aedes documents it: its retained-message read then looks up this topic too,
@@ -134,13 +148,34 @@ export class AccessHooks {
       return 'WILL_NOT_ALLOWED'
     }
     const admin = this.access.roleOf(user) === 'admin'
-    const live = this.liveClient(client.id)
-    const liveUser = live === undefined || live === client ? undefined : this.users.get(live)
-    if (!admin && liveUser !== undefined && liveUser !== user) return 'CLIENT_ID_OWNED'
-    const owner = client.clean && (will === null || will === undefined)
-      ? await this.owners.ownerOf(client.id)
+    const other = await this.live?.other(client)
+    if (!admin && other?.user !== undefined && other.user !== user) return 'CLIENT_ID_OWNED'
+    this.live?.note(client, { user })
+    let owner = client.clean && (will === null || will === undefined)
+      ? await this.owners.holderOf(client.id)
       : await this.owners.claim(client.id, user)
+    if (owner !== undefined && owner !== user && this.access.roleOf(owner) === undefined) {
+      // Its owner is no longer in AUTH_FILE (credentials rotated to a new user): the id passes to this one.
+      this.logger.info({ clientId: clipForLog(client.id), from: clipForLog(owner), to: clipForLog(user) }, 'client id passes from a removed user')
+      await this.owners.transfer(client.id, user)
+      owner = user
+    }
     if (!admin && owner !== undefined && owner !== user) return 'CLIENT_ID_OWNED'
+    // An admin's clean session under another user's id ends that session: the id is free again.
+    if (admin && client.clean && owner !== undefined && owner !== user) await this.owners.release(client.id, owner)
+    return undefined
+  }
+
+  /**
+   * A relay user reads a printer's jobs only as that printer's relay: under `printwire-relay:<relay>:<printer>`,
+   * subscribing to exactly that printer's `jobs`, so that the broker can give each printer to one relay
+   * (relayExclusivity.ts). Any other filter of a relay user that could deliver jobs is refused.
+   */
+  private relayJobsRefusal (client: Client, user: string, filter: string): string | undefined {
+    if (this.access.roleOf(user) !== 'relay' || !filtersOverlap(filter, anyPrinterTopic(this.access.topicPrefix, 'jobs'))) return undefined
+    const relay = parseRelayClientId(client.id)
+    if (relay === null) return 'a relay user reads jobs only under its relay client id (printwire-relay:<RELAY_ID>:<printer>)'
+    if (filter !== jobsTopic(this.access.topicPrefix, relay.printerId)) return `a relay reads only its own printer's jobs topic, ${jobsTopic(this.access.topicPrefix, relay.printerId)}`
     return undefined
   }
 
@@ -152,25 +187,20 @@ export class AccessHooks {
       done(new PublishRefusedError('WILL_NOT_ALLOWED', `Last Will of ${clientId ?? '(no client id)'} refused: ${why}`))
     }
     if (clientId === undefined) return refuse('no client id')
-    this.owners.ownerOf(clientId).then((owner) => {
+    this.owners.holderOf(clientId).then((owner) => {
       if (owner === undefined) return refuse('its client id has no owner')
       if (!this.access.mayPublish(owner, packet.topic)) return refuse(`its owner ${owner} may not publish there`)
       done(null)
     }, (error: Error) => refuse(`owner unknown: ${error.message}`))
   }
 
-  /** The connected client with this id, if any (Aedes keeps them in `clients`; its typings omit the field). */
-  private liveClient (clientId: string): Client | undefined {
-    if (this.aedes === undefined) return undefined
-    return (this.aedes as unknown as { clients: Record<string, Client | undefined> }).clients[clientId]
-  }
-
   /**
    * Joins the broker: unsubscribing a filter that was subscribed as concrete topics unsubscribes those topics,
    * and log-ins see the connected clients.
    */
-  attach (aedes: Aedes): void {
+  attach (aedes: Aedes, live: LiveClients): void {
     this.aedes = aedes
+    this.live = live
     aedes.on('unsubscribe', (filters, client) => {
       const narrowed = this.narrowed.get(client)
       if (narrowed === undefined) return
@@ -201,7 +231,7 @@ export class AccessHooks {
     for (const client of Object.values(clients)) {
       const user = this.users.get(client)
       if (user !== undefined && changed.has(user)) {
-        this.logger.info({ clientId: client.id, user }, 'user changed in AUTH_FILE: connection closed')
+        this.logger.info({ clientId: clipForLog(client.id), user }, 'user changed in AUTH_FILE: connection closed')
         client.close()
       }
     }

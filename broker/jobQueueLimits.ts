@@ -1,56 +1,141 @@
 /**
- * How many jobs, and how many bytes of them, the broker holds for each printer's relay session: stored and not
- * yet acknowledged by the relay (issue #10, finding 8: 400 MiB queued for an absent relay took the broker from
- * 132 to 572 MB). A job that would go over MAX_QUEUED_JOBS or MAX_QUEUED_BYTES is not queued: publishGate.ts
+ * How many jobs, and how many bytes of them, the broker holds for each printer's relay: stored and not yet
+ * acknowledged by the relay (issue #10, finding 8: 400 MiB queued for an absent relay took the broker from 132
+ * to 572 MB). A job that would go over MAX_QUEUED_JOBS or MAX_QUEUED_BYTES is not queued: publishGate.ts
  * acknowledges it, drops it and answers QUEUE_FULL on the printer's `errors` topic, so its publisher is told.
  *
- * Counted in this process: a job counts from its store until the relay's PUBACK, and a relay session that starts
- * anew (no session present) starts its printer's count at zero. After a broker restart the jobs queued before it
- * are not counted until they are delivered (a deliberate limit: counting them would mean reading every queue at
- * start), so at most twice the limit can wait across one restart.
+ * A job counts from its store until the relay's PUBACK (QoS 1) or PUBCOMP (QoS 2); when the printer's relay
+ * (the one holding it, relayExclusivity.ts) starts a new session, its count starts again at zero. With Redis the
+ * counts live in Redis, so a job stored through one broker instance and acknowledged through another is counted
+ * once; otherwise in this process. Jobs queued before a broker restart (level) are not counted until they are
+ * delivered: a deliberate limit, since counting them would mean reading every queue at start, so at most twice
+ * the limit can wait across one restart.
  */
+import type { Redis } from 'ioredis'
 import type { Aedes, AedesPublishPacket, Client, ConnackPacket } from 'aedes'
 import { parsePrinterTopic, parseRelayClientId } from '../protocol/index.ts'
+import type { Logger } from '../runtime/logger.ts'
+import type { Claims } from './claims.ts'
 
 export interface QueueLimits {
   maxJobs: number
   maxBytes: number
 }
 
-interface Count {
+export interface QueueCount {
   jobs: number
   bytes: number
 }
 
+/** Where the counts are kept: this process, or Redis (shared by broker instances). */
+export interface QueueCounts {
+  /** Counts one job of `bytes` for `printerId` if it fits; otherwise counts nothing and resolves with what waits. */
+  reserve(printerId: string, bytes: number, limits: QueueLimits): Promise<{ ok: boolean, count: QueueCount }>
+  /** Takes one job of `bytes` off `printerId`'s count (never below zero). */
+  giveBack(printerId: string, bytes: number): Promise<void>
+  reset(printerId: string): Promise<void>
+  count(printerId: string): Promise<QueueCount>
+}
+
+export class MemoryQueueCounts implements QueueCounts {
+  private readonly counts = new Map<string, QueueCount>()
+
+  async reserve (printerId: string, bytes: number, limits: QueueLimits): Promise<{ ok: boolean, count: QueueCount }> {
+    const count = this.counts.get(printerId) ?? { jobs: 0, bytes: 0 }
+    if (count.jobs + 1 > limits.maxJobs || count.bytes + bytes > limits.maxBytes) return { ok: false, count: { ...count } }
+    this.counts.set(printerId, { jobs: count.jobs + 1, bytes: count.bytes + bytes })
+    return { ok: true, count: { ...count } }
+  }
+
+  async giveBack (printerId: string, bytes: number): Promise<void> {
+    const count = this.counts.get(printerId)
+    if (count === undefined) return
+    count.jobs = Math.max(0, count.jobs - 1)
+    count.bytes = Math.max(0, count.bytes - bytes)
+  }
+
+  async reset (printerId: string): Promise<void> {
+    this.counts.delete(printerId)
+  }
+
+  async count (printerId: string): Promise<QueueCount> {
+    return { ...(this.counts.get(printerId) ?? { jobs: 0, bytes: 0 }) }
+  }
+}
+
+const RESERVE = `
+local jobs = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+local bytes = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
+if jobs + 1 > tonumber(ARGV[3]) or bytes + tonumber(ARGV[2]) > tonumber(ARGV[4]) then return {0, jobs, bytes} end
+redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
+redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
+return {1, jobs, bytes}`
+const GIVE_BACK = `
+if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
+if redis.call('HINCRBY', KEYS[2], ARGV[1], -tonumber(ARGV[2])) < 0 then redis.call('HSET', KEYS[2], ARGV[1], 0) end
+return 1`
+
+export class RedisQueueCounts implements QueueCounts {
+  static readonly JOBS = 'printwire:queued-jobs'
+  static readonly BYTES = 'printwire:queued-bytes'
+  private readonly redis: Redis
+
+  constructor (deps: { redis: Redis }) {
+    this.redis = deps.redis
+  }
+
+  async reserve (printerId: string, bytes: number, limits: QueueLimits): Promise<{ ok: boolean, count: QueueCount }> {
+    const [ok, jobs, queuedBytes] = await this.redis.eval(RESERVE, 2, RedisQueueCounts.JOBS, RedisQueueCounts.BYTES, printerId, bytes, limits.maxJobs, limits.maxBytes) as [number, number, number]
+    return { ok: ok === 1, count: { jobs, bytes: queuedBytes } }
+  }
+
+  async giveBack (printerId: string, bytes: number): Promise<void> {
+    await this.redis.eval(GIVE_BACK, 2, RedisQueueCounts.JOBS, RedisQueueCounts.BYTES, printerId, bytes)
+  }
+
+  async reset (printerId: string): Promise<void> {
+    await this.redis.multi().hdel(RedisQueueCounts.JOBS, printerId).hdel(RedisQueueCounts.BYTES, printerId).exec()
+  }
+
+  async count (printerId: string): Promise<QueueCount> {
+    const [jobs, bytes] = await Promise.all([this.redis.hget(RedisQueueCounts.JOBS, printerId), this.redis.hget(RedisQueueCounts.BYTES, printerId)])
+    return { jobs: Number(jobs ?? 0), bytes: Number(bytes ?? 0) }
+  }
+}
+
 export interface JobQueueLimitsDeps {
   aedes: Aedes
+  counts: QueueCounts
+  /** Which relay serves each printer: only its new session starts the count again. */
+  relays: Claims
   topicPrefix: string
   limits: QueueLimits
+  logger: Logger
 }
 
 export class JobQueueLimits {
   private readonly deps: JobQueueLimitsDeps
-  private readonly counts = new Map<string, Count>()
 
   constructor (deps: JobQueueLimitsDeps) {
     this.deps = deps
   }
 
   start (): void {
-    const { aedes } = this.deps
-    // ('ack' is emitted with the stored packet on a PUBACK, and with the stored PUBREL, which has no topic, on a
-    // PUBCOMP; Aedes' typings omit the event.)
+    const { aedes, counts, relays, logger } = this.deps
+    // ('ack' is emitted with the stored packet on a PUBACK, and on a PUBCOMP with a stored PUBREL that has no
+    // topic; Aedes' typings omit the event.)
     ;(aedes as unknown as NodeJS.EventEmitter).on('ack', (packet: AedesPublishPacket | undefined, client: Client) => {
-      const printerId = this.relayPrinterOf(client)
-      if (typeof packet?.topic !== 'string' || printerId === undefined || this.printerOfJob(packet.topic) !== printerId) return
-      const count = this.counts.get(printerId)
-      if (count === undefined) return
-      count.jobs = Math.max(0, count.jobs - 1)
-      count.bytes = Math.max(0, count.bytes - payloadBytes(packet.payload))
+      if (typeof packet?.topic !== 'string') return
+      const printerId = parseRelayClientId(client.id)?.printerId
+      if (printerId === undefined || this.printerOfJob(packet.topic) !== printerId) return
+      counts.giveBack(printerId, payloadBytes(packet.payload)).catch((error: unknown) => logger.warn({ err: error, printerId }, 'could not count a job the relay took'))
     })
     aedes.on('connackSent', (packet: ConnackPacket, client: Client) => {
-      const printerId = this.relayPrinterOf(client)
-      if (printerId !== undefined && !packet.sessionPresent) this.counts.delete(printerId)
+      const relay = parseRelayClientId(client.id)
+      if (relay === null || packet.sessionPresent) return
+      relays.holderOf(relay.printerId)
+        .then((holder) => holder === relay.relayId ? counts.reset(relay.printerId) : undefined)
+        .catch((error: unknown) => logger.warn({ err: error, printerId: relay.printerId }, 'could not reset the count of a printer\'s queue'))
     })
   }
 
@@ -60,30 +145,23 @@ export class JobQueueLimits {
     return parsed?.kind === 'jobs' ? parsed.printerId : undefined
   }
 
-  /** Whether one more job of `bytes` for `printerId` fits; a reason to give when it does not. */
-  refusal (printerId: string, bytes: number): string | undefined {
+  /** Counts a job of `bytes` for `printerId`; a reason to give when it does not fit (and then counts nothing). */
+  async reserve (printerId: string, bytes: number): Promise<string | undefined> {
     const { maxJobs, maxBytes } = this.deps.limits
-    const count = this.counts.get(printerId) ?? { jobs: 0, bytes: 0 }
+    const { ok, count } = await this.deps.counts.reserve(printerId, bytes, this.deps.limits)
+    if (ok) return undefined
     if (count.jobs + 1 > maxJobs) return `${count.jobs} jobs already wait for printer ${printerId}'s relay at the broker (MAX_QUEUED_JOBS ${maxJobs})`
-    if (count.bytes + bytes > maxBytes) return `${count.bytes} bytes of jobs already wait for printer ${printerId}'s relay at the broker, and this one has ${bytes} (MAX_QUEUED_BYTES ${maxBytes})`
-    return undefined
+    return `${count.bytes} bytes of jobs already wait for printer ${printerId}'s relay at the broker, and this one has ${bytes} (MAX_QUEUED_BYTES ${maxBytes})`
   }
 
-  /** A job (`jobs` 1) queued for the relay session of `printerId`, or given back (-1, with negative bytes). */
-  add (printerId: string, bytes: number, jobs = 1): void {
-    const count = this.counts.get(printerId) ?? { jobs: 0, bytes: 0 }
-    count.jobs = Math.max(0, count.jobs + jobs)
-    count.bytes = Math.max(0, count.bytes + bytes)
-    this.counts.set(printerId, count)
+  /** A job counted by `reserve` that was not queued after all. */
+  async giveBack (printerId: string, bytes: number): Promise<void> {
+    await this.deps.counts.giveBack(printerId, bytes)
   }
 
-  /** What waits for `printerId`'s relay, as counted here. */
-  queued (printerId: string): Count {
-    return { ...(this.counts.get(printerId) ?? { jobs: 0, bytes: 0 }) }
-  }
-
-  private relayPrinterOf (client: Client): string | undefined {
-    return parseRelayClientId(client.id)?.printerId
+  /** What waits for `printerId`'s relay, as counted. */
+  queued (printerId: string): Promise<QueueCount> {
+    return this.deps.counts.count(printerId)
   }
 }
 

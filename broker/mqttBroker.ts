@@ -24,6 +24,7 @@ import { listenHost, loginLimits, plainMqttHost, type BrokerConfig } from './con
 import { openPersistence, type BrokerPersistence } from './persistence.ts'
 import { DurablePublish } from './durablePublish.ts'
 import { JobQueueLimits } from './jobQueueLimits.ts'
+import { LiveClients } from './liveClients.ts'
 import { PublishGate } from './publishGate.ts'
 import { RelayExclusivity } from './relayExclusivity.ts'
 import { PacketSizeGuard } from './packetSizeGuard.ts'
@@ -43,6 +44,7 @@ export class PrintwireBroker {
   private aedes: Aedes | undefined
   private persistence: BrokerPersistence | undefined
   private durable: DurablePublish | undefined
+  private live: LiveClients | undefined
   private access: AccessControl | undefined
   private tcpServer: TcpServer | undefined
   private tlsServer: TcpServer | undefined
@@ -103,13 +105,17 @@ export class PrintwireBroker {
     const durable = new DurablePublish({ aedes, logger })
     durable.start()
     this.durable = durable
-    const limits = new JobQueueLimits({ aedes, topicPrefix: config.TOPIC_PREFIX, limits: { maxJobs: config.MAX_QUEUED_JOBS, maxBytes: config.MAX_QUEUED_BYTES } })
+    const limits = new JobQueueLimits({ aedes, counts: this.persistence.queueCounts, relays: this.persistence.printerRelays, topicPrefix: config.TOPIC_PREFIX, limits: { maxJobs: config.MAX_QUEUED_JOBS, maxBytes: config.MAX_QUEUED_BYTES }, logger })
     limits.start()
     new PublishGate({ aedes, durable, limits, authorize: accessHooks?.authorizePublish, topicPrefix: config.TOPIC_PREFIX, logger }).start()
+    // Who is connected, across broker instances on one Redis, for the log-in checks below and in the hooks.
+    const live = new LiveClients({ aedes, store: this.persistence.liveClients })
+    await live.start()
+    this.live = live
     // After the access hooks: one relay per printer.
-    new RelayExclusivity({ aedes, topicPrefix: config.TOPIC_PREFIX, logger }).start()
+    new RelayExclusivity({ aedes, relays: this.persistence.printerRelays, live, topicPrefix: config.TOPIC_PREFIX, logger }).start()
     this.aedes = aedes
-    hooks?.attach(aedes)
+    hooks?.attach(aedes, live)
     this.watchClients(aedes)
 
     this.tcpServer = createTcpServer((socket) => this.handleTcp(aedes, socket))
@@ -164,6 +170,7 @@ export class PrintwireBroker {
       await new Promise<void>((resolve) => aedes.close(() => resolve()))
     }
     this.durable?.stop()
+    await this.live?.stop()
     for (const socket of this.sockets) socket.destroy()
     this.logger.debug('closing listeners')
     await Promise.all(closing)

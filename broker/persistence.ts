@@ -12,7 +12,9 @@ import redisPersistence from 'aedes-persistence-redis'
 import mqemitterRedis from 'mqemitter-redis'
 import type { Logger } from '../runtime/logger.ts'
 import type { BrokerConfig } from './config.ts'
-import { LevelClientIdOwners, MemoryClientIdOwners, RedisClientIdOwners, type ClientIdOwners } from './clientIdOwners.ts'
+import { LevelClaims, MemoryClaims, RedisClaims, type Claims } from './claims.ts'
+import { MemoryQueueCounts, RedisQueueCounts, type QueueCounts } from './jobQueueLimits.ts'
+import { MemoryLiveClientStore, RedisLiveClientStore, type LiveClientStore } from './liveClients.ts'
 import { narrowRetainedReads } from './retainedReads.ts'
 
 export interface BrokerPersistence {
@@ -20,8 +22,14 @@ export interface BrokerPersistence {
   instance: unknown
   /** What Aedes takes as `mq`; undefined means one process's in-memory emitter. Aedes closes it. */
   mq: unknown
-  /** Who owns each client id (clientIdOwners.ts), kept with the sessions. */
-  owners: ClientIdOwners
+  /** Who owns each client id, kept with the sessions (claims.ts). */
+  owners: Claims
+  /** Which relay serves each printer, kept with the sessions (claims.ts). */
+  printerRelays: Claims
+  /** Jobs waiting at the broker per printer (jobQueueLimits.ts): in Redis with redis, else in this process. */
+  queueCounts: QueueCounts
+  /** Who is connected to which broker instance (liveClients.ts): in Redis with redis, else in this process. */
+  liveClients: LiveClientStore
   /** Closes the store once Aedes has closed. */
   close(): Promise<void>
   describe: string
@@ -96,7 +104,7 @@ function redactUrl (url: string): string {
 
 export async function openPersistence (config: BrokerConfig, logger: Logger): Promise<BrokerPersistence> {
   if (config.PERSISTENCE === 'memory') {
-    return { instance: undefined, mq: undefined, owners: new MemoryClientIdOwners(), close: async () => {}, describe: 'memory (lost on restart)' }
+    return { instance: undefined, mq: undefined, owners: new MemoryClaims(), printerRelays: new MemoryClaims(), queueCounts: new MemoryQueueCounts(), liveClients: new MemoryLiveClientStore(), close: async () => {}, describe: 'memory (lost on restart)' }
   }
   if (config.PERSISTENCE === 'redis') {
     // Each connection is ready (its INFO ready check done) before it is used: a connection that
@@ -121,7 +129,7 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
     // Not `instance.destroy()`: it first unsubscribes from the message bus, which Aedes has closed by then,
     // and so never returns. Its only other step is to close this connection.
     const close = async (): Promise<void> => { await conn.quit() }
-    return { instance, mq, owners: new RedisClientIdOwners({ redis: conn }), close, describe: `redis (${redactUrl(config.REDIS_URL)})` }
+    return { instance, mq, owners: new RedisClaims({ redis: conn, key: 'printwire:client-owners' }), printerRelays: new RedisClaims({ redis: conn, key: 'printwire:printer-relays' }), queueCounts: new RedisQueueCounts({ redis: conn }), liveClients: new RedisLiveClientStore({ redis: conn }), close, describe: `redis (${redactUrl(config.REDIS_URL)})` }
   }
   const dir = path.resolve(config.DATA_DIR, 'broker-level')
   await mkdir(dir, { recursive: true })
@@ -129,5 +137,5 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
   await db.open()
   const instance = levelPersistence(db) as CallbackPersistence
   narrowRetainedReads(instance, db)
-  return { instance, mq: undefined, owners: new LevelClientIdOwners({ db }), close: destroyer(instance, logger), describe: `level (${dir})` }
+  return { instance, mq: undefined, owners: new LevelClaims({ db, name: 'printwire-client-owners' }), printerRelays: new LevelClaims({ db, name: 'printwire-printer-relays' }), queueCounts: new MemoryQueueCounts(), liveClients: new MemoryLiveClientStore(), close: destroyer(instance, logger), describe: `level (${dir})` }
 }

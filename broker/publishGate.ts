@@ -42,7 +42,7 @@ export class PublishGate {
   }
 
   private check (client: Client | null, packet: PublishPacket, done: Done): void {
-    const { durable, authorize, logger } = this.deps
+    const { durable, authorize } = this.deps
     const allowed = (error?: Error | null): void => {
       if (error) {
         if (client !== null) return done(error)
@@ -52,38 +52,38 @@ export class PublishGate {
       }
       if (packet.retain && this.refuseRetainedJob(client, packet)) return done(null)
       if (client === null) return done(null)
-      const job = this.reserve(client, packet)
-      if (job === null) return done(null)
-      durable.storeBeforeAck(client, packet).then(async () => {
-        if (job !== undefined && !await this.hasRelaySession(packet.topic, job.printerId)) this.deps.limits.add(job.printerId, -job.bytes, -1)
-        done(null)
-      }, (storeError: Error) => {
-        if (job !== undefined) this.deps.limits.add(job.printerId, -job.bytes, -1)
-        logger.error({ err: storeError, clientId: clipForLog(client.id), topic: clipForLog(packet.topic) }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
-        done(storeError)
-      })
+      this.admit(client, packet).then(() => done(null), done)
     }
     if (authorize === undefined) allowed(null)
     else authorize(client, packet, allowed)
   }
 
-  /**
-   * For a job: its place in its printer's queue, taken before the store so that jobs arriving together do not all
-   * fit (undefined for other topics); null when it does not fit: then dropped and answered QUEUE_FULL.
-   */
-  private reserve (client: Client, packet: PublishPacket): { printerId: string, bytes: number } | undefined | null {
-    const { limits, logger } = this.deps
-    const printerId = limits.printerOfJob(packet.topic)
-    if (printerId === undefined || packet.qos !== 1) return undefined
+  /** An allowed publish from a client: counted against its printer's queue if it is a job, then stored. */
+  private async admit (client: Client, packet: PublishPacket): Promise<void> {
+    const { durable, limits, logger } = this.deps
+    const printerId = packet.qos > 0 ? limits.printerOfJob(packet.topic) : undefined
     const bytes = payloadBytes(packet.payload)
-    const reason = limits.refusal(printerId, bytes)
-    if (reason === undefined) {
-      limits.add(printerId, bytes)
-      return { printerId, bytes }
+    let counted = false
+    try {
+      if (printerId !== undefined) {
+        // Counted before the store, so that jobs arriving together do not all fit.
+        const refusal = await limits.reserve(printerId, bytes)
+        if (refusal !== undefined) {
+          logger.warn({ clientId: clipForLog(client.id), printerId, bytes }, 'job refused: its printer\'s queue at the broker is full')
+          this.refuseJob(packet, printerId, 'QUEUE_FULL', `not queued: ${refusal}; the relay is away or slow: send it again later`)
+          return
+        }
+        counted = true
+      }
+      // (QoS 2 is stored by Aedes itself before its PUBREC, after this.)
+      await durable.storeBeforeAck(client, packet)
+    } catch (storeError) {
+      if (counted && printerId !== undefined) await limits.giveBack(printerId, bytes).catch(() => {})
+      logger.error({ err: storeError, clientId: clipForLog(client.id), topic: clipForLog(packet.topic) }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
+      throw storeError
     }
-    logger.warn({ clientId: clipForLog(client.id), printerId, bytes, queued: limits.queued(printerId) }, 'job refused: its printer\'s queue at the broker is full')
-    this.refuseJob(packet, printerId, 'QUEUE_FULL', `not queued: ${reason}; the relay is away or slow: send it again later`)
-    return null
+    // Nothing was queued where no relay session subscribes.
+    if (printerId !== undefined && !await this.hasRelaySession(packet.topic, printerId)) await limits.giveBack(printerId, bytes).catch(() => {})
   }
 
   /** Whether a relay session of `printerId` subscribes to the job's topic (otherwise nothing was queued). */
@@ -93,11 +93,23 @@ export class PublishGate {
     return subs.some((sub) => parseRelayClientId(sub.clientId)?.printerId === printerId)
   }
 
-  /** True when `packet` is a retained job: dropped, and answered on the printer's `errors` topic. */
+  /**
+   * True when `packet` is a retained job: dropped, and answered on the printer's `errors` topic. An empty one
+   * clears a retained job stored before (by an earlier version), and is not delivered.
+   */
   private refuseRetainedJob (client: Client | null, packet: PublishPacket): boolean {
-    const { limits, logger } = this.deps
+    const { aedes, durable, limits, logger } = this.deps
     const printerId = limits.printerOfJob(packet.topic)
     if (printerId === undefined) return false
+    if (payloadBytes(packet.payload) === 0) {
+      durable.drop(packet)
+      const persistence = (aedes as unknown as { persistence: { storeRetained(packet: PublishPacket): Promise<void> } }).persistence
+      persistence.storeRetained(packet).then(
+        () => logger.info({ clientId: clipForLog(client?.id), printerId }, 'retained job cleared'),
+        (error: unknown) => logger.error({ err: error, printerId }, 'could not clear a retained job')
+      )
+      return true
+    }
     logger.warn({ clientId: clipForLog(client?.id), printerId }, 'retained job refused')
     this.refuseJob(packet, printerId, 'INVALID_JOB', 'a job must not be retained (every new relay session would print it again): publish it without the retain flag')
     return true

@@ -2,20 +2,25 @@
  * One relay per printer (issue #10, finding 4): two relays serving one printer print every job twice, and two
  * relay processes with the same RELAY_ID knock each other off the broker in turn. The broker stops both:
  * - A relay's connection is refused (CONNACK 2, identifier rejected) while another process is connected under
- *   the same relay client id. A relay names its process in its Last Will (`instance`, a random id per start),
+ *   the same relay client id, to this broker instance or another one on the same Redis (liveClients.ts). A relay names its process in its Last Will (`instance`, a random id per start),
  *   so the same process reconnecting (a connection the broker has not yet seen die) still takes its session over.
- * - A relay's SUBSCRIBE to a printer's `jobs` is refused (SUBACK 0x80) while another relay (another RELAY_ID)
- *   holds a persistent session subscribed to it, connected or not: that session's queued jobs would print
- *   there too. The relay refused says so in its log and in the printer's status, and prints nothing. To move
- *   a printer to another relay, stop the old one and end its session (README "Moving a printer").
+ * - A relay's SUBSCRIBE to its printer's `jobs` claims the printer for its RELAY_ID (claims.ts: atomic, in the
+ *   broker's store, shared by broker instances on one Redis), and is refused (SUBACK 0x80) while another relay
+ *   holds it, connected or not: that relay's session queues the jobs too. The relay refused says so in its log
+ *   and in the printer's status, and prints nothing. The claim is released when the holder's session ends (a
+ *   clean connection under its id): to move a printer to another relay, stop the old one and end its session
+ *   (README "One relay per printer"). Relay users may read jobs only this way (accessHooks.ts).
  * Clients that are not relays (not `printwire-relay:` ids) are not concerned.
  */
 import type { Aedes, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes'
-import { parsePrinterTopic, parseRelayClientId } from '../protocol/index.ts'
+import { parsePrinterTopic, parseRelayClientId, relayClientId } from '../protocol/index.ts'
 import { clipForLog } from '../runtime/logText.ts'
 import type { Logger } from '../runtime/logger.ts'
+import type { Claims } from './claims.ts'
+import type { LiveClients } from './liveClients.ts'
 
 const IDENTIFIER_REJECTED = 2
+const SERVER_UNAVAILABLE = 3
 
 type Authenticate = Aedes['authenticate']
 type AuthorizeSubscribe = Aedes['authorizeSubscribe']
@@ -35,6 +40,10 @@ function instanceOf (client: Client): string | undefined {
 
 export interface RelayExclusivityDeps {
   aedes: Aedes
+  /** Which relay serves each printer. */
+  relays: Claims
+  /** Who is connected, on every broker instance. */
+  live: LiveClients
   topicPrefix: string
   logger: Logger
 }
@@ -53,10 +62,11 @@ export class RelayExclusivity {
     const authorizeSubscribe: AuthorizeSubscribe = aedes.authorizeSubscribe.bind(aedes)
     aedes.authenticate = (client, username, password, done) => authenticate(client, username, password, (error, ok) => {
       if (error || !ok) return done(error, ok)
-      const other = this.otherProcess(client)
-      if (other === undefined) return done(null, true)
-      this.deps.logger.warn({ clientId: clipForLog(client.id), instance: clipForLog(instanceOf(client)), connected: clipForLog(other) }, 'relay refused: another relay process is connected with the same client id (the same RELAY_ID)')
-      done(Object.assign(new Error('another relay process is connected with this client id'), { returnCode: IDENTIFIER_REJECTED }) as AuthenticateError, false)
+      this.admit(client).then((other) => {
+        if (other === undefined) return done(null, true)
+        this.deps.logger.warn({ clientId: clipForLog(client.id), instance: clipForLog(instanceOf(client)), connected: clipForLog(other) }, 'relay refused: another relay process is connected with the same client id (the same RELAY_ID)')
+        done(Object.assign(new Error('another relay process is connected with this client id'), { returnCode: IDENTIFIER_REJECTED }) as AuthenticateError, false)
+      }, (admitError: Error) => done(Object.assign(admitError, { returnCode: SERVER_UNAVAILABLE }) as AuthenticateError, false))
     })
     aedes.authorizeSubscribe = (client, subscription, done) => authorizeSubscribe(client, subscription, (error, granted) => {
       if (error || granted === null || granted === undefined) return done(error, granted)
@@ -68,30 +78,29 @@ export class RelayExclusivity {
     })
   }
 
-  /** The instance of another process connected under `client`'s relay client id, if any. */
-  private otherProcess (client: Client): string | undefined {
-    if (parseRelayClientId(client.id) === null) return undefined
-    const clients = (this.deps.aedes as unknown as { clients: Record<string, Client | undefined> }).clients
-    const live = clients[client.id]
-    if (live === undefined || live === client || live.closed) return undefined
-    const theirs = instanceOf(live)
+  /**
+   * For a relay's log-in: the instance of another process connected under its client id (on any broker
+   * instance), if any. Otherwise the log-in goes ahead; a clean one ends the relay's session, and with it the
+   * relay's claim on the printer.
+   */
+  private async admit (client: Client): Promise<string | undefined> {
+    const relay = parseRelayClientId(client.id)
+    if (relay === null) return undefined
     const ours = instanceOf(client)
+    if (ours !== undefined) this.deps.live.note(client, { instance: ours })
+    const theirs = (await this.deps.live.other(client))?.instance
     // Relays that name no instance (earlier versions) keep MQTT's take-over.
-    if (theirs === undefined || ours === undefined || theirs === ours) return undefined
-    return theirs
+    if (theirs !== undefined && ours !== undefined && theirs !== ours) return theirs
+    if (client.clean) await this.deps.relays.release(relay.printerId, relay.relayId)
+    return undefined
   }
 
-  /** For a relay subscribing to its printer's jobs: the client id of another relay's session on them, if any. */
+  /** For a relay subscribing to its printer's jobs: the relay that holds the printer, if not this one. */
   private async holder (client: Client, subscription: Subscription): Promise<string | undefined> {
     const relay = parseRelayClientId(client.id)
     const topic = parsePrinterTopic(this.deps.topicPrefix, subscription.topic)
-    if (relay === null || topic === null || topic.kind !== 'jobs') return undefined
-    const persistence = (this.deps.aedes as unknown as { persistence: { subscriptionsByTopic(topic: string): Promise<Array<{ clientId: string }>> } }).persistence
-    const subs = await persistence.subscriptionsByTopic(subscription.topic)
-    for (const sub of subs) {
-      const other = parseRelayClientId(sub.clientId)
-      if (other !== null && other.printerId === topic.printerId && other.relayId !== relay.relayId) return sub.clientId
-    }
-    return undefined
+    if (relay === null || topic === null || topic.kind !== 'jobs' || topic.printerId !== relay.printerId) return undefined
+    const holder = await this.deps.relays.claim(relay.printerId, relay.relayId)
+    return holder === relay.relayId ? undefined : relayClientId(holder, relay.printerId)
   }
 }

@@ -16,7 +16,7 @@ import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import {
-  errorsTopic, jobsTopic, peekJobId, relayClientId, responsesTopic, SERVER_TIME_TOPIC, statusTopic,
+  errorsTopic, jobsTopic, relayClientId, responsesTopic, SERVER_TIME_TOPIC, statusTopic,
   type JobErrorMessage, type JobResult, type PrinterState, type PrinterStatusMessage
 } from '../protocol/index.ts'
 import { ConfigError } from '../runtime/config.ts'
@@ -30,6 +30,8 @@ export interface BrokerLinkDeps {
   logger: Logger
   /** Takes a job in, resolving once it is safe; must not wait for the printer. Called in delivery order. */
   onJob: (payload: Buffer) => Promise<void> | void
+  /** A job delivered as a retained message (printerWorker.ts `refuseRetained`); resolves once answered. */
+  onRetainedJob: (payload: Buffer) => Promise<void> | void
   /** A job delivered after one the relay could not take (disk full) is not offered: its client is to be told. */
   onWithheld: (payload: Buffer) => void
   /** The state to announce when the connection (re)opens. */
@@ -120,11 +122,9 @@ export class BrokerLink {
         this.deps.onConnect?.(first)
         first = false
       }
-      // (A session whose subscription was refused is present, but without it.)
-      if (connack.sessionPresent && !this.conflicted) {
-        announce()
-        return
-      }
+      // Subscribed on every connection, session present or not: a session whose subscription was once refused
+      // (another relay served the printer) is present without it, and the broker checks each SUBSCRIBE against
+      // the printer's relay (relayExclusivity.ts). MQTT makes a repeated SUBSCRIBE harmless.
       client.subscribe(jobsTopic(prefix, printerId), { qos: 1 }, (error, granted) => {
         // mqtt.js reports a refused subscription (SUBACK 0x80) as an error that carries the SUBACK.
         const suback = (error as { packet?: { granted?: number[] } } | undefined)?.packet
@@ -163,21 +163,6 @@ export class BrokerLink {
     client.end(false, () => {
       if (this.client === client && !this.stopping) client.reconnect()
     })
-  }
-
-  private refuseRetainedJob (payload: Buffer): void {
-    const { logger, printerId } = this.deps
-    const jobId = peekJobId(payload)
-    logger.warn({ jobId, bytes: payload.length }, 'retained job ignored')
-    const message: JobErrorMessage = {
-      ...(jobId === undefined ? {} : { jobId }),
-      printerId,
-      code: 'INVALID_JOB',
-      message: 'a job must not be retained (every new relay session would print it again): it was not printed; publish it without the retain flag',
-      retryable: false,
-      at: new Date().toISOString()
-    }
-    this.publishOutcome(message, 'error', () => {})
   }
 
   /**
@@ -277,14 +262,17 @@ export class BrokerLink {
   private takeJob (packet: IPublishPacket, callback: (error?: Error) => void): void {
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
     if (packet.topic === SERVER_TIME_TOPIC) {
-      this.takeServerTime(payload)
+      // A retained server/time is someone's old message, not the broker's clock now.
+      if (!packet.retain) this.takeServerTime(payload)
       callback()
       return
     }
     if (packet.retain) {
-      // A retained job would come again to every new relay session: never printed, its publisher told.
-      this.refuseRetainedJob(payload)
-      callback()
+      // A retained job would come again to every new relay session: never printed from there.
+      Promise.resolve(this.deps.onRetainedJob(payload)).then(() => callback(), (error: Error) => {
+        this.deps.logger.warn({ err: error }, 'could not answer a retained job: not acknowledged')
+        callback(error)
+      })
       return
     }
     if (this.withholding) {

@@ -61,6 +61,11 @@ export const relayConfigSchema = z.object({
   STATUS_WAIT_MS: positiveIntSchema.default(3000),
   /** How long a printer that reports status may stay silent (or busy) before the job times out. */
   PRINTER_TIMEOUT_MS: positiveIntSchema.default(15000),
+  /**
+   * After one ticket of a job is acknowledged, how long the printer must stay quiet before the next ticket goes:
+   * a second ACK for the same ticket (some devices send two) then is not taken for the next one. 0: no gap.
+   */
+  TICKET_SETTLE_MS: nonNegativeIntSchema.default(100),
   /** How long a TCP connection to the printer may take. */
   PRINTER_CONNECT_TIMEOUT_MS: positiveIntSchema.default(5000),
   /** The printer connection stays open between jobs, and closes after this long without one (a Boca resets idle ones after 30 s). */

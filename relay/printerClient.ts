@@ -23,6 +23,11 @@ export interface PrintTimeouts {
   statusWaitMs: number
   /** Silence allowed while writing, while the printer is busy, or between ACKs once it reports. */
   printerMs: number
+  /**
+   * After a ticket's ACK, how long the printer must stay quiet before the next ticket is written: an ACK sent
+   * twice for one ticket then falls in the gap and is not counted for the next (0: no gap).
+   */
+  ticketSettleMs?: number
 }
 
 export type AttemptOutcome =

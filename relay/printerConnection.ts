@@ -177,7 +177,12 @@ export class PrinterConnection {
       const advance = (): void => {
         if (allAcknowledged()) return finish({ kind: 'printed' })
         if (settled || !flushed) return
-        if (report.acks >= sent && sent < pieces.length) return writePiece(pieces[sent] as Buffer, 1, advance)
+        if (report.acks >= sent && sent < pieces.length) {
+          const settle = timeouts.ticketSettleMs ?? 0
+          // A quiet gap after an ACK before the next ticket (restarted by anything the printer says in it).
+          if (settle > 0 && sent > 0) return arm(settle, () => writePiece(pieces[sent] as Buffer, 1, advance))
+          return writePiece(pieces[sent] as Buffer, 1, advance)
+        }
         armSilence()
       }
       /** The printer said nothing since the first ticket: it does not report status; the rest goes at once. */

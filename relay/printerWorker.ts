@@ -37,7 +37,7 @@ export interface OutcomeSink {
 }
 
 export interface PrinterWorkerDeps {
-  config: Pick<RelayConfig, 'RELAY_ID' | 'MAX_JOB_BYTES' | 'STATUS_WAIT_MS' | 'PRINTER_TIMEOUT_MS' | 'PRINTER_CONNECT_TIMEOUT_MS' | 'PRINTER_IDLE_CLOSE_MS' | 'RETRY_MIN_MS' | 'RETRY_MAX_MS' | 'JOB_MAX_AGE' | 'ASCII_STATUS_PRINTERS' | 'MAX_QUEUED_JOBS' | 'MAX_QUEUED_BYTES'>
+  config: Pick<RelayConfig, 'RELAY_ID' | 'MAX_JOB_BYTES' | 'STATUS_WAIT_MS' | 'PRINTER_TIMEOUT_MS' | 'PRINTER_CONNECT_TIMEOUT_MS' | 'PRINTER_IDLE_CLOSE_MS' | 'RETRY_MIN_MS' | 'RETRY_MAX_MS' | 'JOB_MAX_AGE' | 'ASCII_STATUS_PRINTERS' | 'MAX_QUEUED_JOBS' | 'MAX_QUEUED_BYTES' | 'TICKET_SETTLE_MS'>
   printer: PrinterAddress
   logger: Logger
   spool: JobSpool
@@ -172,6 +172,31 @@ export class PrinterWorker {
     const problem = spool.problem ?? 'relay disk full'
     logger.warn({ jobId, bytes: payload.length, problem }, 'job not taken: the spool cannot write; it stays with the broker')
     this.deps.sink.announce(this.errorMessage(jobId, 'RELAY_DISK_FULL', `relay ${config.RELAY_ID} cannot take ${jobId === undefined ? 'this job' : `job ${jobId}`} for printer ${printer.id} now (${problem}): it stays with the broker, which delivers it again once the relay can write`))
+  }
+
+  /**
+   * A job delivered as a retained message: a new relay session gets it again each time, so it is never printed
+   * from there. Answered with its original outcome if its id has one here (the job printed when it was published
+   * live), ignored while it is queued, and otherwise an INVALID_JOB error about the printer, not the job (another
+   * relay may have printed it). Resolves once the answer is safe.
+   */
+  async refuseRetained (payload: Buffer): Promise<void> {
+    const { logger, spool, printer } = this.deps
+    const jobId = peekJobId(payload)
+    if (jobId !== undefined) {
+      if (this.queuedIds.has(jobId)) return
+      const earlier = await spool.outcomeOf(printer.id, jobId)
+      if (earlier !== undefined) {
+        logger.info({ jobId, outcome: earlier.kind }, 'retained copy of a finished job: answered with its original outcome')
+        await this.report(earlier)
+        return
+      }
+    }
+    // Without the job's id: the job itself may have printed where it was first delivered live (Mosquitto forwards
+    // a retained publish to the subscribers of the moment), and its publisher then has that answer.
+    logger.warn({ jobId, bytes: payload.length }, 'retained job not printed')
+    const which = jobId === undefined ? 'a retained job' : `a retained copy of job ${jobId}`
+    await this.report({ kind: 'error', message: this.errorMessage(undefined, 'INVALID_JOB', `${which} was delivered from the broker's retained messages and is not printed from there (every new relay session would print it again); clear it with an empty retained publish on the jobs topic, and publish jobs without the retain flag`) })
   }
 
   private async take (payload: Buffer): Promise<void> {
@@ -487,7 +512,7 @@ export class PrinterWorker {
 
   private timeouts (): PrintTimeouts {
     const { config } = this.deps
-    return { connectMs: config.PRINTER_CONNECT_TIMEOUT_MS, statusWaitMs: config.STATUS_WAIT_MS, printerMs: config.PRINTER_TIMEOUT_MS }
+    return { connectMs: config.PRINTER_CONNECT_TIMEOUT_MS, statusWaitMs: config.STATUS_WAIT_MS, printerMs: config.PRINTER_TIMEOUT_MS, ticketSettleMs: config.TICKET_SETTLE_MS }
   }
 
   private setState (state: PrinterState, detail?: string): void {

@@ -99,6 +99,7 @@ export class Relay {
         logger,
         onJob: (payload) => worker.accept(payload),
         onWithheld: (payload) => worker.withheld(payload),
+        onRetainedJob: (payload) => worker.refuseRetained(payload),
         currentState: () => worker.currentState(),
         onServerTime: (payload) => brokerClock.observe(payload),
         onConnect: (first) => {

@@ -18,16 +18,20 @@ describe('the session of an earlier relay version', () => {
     const dir = await tempDir(cleanup)
     const authFile = `${dir}/auth.json`
     await writeTestUsers(authFile)
-    const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, PERSISTENCE: 'level', DATA_DIR: dir }))
-    const relayUser = { username: 'relay-lobby', password: PASSWORDS['relay-lobby'] }
-    // What a relay of the earlier version left: a session under the earlier id, subscribed to lobby's jobs.
-    const earlier = await mqtt.connectAsync(broker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay-venue-lobby', clean: false, reconnectPeriod: 0, ...relayUser })
+    // What a relay and a broker of the earlier version left: a session under the earlier id, subscribed to lobby's
+    // jobs, with two jobs queued (the earlier broker kept no client-id owners and no relay claims).
+    const earlierBroker = await startBroker({ PERSISTENCE: 'level', DATA_DIR: dir })
+    const earlier = await mqtt.connectAsync(earlierBroker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay-venue-lobby', clean: false, reconnectPeriod: 0 })
     await earlier.subscribeAsync('printers/lobby/jobs', { qos: 1 })
     await earlier.endAsync()
+    const publisher = await mqtt.connectAsync(earlierBroker.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0 })
+    for (const id of ['old-1', 'old-2']) await publisher.publishAsync('printers/lobby/jobs', JSON.stringify({ id, data: `<RC1,1>${id}<p>` }), { qos: 1 })
+    await publisher.endAsync()
+    await earlierBroker.stop()
+
+    const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, PERSISTENCE: 'level', DATA_DIR: dir }))
     const alice = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'alice', password: PASSWORDS.alice }))
     await alice.subscribe('printers/lobby/responses', 'printers/lobby/errors')
-    for (const id of ['old-1', 'old-2']) await alice.publish('printers/lobby/jobs', JSON.stringify({ id, data: `<RC1,1>${id}<p>` }))
-
     const sim = cleanup.add(await startPrinter())
     const stateDir = await tempDir(cleanup)
     cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, stateDir, { RELAY_ID: 'venue', MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] })))
