@@ -1,6 +1,9 @@
 /**
- * Adversarial regressions against the issue #10 fixes: each test here states a promise of README/SPEC and
- * fails while the promise is broken.
+ * Abuse and edge cases of the hardening (issue #10), found by an adversarial pass: each test states a promise of
+ * README/SPEC and failed while it was broken. One relay per printer (races, wildcards, other client ids, two
+ * broker instances on one Redis, a relay refused once), queue limits (shared counts, QoS 2, other relay ids),
+ * retained jobs and retained server/time, client ids across broker instances and after AUTH_FILE changes, log
+ * clipping, and ACKs counted against tickets.
  */
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'

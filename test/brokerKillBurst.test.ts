@@ -1,5 +1,5 @@
 /**
- * Adversarial: a broker SIGKILL while several publishers burst at once, with QoS 1 and QoS 2, retained
+ * A broker SIGKILL while several publishers burst at once, with QoS 1 and QoS 2, retained
  * messages, 1 MiB jobs and results for a persistent box-office session: nothing acknowledged may be lost.
  */
 import { afterEach, describe, expect, it } from 'vitest'
