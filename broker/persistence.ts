@@ -17,19 +17,38 @@ import { MemoryQueueCounts, RedisQueueCounts, type QueueCounts } from './jobQueu
 import { MemoryLiveClientStore, RedisLiveClientStore, type LiveClientStore } from './liveClients.ts'
 import { narrowRetainedReads } from './retainedReads.ts'
 
-export interface BrokerPersistence {
+/** What Printwire keeps beside Aedes' sessions, in the same store (claims.ts, jobQueueLimits.ts, liveClients.ts). */
+export interface PrintwireStores {
+  /** Who owns each client id. */
+  owners: Claims
+  /** Which relay serves each printer. */
+  printerRelays: Claims
+  /** Jobs waiting at the broker per printer: in Redis with redis, else in this process. */
+  queueCounts: QueueCounts
+  /** Who is connected to which broker instance: in Redis with redis, else in this process. */
+  liveClients: LiveClientStore
+}
+
+/** One broker process owns the store: counts and live clients in memory; claims in memory or in LevelDB. */
+function processStores (claims: (name: string) => Claims): PrintwireStores {
+  return { owners: claims('printwire-client-owners'), printerRelays: claims('printwire-printer-relays'), queueCounts: new MemoryQueueCounts(), liveClients: new MemoryLiveClientStore() }
+}
+
+/** Every broker instance on one Redis shares them. */
+function redisStores (redis: Redis): PrintwireStores {
+  return {
+    owners: new RedisClaims({ redis, key: 'printwire:client-owners' }),
+    printerRelays: new RedisClaims({ redis, key: 'printwire:printer-relays' }),
+    queueCounts: new RedisQueueCounts({ redis }),
+    liveClients: new RedisLiveClientStore({ redis })
+  }
+}
+
+export interface BrokerPersistence extends PrintwireStores {
   /** What Aedes takes as `persistence`; undefined means Aedes' own in-memory store. */
   instance: unknown
   /** What Aedes takes as `mq`; undefined means one process's in-memory emitter. Aedes closes it. */
   mq: unknown
-  /** Who owns each client id, kept with the sessions (claims.ts). */
-  owners: Claims
-  /** Which relay serves each printer, kept with the sessions (claims.ts). */
-  printerRelays: Claims
-  /** Jobs waiting at the broker per printer (jobQueueLimits.ts): in Redis with redis, else in this process. */
-  queueCounts: QueueCounts
-  /** Who is connected to which broker instance (liveClients.ts): in Redis with redis, else in this process. */
-  liveClients: LiveClientStore
   /** Closes the store once Aedes has closed. */
   close(): Promise<void>
   describe: string
@@ -104,7 +123,7 @@ function redactUrl (url: string): string {
 
 export async function openPersistence (config: BrokerConfig, logger: Logger): Promise<BrokerPersistence> {
   if (config.PERSISTENCE === 'memory') {
-    return { instance: undefined, mq: undefined, owners: new MemoryClaims(), printerRelays: new MemoryClaims(), queueCounts: new MemoryQueueCounts(), liveClients: new MemoryLiveClientStore(), close: async () => {}, describe: 'memory (lost on restart)' }
+    return { instance: undefined, mq: undefined, ...processStores(() => new MemoryClaims()), close: async () => {}, describe: 'memory (lost on restart)' }
   }
   if (config.PERSISTENCE === 'redis') {
     // Each connection is ready (its INFO ready check done) before it is used: a connection that
@@ -129,7 +148,7 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
     // Not `instance.destroy()`: it first unsubscribes from the message bus, which Aedes has closed by then,
     // and so never returns. Its only other step is to close this connection.
     const close = async (): Promise<void> => { await conn.quit() }
-    return { instance, mq, owners: new RedisClaims({ redis: conn, key: 'printwire:client-owners' }), printerRelays: new RedisClaims({ redis: conn, key: 'printwire:printer-relays' }), queueCounts: new RedisQueueCounts({ redis: conn }), liveClients: new RedisLiveClientStore({ redis: conn }), close, describe: `redis (${redactUrl(config.REDIS_URL)})` }
+    return { instance, mq, ...redisStores(conn), close, describe: `redis (${redactUrl(config.REDIS_URL)})` }
   }
   const dir = path.resolve(config.DATA_DIR, 'broker-level')
   await mkdir(dir, { recursive: true })
@@ -137,5 +156,5 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
   await db.open()
   const instance = levelPersistence(db) as CallbackPersistence
   narrowRetainedReads(instance, db)
-  return { instance, mq: undefined, owners: new LevelClaims({ db, name: 'printwire-client-owners' }), printerRelays: new LevelClaims({ db, name: 'printwire-printer-relays' }), queueCounts: new MemoryQueueCounts(), liveClients: new MemoryLiveClientStore(), close: destroyer(instance, logger), describe: `level (${dir})` }
+  return { instance, mq: undefined, ...processStores((name) => new LevelClaims({ db, name })), close: destroyer(instance, logger), describe: `level (${dir})` }
 }

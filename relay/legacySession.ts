@@ -66,18 +66,20 @@ export class LegacySession {
     if (await access(this.marker).then(() => true, () => false)) return
     const taken = await this.drain()
     if (this.stopped) return
-    // A clean connection under the id ends the session (and the subscription with it).
+    // A clean connection under the id ends the session (and the subscription with it); without an earlier
+    // session it ends the empty one the check above made.
     await this.connect(true).then((client) => client.endAsync())
     await writeFile(this.marker, `${new Date().toISOString()}\n`)
-    this.deps.logger.info({ clientId: this.clientId, jobs: taken }, 'the session of an earlier relay version is ended')
+    if (taken === undefined) this.deps.logger.debug({ clientId: this.clientId }, 'no session of an earlier relay version')
+    else this.deps.logger.info({ clientId: this.clientId, jobs: taken }, 'the session of an earlier relay version is ended')
   }
 
-  /** Takes what the earlier session holds; how many jobs it had. */
-  private async drain (): Promise<number> {
+  /** Takes what the earlier session holds; how many jobs it had, or undefined when there was none. */
+  private async drain (): Promise<number | undefined> {
     let taken = 0
     let last = Date.now()
     let inFlight = 0
-    const client = await this.connect(false, (packet, callback) => {
+    const { client, sessionPresent } = await this.connectWithSession((packet, callback) => {
       inFlight++
       last = Date.now()
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
@@ -90,6 +92,10 @@ export class LegacySession {
         })
         .finally(() => { inFlight--; last = Date.now() })
     })
+    if (!sessionPresent) {
+      await client.endAsync()
+      return undefined
+    }
     const quiet = async (): Promise<void> => {
       while (!this.stopped && (inFlight > 0 || Date.now() - last < LEGACY_QUIET_MS)) await new Promise((resolve) => setTimeout(resolve, 100))
     }
@@ -104,7 +110,14 @@ export class LegacySession {
     return taken
   }
 
-  private async connect (clean: boolean, handle?: (packet: IPublishPacket, callback: (error?: Error) => void) => void): Promise<MqttClient> {
+  /** A persistent connection under the earlier id, taking what it is sent through `handle`. */
+  private async connectWithSession (handle: (packet: IPublishPacket, callback: (error?: Error) => void) => void): Promise<{ client: MqttClient, sessionPresent: boolean }> {
+    let sessionPresent = false
+    const client = await this.connect(false, handle, (present) => { sessionPresent = present })
+    return { client, sessionPresent }
+  }
+
+  private async connect (clean: boolean, handle?: (packet: IPublishPacket, callback: (error?: Error) => void) => void, onConnack?: (sessionPresent: boolean) => void): Promise<MqttClient> {
     const { config } = this.deps
     const ca = config.MQTT_CA_FILE === undefined ? undefined : await readFile(config.MQTT_CA_FILE)
     const client = mqtt.connect(config.MQTT_URL, {
@@ -121,7 +134,7 @@ export class LegacySession {
     if (handle !== undefined) client.handleMessage = handle
     this.client = client
     await new Promise<void>((resolve, reject) => {
-      client.once('connect', () => resolve())
+      client.once('connect', (connack) => { onConnack?.(connack.sessionPresent); resolve() })
       client.once('error', reject)
       client.once('close', () => reject(new Error('connection closed before CONNACK')))
     })

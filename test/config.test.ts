@@ -168,6 +168,13 @@ describe('relay configuration', () => {
     expect(error.message).toMatch(/relay/)
   })
 
+  it('waits TICKET_SETTLE_MS (100 ms by default, 0 for none) after each ticket\'s ACK, and refuses anything but a whole number', () => {
+    expect(loadRelayConfig(ONE_PRINTER).TICKET_SETTLE_MS).toBe(100)
+    expect(loadRelayConfig({ ...ONE_PRINTER, TICKET_SETTLE_MS: '0' }).TICKET_SETTLE_MS).toBe(0)
+    expect(relayProblems({ ...ONE_PRINTER, TICKET_SETTLE_MS: '-1' })[0]).toMatch(/^TICKET_SETTLE_MS: /)
+    expect(relayProblems({ ...ONE_PRINTER, TICKET_SETTLE_MS: 'soon' })[0]).toMatch(/^TICKET_SETTLE_MS: /)
+  })
+
   it('limits the jobs and bytes waiting per printer: 10,000 jobs and 64 MiB by default, whole numbers of at least one', () => {
     const config = loadRelayConfig(ONE_PRINTER)
     expect(config.MAX_QUEUED_JOBS).toBe(10_000)
@@ -262,6 +269,14 @@ describe('broker configuration', () => {
       expect(problems, value).toHaveLength(1)
       expect(problems[0]).toMatch(/^MAX_JOB_BYTES: /)
     }
+  })
+
+  it('reads the hardening settings: heartbeat and per-printer queue limits, refusing values that cannot work', () => {
+    expect(loadBrokerConfig({})).toMatchObject({ HEARTBEAT_INTERVAL_MS: 60_000, MAX_QUEUED_JOBS: 10_000, MAX_QUEUED_BYTES: 256 * 1024 * 1024 })
+    expect(loadBrokerConfig({ HEARTBEAT_INTERVAL_MS: '250', MAX_QUEUED_JOBS: '3' })).toMatchObject({ HEARTBEAT_INTERVAL_MS: 250, MAX_QUEUED_JOBS: 3 })
+    expect(brokerProblems({ HEARTBEAT_INTERVAL_MS: '50' })[0]).toMatch(/^HEARTBEAT_INTERVAL_MS: .*at least 100/)
+    expect(brokerProblems({ MAX_QUEUED_JOBS: '0' })[0]).toMatch(/^MAX_QUEUED_JOBS: /)
+    expect(brokerProblems({ MAX_QUEUED_BYTES: '1000' })[0]).toMatch(/^MAX_QUEUED_BYTES: .*MAX_JOB_BYTES/)
   })
 
   it('reports every problem at once, each with its variable name', () => {

@@ -49,4 +49,19 @@ describe('the session of an earlier relay version', () => {
     await check.endAsync()
     expect(received).toEqual([])
   }, 60_000)
+
+  it('leaves no session behind where there was none', async () => {
+    const broker = cleanup.add(await startBroker())
+    const sim = cleanup.add(await startPrinter())
+    const stateDir = await tempDir(cleanup)
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, stateDir, { RELAY_ID: 'fresh' })))
+    await expect.poll(async () => await access(path.join(stateDir, 'legacy-session-ended-lobby')).then(() => true, () => false), { timeout: 15_000 }).toBe(true)
+    const check = mqtt.connect(broker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay-fresh-lobby', clean: false, reconnectPeriod: 0 })
+    const present = await new Promise<boolean>((resolve, reject) => {
+      check.once('connect', (connack) => resolve(connack.sessionPresent))
+      check.once('error', reject)
+    })
+    await check.endAsync()
+    expect(present).toBe(false)
+  })
 })
