@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
 import { Cleanup, tempDir } from './helpers/parts.ts'
 import { freePort } from './helpers/ports.ts'
-import { PartProcess } from './helpers/processes.ts'
+import { brokerProcessEnv, drainSession, leaveSession, startBrokerProcess } from './helpers/brokerProcess.ts'
 import { startRedis } from './helpers/redisServer.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
 import { addUser } from '../tools/userCommand.ts'
@@ -17,43 +17,12 @@ afterEach(() => cleanup.closeAll())
 
 const JOBS = 400
 
-async function brokerEnv (persistence: 'level' | 'redis'): Promise<Record<string, string>> {
-  const env: Record<string, string> = { PERSISTENCE: persistence, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
-  if (persistence === 'level') env.DATA_DIR = await tempDir(cleanup)
-  else env.REDIS_URL = (cleanup.add(await startRedis())).url
-  return env
-}
-
-async function startBrokerProcess (env: Record<string, string>): Promise<PartProcess> {
-  const broker = cleanup.add(new PartProcess('broker/main.ts', env))
-  await broker.waitForLog('broker listening')
-  return broker
-}
-
-/** A persistent session subscribed to `topic`, then gone: what the broker queues for it must survive. */
-async function leavePersistentSession (url: string, clientId: string, topic: string): Promise<void> {
-  const session = await mqtt.connectAsync(url, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0 })
-  await session.subscribeAsync(topic, { qos: 1 })
-  await session.endAsync()
-}
-
-/** Connects the session again and collects what it is sent until `quietMs` pass with nothing new. */
-async function drainSession (url: string, clientId: string, quietMs = 1500): Promise<string[]> {
-  const received: string[] = []
-  const session = await mqtt.connectAsync(url, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0 })
-  let last = Date.now()
-  session.on('message', (_topic, payload) => { received.push(payload.toString()); last = Date.now() })
-  while (Date.now() - last < quietMs) await new Promise((resolve) => setTimeout(resolve, 100))
-  await session.endAsync()
-  return received
-}
-
 describe.each(['level', 'redis'] as const)('broker killed with SIGKILL after acknowledging (%s)', (persistence) => {
   it('delivers every acknowledged message after the restart', async () => {
-    const env = await brokerEnv(persistence)
+    const env = await brokerProcessEnv(cleanup, persistence)
     const url = `mqtt://127.0.0.1:${env.MQTT_PORT}`
-    const broker = await startBrokerProcess(env)
-    await leavePersistentSession(url, 'printwire-relay:crash:lobby', 'printers/lobby/jobs')
+    const broker = await startBrokerProcess(cleanup, env)
+    await leaveSession(url, 'printwire-relay:crash:lobby', ['printers/lobby/jobs'])
 
     const publisher = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0 })
     publisher.on('error', () => {})
@@ -70,7 +39,7 @@ describe.each(['level', 'redis'] as const)('broker killed with SIGKILL after ack
     // (Publishes still in flight never settle: the connection is gone and the publisher does not reconnect.)
     publisher.end(true)
 
-    await startBrokerProcess(env)
+    await startBrokerProcess(cleanup, env)
     const delivered = new Set((await drainSession(url, 'printwire-relay:crash:lobby')).map((text) => (JSON.parse(text) as { id: string }).id))
     const lost = acknowledgedBeforeKill.filter((id) => !delivered.has(id))
     expect(acknowledgedBeforeKill.length).toBeGreaterThanOrEqual(JOBS / 2)
@@ -82,9 +51,9 @@ describe('a Redis outage (PERSISTENCE=redis)', () => {
   it('acknowledges nothing while Redis is down, then stores and delivers the job once it is back', async () => {
     const redis = cleanup.add(await startRedis({ dir: await tempDir(cleanup) }))
     const env = { PERSISTENCE: 'redis', REDIS_URL: redis.url, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
-    const broker = await startBrokerProcess(env)
+    const broker = await startBrokerProcess(cleanup, env)
     const mqttUrl = `mqtt://127.0.0.1:${env.MQTT_PORT}`
-    await leavePersistentSession(mqttUrl, 'printwire-relay:outage:lobby', 'printers/lobby/jobs')
+    await leaveSession(mqttUrl, 'printwire-relay:outage:lobby', ['printers/lobby/jobs'])
     const publisher = await mqtt.connectAsync(mqttUrl, { protocolVersion: 4, reconnectPeriod: 200 })
     publisher.on('error', () => {})
     cleanup.defer(() => { publisher.end(true) })
@@ -113,7 +82,7 @@ describe('Last Wills of a broker killed with SIGKILL (AUTH_FILE, level)', () => 
     await addUser(authFile, 'carol', { password: 'carol-pw', role: 'client', printers: 'lobby,bar' })
     const env = { AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1', PERSISTENCE: 'level', DATA_DIR: dir, HEARTBEAT_INTERVAL_MS: '250', MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
     const url = `mqtt://127.0.0.1:${env.MQTT_PORT}`
-    const broker = await startBrokerProcess(env)
+    const broker = await startBrokerProcess(cleanup, env)
     const relayBar = { username: 'relay-bar', password: PASSWORDS['relay-bar'] }
     const barSession = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'printwire-relay:venue:bar', clean: false, reconnectPeriod: 0, ...relayBar })
     await barSession.subscribeAsync('printers/bar/jobs', { qos: 1 })
@@ -128,7 +97,7 @@ describe('Last Wills of a broker killed with SIGKILL (AUTH_FILE, level)', () => 
     relayLobby.end(true)
     // While the broker is down, carol loses bar.
     await addUser(authFile, 'carol', { password: 'carol-pw', role: 'client', printers: 'lobby' })
-    const restarted = await startBrokerProcess(env)
+    const restarted = await startBrokerProcess(cleanup, env)
 
     const ops = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, username: 'ops', password: PASSWORDS.ops })
     cleanup.defer(() => ops.endAsync())

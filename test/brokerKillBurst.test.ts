@@ -4,50 +4,20 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
-import { Cleanup, tempDir } from './helpers/parts.ts'
+import { Cleanup } from './helpers/parts.ts'
 import { freePort } from './helpers/ports.ts'
-import { PartProcess } from './helpers/processes.ts'
-import { startRedis } from './helpers/redisServer.ts'
+import { brokerProcessEnv, drainSession, leaveSession, startBrokerProcess } from './helpers/brokerProcess.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
-
-async function brokerEnv (persistence: 'level' | 'redis'): Promise<Record<string, string>> {
-  const env: Record<string, string> = { PERSISTENCE: persistence, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
-  if (persistence === 'level') env.DATA_DIR = await tempDir(cleanup)
-  else env.REDIS_URL = (cleanup.add(await startRedis())).url
-  return env
-}
-
-async function startBrokerProcess (env: Record<string, string>): Promise<PartProcess> {
-  const broker = cleanup.add(new PartProcess('broker/main.ts', env))
-  await broker.waitForLog('broker listening')
-  return broker
-}
-
-async function leaveSession (url: string, clientId: string, topics: string[]): Promise<void> {
-  const session = await mqtt.connectAsync(url, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0 })
-  await session.subscribeAsync(topics, { qos: 1 })
-  await session.endAsync()
-}
-
-async function drainSession (url: string, clientId: string, quietMs = 2000): Promise<string[]> {
-  const received: string[] = []
-  const session = await mqtt.connectAsync(url, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0 })
-  let last = Date.now()
-  session.on('message', (_topic, payload) => { received.push(payload.subarray(0, 200).toString()); last = Date.now() })
-  while (Date.now() - last < quietMs) await new Promise((resolve) => setTimeout(resolve, 100))
-  await session.endAsync()
-  return received
-}
 
 const idOf = (text: string): string => /"(?:id|jobId)":"([^"]+)"/.exec(text)?.[1] ?? text
 
 describe.each(['level', 'redis'] as const)('broker SIGKILL during a mixed burst from several publishers (%s)', (persistence) => {
   it('delivers every acknowledged job and result after the restart', async () => {
-    const env = await brokerEnv(persistence)
+    const env = await brokerProcessEnv(cleanup, persistence)
     const url = `mqtt://127.0.0.1:${env.MQTT_PORT}`
-    const broker = await startBrokerProcess(env)
+    const broker = await startBrokerProcess(cleanup, env)
     await leaveSession(url, 'printwire-relay:crash:lobby', ['printers/lobby/jobs'])
     await leaveSession(url, 'printwire-relay:crash:bar', ['printers/bar/jobs'])
     await leaveSession(url, 'box-office', ['printers/+/responses'])
@@ -78,7 +48,7 @@ describe.each(['level', 'redis'] as const)('broker SIGKILL during a mixed burst 
     const before = { lobby: [...acknowledged.lobby], bar: [...acknowledged.bar], results: [...acknowledged.results] }
     for (const p of publishers) p.end(true)
 
-    const restarted = await startBrokerProcess(env)
+    const restarted = await startBrokerProcess(cleanup, env)
     restarted.child.once('exit', (code) => { if (code !== null) console.error(`restarted broker exited: ${restarted.stderr.slice(-1500)}`) })
     const lobby = new Set((await drainSession(url, 'printwire-relay:crash:lobby')).map(idOf))
     const bar = new Set((await drainSession(url, 'printwire-relay:crash:bar')).map(idOf))
@@ -96,7 +66,7 @@ describe('a relay session that takes its jobs at QoS 2', () => {
   it('does not bring the broker down when it completes a QoS 2 delivery (PUBCOMP)', async () => {
     const env = { PERSISTENCE: 'memory', MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
     const url = `mqtt://127.0.0.1:${env.MQTT_PORT}`
-    const broker = await startBrokerProcess(env)
+    const broker = await startBrokerProcess(cleanup, env)
     const exited = broker.exitCode().then(() => `broker exited: ${broker.stderr.slice(-800)}`)
     const relay = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'printwire-relay:venue:lobby', clean: false, reconnectPeriod: 0 })
     cleanup.defer(() => relay.endAsync(true))
