@@ -62,6 +62,17 @@ describe('one relay per printer', () => {
   })
 })
 
+/** A broker with MAX_QUEUED_JOBS 3, relay `venue`'s session of lobby subscribed and away, and a client reading lobby's errors. */
+async function queueOfThreeForAwayRelay (): Promise<{ broker: Awaited<ReturnType<typeof startBroker>>, client: TestClient }> {
+  const broker = cleanup.add(await startBroker({ MAX_QUEUED_JOBS: '3' }))
+  const away = await relaySession(broker.mqttUrl, 'venue', 'lobby')
+  await away.subscribeAsync('printers/lobby/jobs', { qos: 1 })
+  await away.endAsync()
+  const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+  await client.subscribe('printers/lobby/errors')
+  return { broker, client }
+}
+
 describe('queue limits at the broker', () => {
   it('lets a printer served through another broker on the same Redis take more jobs than MAX_QUEUED_JOBS over time (the count goes down again)', async () => {
     const redis = cleanup.add(await startRedis())
@@ -81,12 +92,7 @@ describe('queue limits at the broker', () => {
   })
 
   it('keeps counting a printer\'s queued jobs when another relay id of that printer connects with a new session', async () => {
-    const broker = cleanup.add(await startBroker({ MAX_QUEUED_JOBS: '3' }))
-    const away = await relaySession(broker.mqttUrl, 'venue', 'lobby')
-    await away.subscribeAsync('printers/lobby/jobs', { qos: 1 })
-    await away.endAsync()
-    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
-    await client.subscribe('printers/lobby/errors')
+    const { broker, client } = await queueOfThreeForAwayRelay()
     for (let i = 1; i <= 3; i++) await client.publish('printers/lobby/jobs', JSON.stringify({ id: `r-${i}`, data: 'x<p>' }))
     // Another relay (a refused second one, or anyone with a relay id of lobby) connects once with a new session.
     const passer = await mqtt.connectAsync(broker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay:passer-by:lobby', clean: true, reconnectPeriod: 0 })
@@ -97,12 +103,7 @@ describe('queue limits at the broker', () => {
   })
 
   it('counts QoS 2 jobs against MAX_QUEUED_JOBS like QoS 1 ones', async () => {
-    const broker = cleanup.add(await startBroker({ MAX_QUEUED_JOBS: '3' }))
-    const away = await relaySession(broker.mqttUrl, 'venue', 'lobby')
-    await away.subscribeAsync('printers/lobby/jobs', { qos: 1 })
-    await away.endAsync()
-    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
-    await client.subscribe('printers/lobby/errors')
+    const { broker, client } = await queueOfThreeForAwayRelay()
     for (let i = 1; i <= 6; i++) await client.publish('printers/lobby/jobs', JSON.stringify({ id: `q2-${i}`, data: 'x<p>' }), { qos: 2 })
     // Jobs 4-6 go over MAX_QUEUED_JOBS 3: each must be answered QUEUE_FULL (and not queued).
     for (const id of ['q2-4', 'q2-5', 'q2-6']) expect((await client.outcome('lobby', id, 3000)).json.code).toBe('QUEUE_FULL')
