@@ -26,6 +26,8 @@ export class EmitOrder {
   private readonly aedes: Aedes
   /** Numbers taken by `publish`, in order, not yet emitted or failed (finished ones are dropped from the front). */
   private readonly pending: number[] = []
+  /** The same numbers, to look one up without a scan. */
+  private readonly pendingSet = new Set<number>()
   private readonly finished = new Set<number>()
   private readonly held = new Map<number, () => void>()
   /** When the earliest pending number became the earliest, to notice a stall. */
@@ -73,6 +75,7 @@ export class EmitOrder {
   numbered (start: () => void): number | undefined {
     const counter = (this.aedes as unknown as { counter: number }).counter + 1
     this.pending.push(counter)
+    this.pendingSet.add(counter)
     start()
     if ((this.aedes as unknown as { counter: number }).counter >= counter) return counter
     this.finish(counter)
@@ -87,13 +90,15 @@ export class EmitOrder {
   }
 
   private isPending (counter: number): boolean {
-    return !this.finished.has(counter) && this.pending.includes(counter)
+    return !this.finished.has(counter) && this.pendingSet.has(counter)
   }
 
   private finish (counter: number): void {
     this.finished.add(counter)
     while (this.pending.length > 0 && this.finished.has(this.pending[0] as number)) {
-      this.finished.delete(this.pending.shift() as number)
+      const done = this.pending.shift() as number
+      this.finished.delete(done)
+      this.pendingSet.delete(done)
     }
   }
 
