@@ -133,8 +133,9 @@ export class JobQueueLimits {
     aedes.on('connackSent', (packet: ConnackPacket, client: Client) => {
       const relay = parseRelayClientId(client.id)
       if (relay === null || packet.sessionPresent) return
+      // The printer's relay starts anew, or nobody holds the printer any more (its session was ended): nothing waits.
       relays.holderOf(relay.printerId)
-        .then((holder) => holder === relay.relayId ? counts.reset(relay.printerId) : undefined)
+        .then((holder) => holder === undefined || holder === relay.relayId ? counts.reset(relay.printerId) : undefined)
         .catch((error: unknown) => logger.warn({ err: error, printerId: relay.printerId }, 'could not reset the count of a printer\'s queue'))
     })
   }

@@ -61,7 +61,8 @@ export class PublishGate {
   /** An allowed publish from a client: counted against its printer's queue if it is a job, then stored. */
   private async admit (client: Client, packet: PublishPacket): Promise<void> {
     const { durable, limits, logger } = this.deps
-    const printerId = packet.qos > 0 ? limits.printerOfJob(packet.topic) : undefined
+    // A QoS 2 PUBLISH sent again (its first copy is stored, waiting for PUBREL) is published once by Aedes: not counted again.
+    const printerId = packet.qos > 0 && !await this.isQos2Repeat(client, packet) ? limits.printerOfJob(packet.topic) : undefined
     const bytes = payloadBytes(packet.payload)
     let counted = false
     try {
@@ -84,6 +85,12 @@ export class PublishGate {
     }
     // Nothing was queued where no relay session subscribes.
     if (printerId !== undefined && !await this.hasRelaySession(packet.topic, printerId)) await limits.giveBack(printerId, bytes).catch(() => {})
+  }
+
+  private async isQos2Repeat (client: Client, packet: PublishPacket): Promise<boolean> {
+    if (packet.qos !== 2) return false
+    const persistence = (this.deps.aedes as unknown as { persistence: { incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown> } }).persistence
+    return await persistence.incomingGetPacket(client, packet).then(() => true, () => false)
   }
 
   /** Whether a relay session of `printerId` subscribes to the job's topic (otherwise nothing was queued). */
