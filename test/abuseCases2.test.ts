@@ -1,0 +1,83 @@
+/**
+ * Abuse and edge cases of the hardening (issue #10), from a second adversarial pass: each test states a promise
+ * of README and fails while it is broken. Queue counts at the broker that never go down (QUEUE_FULL for ever),
+ * and the upgrade from the earlier relay client id (relay/legacySession.ts) meeting a broker restart.
+ */
+import net from 'node:net'
+import { access } from 'node:fs/promises'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import mqtt from 'mqtt'
+import mqttPacket from 'mqtt-packet'
+import { TestClient } from './helpers/mqttClient.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
+import { freePort } from './helpers/ports.ts'
+
+const cleanup = new Cleanup()
+afterEach(() => cleanup.closeAll())
+
+/** A bare MQTT 3.1.1 connection that sends exactly the packets it is given (no retransmission logic of its own). */
+async function rawMqtt (port: number, clientId: string): Promise<{ send(packet: object): void, received: Array<{ cmd: string, messageId?: number }>, close(): void }> {
+  const socket = net.connect(port, '127.0.0.1')
+  socket.on('error', () => {})
+  const parser = mqttPacket.parser({ protocolVersion: 4 })
+  const received: Array<{ cmd: string, messageId?: number }> = []
+  parser.on('packet', (packet: { cmd: string, messageId?: number }) => received.push(packet))
+  socket.on('data', (chunk) => parser.parse(chunk))
+  await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+  const send = (packet: object): void => { socket.write(mqttPacket.generate(packet as mqttPacket.Packet, { protocolVersion: 4 })) }
+  send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId, keepalive: 60 })
+  await expect.poll(() => received.some((p) => p.cmd === 'connack')).toBe(true)
+  cleanup.defer(() => { socket.destroy() })
+  return { send, received, close: () => socket.destroy() }
+}
+
+describe('queue counts at the broker go down again', () => {
+  it('does not count a QoS 2 job again for each retransmission of its PUBLISH (MQTT DUP): the printer keeps its MAX_QUEUED_JOBS', async () => {
+    const broker = cleanup.add(await startBroker({ MAX_QUEUED_JOBS: '3' }))
+    const sim = cleanup.add(await startPrinter())
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
+    const env = relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup))
+    const relay = await startRelay(env)
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
+    // One QoS 2 job whose PUBLISH goes out three times (a publisher that did not see PUBREC sends it again with
+    // DUP set, as MQTT 3.1.1 says it must), then PUBREL: MQTT makes it one message, delivered once.
+    const raw = await rawMqtt(Number(new URL(broker.mqttUrl).port), 'box-office-q2')
+    const publish = { cmd: 'publish', topic: 'printers/lobby/jobs', payload: Buffer.from(JSON.stringify({ id: 'q2-once', data: '<RC1,1>q2<p>' })), qos: 2, messageId: 7, retain: false }
+    raw.send({ ...publish, dup: false })
+    raw.send({ ...publish, dup: true })
+    raw.send({ ...publish, dup: true })
+    await expect.poll(() => raw.received.filter((p) => p.cmd === 'pubrec').length).toBe(3)
+    raw.send({ cmd: 'pubrel', messageId: 7 })
+    await client.waitFor((m) => m.json?.jobId === 'q2-once' && m.json?.status === 'printed')
+    await expect.poll(() => raw.received.some((p) => p.cmd === 'pubcomp')).toBe(true)
+    // Nothing waits for the relay now. It goes away: MAX_QUEUED_JOBS (3) jobs may wait for it.
+    await relay.stop()
+    for (let i = 1; i <= 3; i++) await client.publish('printers/lobby/jobs', JSON.stringify({ id: `wait-${i}`, data: `<RC1,1>wait-${i}<p>` }))
+    cleanup.add(await startRelay(env))
+    const outcomes = await Promise.all([1, 2, 3].map(async (i) => (await client.outcome('lobby', `wait-${i}`)).json.status ?? (await client.outcome('lobby', `wait-${i}`)).json.code))
+    expect(outcomes).toEqual(['printed', 'printed', 'printed'])
+  })
+
+  it('starts the count of a printer moved to another relay as README says (old session ended with a clean connection) from what is queued for the new one', async () => {
+    const broker = cleanup.add(await startBroker({ MAX_QUEUED_JOBS: '3' }))
+    // The old relay served lobby, then went away with jobs queued for it.
+    const old = await mqtt.connectAsync(broker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay:venue-old:lobby', clean: false, reconnectPeriod: 0 })
+    await old.subscribeAsync('printers/lobby/jobs', { qos: 1 })
+    await old.endAsync()
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
+    for (let i = 1; i <= 3; i++) await client.publish('printers/lobby/jobs', JSON.stringify({ id: `stale-${i}`, data: 'x<p>' }))
+    // README "Moving a printer to another relay": end the old session with a clean connection under its id
+    // (its queued jobs go with it), then start the new relay.
+    const ender = await mqtt.connectAsync(broker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay:venue-old:lobby', clean: true, reconnectPeriod: 0 })
+    await ender.endAsync()
+    const sim = cleanup.add(await startPrinter())
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'venue-new' })))
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online' && m.json?.relayId === 'venue-new')
+    // Nothing waits for venue-new: its jobs must print.
+    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'moved-1', data: '<RC1,1>moved-1<p>' }))
+    expect((await client.outcome('lobby', 'moved-1')).json).toMatchObject({ status: 'printed' })
+  })
+})
