@@ -81,3 +81,35 @@ describe('queue counts at the broker go down again', () => {
     expect((await client.outcome('lobby', 'moved-1')).json).toMatchObject({ status: 'printed' })
   })
 })
+
+describe('the session of an earlier relay version (upgrade), across a broker restart', () => {
+  it('is still ended, and the relay still stops, when the broker restarts while the relay takes what was queued there', async () => {
+    const dataDir = await tempDir(cleanup)
+    const env = { PERSISTENCE: 'level', DATA_DIR: dataDir, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
+    // What a relay of the earlier version left: a session under the earlier id, subscribed, with jobs queued.
+    const first = await startBroker(env)
+    const earlier = await mqtt.connectAsync(first.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay-venue-lobby', clean: false, reconnectPeriod: 0 })
+    await earlier.subscribeAsync('printers/lobby/jobs', { qos: 1 })
+    await earlier.endAsync()
+    const publisher = await mqtt.connectAsync(first.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0 })
+    for (let i = 1; i <= 20; i++) await publisher.publishAsync('printers/lobby/jobs', JSON.stringify({ id: `old-${i}`, data: `<RC1,1>old-${i}<p>` }), { qos: 1 })
+    await publisher.endAsync()
+    // The upgraded relay starts; the broker restarts (SIGTERM, an upgrade of its own) while the relay is connected
+    // under the earlier id to take those jobs.
+    const drainStarted = new Promise<void>((resolve) => first.broker.broker.on('client', (client) => { if (client.id === 'printwire-relay-venue-lobby') resolve() }))
+    const sim = cleanup.add(await startPrinter())
+    const stateDir = await tempDir(cleanup)
+    const relay = await startRelay(relayEnv(first.mqttUrl, { lobby: sim }, stateDir, { RELAY_ID: 'venue' }))
+    await drainStarted
+    await first.stop()
+    const broker = cleanup.add(await startBroker(env))
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/responses', 'printers/lobby/errors')
+    // README: the relay takes what is still queued there and ends that session, so the broker stops queuing for
+    // it (a session left subscribed queues every job again, to be printed a second time at the next start).
+    const ended = await expect.poll(async () => await access(path.join(stateDir, 'legacy-session-ended-lobby')).then(() => true, () => false), { timeout: 20_000 }).toBe(true).then(() => true, () => false)
+    // And the relay stops when asked (SIGTERM), rather than waiting for ever on the earlier session.
+    const stopped = await Promise.race([relay.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(() => resolve('still stopping after 20 s'), 20_000))])
+    expect({ ended, stopped }).toEqual({ ended: true, stopped: 'stopped' })
+  }, 90_000)
+})
