@@ -12,6 +12,8 @@ import mqttPacket from 'mqtt-packet'
 import { TestClient } from './helpers/mqttClient.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
 import { freePort } from './helpers/ports.ts'
+import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
+import { addUser } from '../tools/userCommand.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -112,4 +114,35 @@ describe('the session of an earlier relay version (upgrade), across a broker res
     const stopped = await Promise.race([relay.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(() => resolve('still stopping after 20 s'), 20_000))])
     expect({ ended, stopped }).toEqual({ ended: true, stopped: 'stopped' })
   }, 90_000)
+})
+
+describe('the earlier relay client id rule (access/accessControl.ts, mayUseClientId)', () => {
+  it('does not let the relay user of `bar` wipe the earlier session of printer `foo-bar` that a relay of all printers (`*`) served', async () => {
+    const dir = await tempDir(cleanup)
+    const authFile = `${dir}/auth.json`
+    await writeTestUsers(authFile)
+    // A relay user of every printer: `foo-bar` is one of its printers, but no entry of AUTH_FILE names it.
+    await addUser(authFile, 'venue-all', { password: 'venue-all-pw', role: 'relay', printers: '*' })
+    // What the earlier version left: venue-all's relay session for foo-bar under the earlier id, with 2 jobs.
+    const earlierBroker = await startBroker({ PERSISTENCE: 'level', DATA_DIR: dir })
+    const earlier = await mqtt.connectAsync(earlierBroker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay-venue-foo-bar', clean: false, reconnectPeriod: 0 })
+    await earlier.subscribeAsync('printers/foo-bar/jobs', { qos: 1 })
+    await earlier.endAsync()
+    const publisher = await mqtt.connectAsync(earlierBroker.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0 })
+    for (const id of ['fb-1', 'fb-2']) await publisher.publishAsync('printers/foo-bar/jobs', JSON.stringify({ id, data: `<RC1,1>${id}<p>` }), { qos: 1 })
+    await publisher.endAsync()
+    await earlierBroker.stop()
+
+    const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, PERSISTENCE: 'level', DATA_DIR: dir }))
+    // The relay user of bar, with the earlier id of venue's foo-bar session and a clean session: README says it
+    // cannot take that id while a printer foo-bar exists.
+    const intruder = await mqtt.connectAsync(broker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay-venue-foo-bar', clean: true, reconnectPeriod: 0, username: 'relay-bar', password: PASSWORDS['relay-bar'] }).then(async (c) => { await c.endAsync(); return 'accepted' }, (error: { code?: number }) => `refused (CONNACK ${error.code})`)
+    // The upgraded relay of all printers starts and takes what its earlier session held.
+    const ops = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'ops', password: PASSWORDS.ops }))
+    await ops.subscribe('printers/foo-bar/responses', 'printers/foo-bar/errors')
+    const sim = cleanup.add(await startPrinter())
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { 'foo-bar': sim }, await tempDir(cleanup), { RELAY_ID: 'venue', MQTT_USERNAME: 'venue-all', MQTT_PASSWORD: 'venue-all-pw' })))
+    const printed = await Promise.all(['fb-1', 'fb-2'].map((id) => ops.outcome('foo-bar', id, 10_000).then((m) => m.json.status as string, () => 'never answered')))
+    expect({ intruder, printed }).toEqual({ intruder: expect.stringMatching(/^refused/), printed: ['printed', 'printed'] })
+  }, 60_000)
 })
