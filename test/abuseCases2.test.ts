@@ -14,6 +14,7 @@ import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } fro
 import { freePort } from './helpers/ports.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
 import { addUser } from '../tools/userCommand.ts'
+import { startRedis } from './helpers/redisServer.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -144,5 +145,32 @@ describe('the earlier relay client id rule (access/accessControl.ts, mayUseClien
     cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { 'foo-bar': sim }, await tempDir(cleanup), { RELAY_ID: 'venue', MQTT_USERNAME: 'venue-all', MQTT_PASSWORD: 'venue-all-pw' })))
     const printed = await Promise.all(['fb-1', 'fb-2'].map((id) => ops.outcome('foo-bar', id, 10_000).then((m) => m.json.status as string, () => 'never answered')))
     expect({ intruder, printed }).toEqual({ intruder: expect.stringMatching(/^refused/), printed: ['printed', 'printed'] })
+  }, 60_000)
+})
+
+describe('client ids across broker instances on one Redis, after a Redis outage', () => {
+  it('lets a relay process that restarted back in through another broker instance once its earlier connection is gone', async () => {
+    const redis = cleanup.add(await startRedis({ dir: await tempDir(cleanup) }))
+    const one = cleanup.add(await startBroker({ PERSISTENCE: 'redis', REDIS_URL: redis.url }))
+    const two = cleanup.add(await startBroker({ PERSISTENCE: 'redis', REDIS_URL: redis.url }))
+    const will = (instance: string): mqtt.IClientOptions['will'] => ({ topic: 'printers/lobby/status', payload: Buffer.from(JSON.stringify({ printerId: 'lobby', state: 'offline', relayId: 'venue', instance })), qos: 1, retain: true })
+    const first = await mqtt.connectAsync(one.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay:venue:lobby', clean: false, reconnectPeriod: 0, will: will('run-1') })
+    await first.subscribeAsync('printers/lobby/jobs', { qos: 1 })
+    // Redis restarts (an upgrade, a failover); the relay's connection ends while it is away (the relay restarts).
+    await redis.kill()
+    await first.endAsync(true)
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    await redis.restart()
+    // The restarted relay process (a new instance) reaches the other broker instance. Its earlier connection is
+    // closed, so it must be let in (it is not a second relay process); retried as the relay retries.
+    let answer = 'not tried'
+    const deadline = Date.now() + 20_000
+    while (Date.now() < deadline) {
+      answer = await mqtt.connectAsync(two.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay:venue:lobby', clean: false, reconnectPeriod: 0, connectTimeout: 5000, will: will('run-2') })
+        .then(async (c) => { await c.endAsync(true); return 'accepted' }, (error: { code?: number, message?: string }) => `refused ${error.code ?? error.message}`)
+      if (answer === 'accepted') break
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+    }
+    expect(answer).toBe('accepted')
   }, 60_000)
 })
