@@ -15,6 +15,8 @@ import { freePort } from './helpers/ports.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
 import { addUser } from '../tools/userCommand.ts'
 import { startRedis } from './helpers/redisServer.ts'
+import { PartProcess } from './helpers/processes.ts'
+import { Redis } from 'ioredis'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -173,4 +175,42 @@ describe('client ids across broker instances on one Redis, after a Redis outage'
     }
     expect(answer).toBe('accepted')
   }, 60_000)
+})
+
+describe('queue counts in Redis across a broker SIGKILL', () => {
+  it('counts nothing for a printer once its relay has taken every job, after the broker was killed mid-burst', async () => {
+    const redis = cleanup.add(await startRedis())
+    const env = { PERSISTENCE: 'redis', REDIS_URL: redis.url, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
+    const url = `mqtt://127.0.0.1:${env.MQTT_PORT}`
+    const start = async (): Promise<PartProcess> => {
+      const broker = cleanup.add(new PartProcess('broker/main.ts', env))
+      await broker.waitForLog('broker listening')
+      return broker
+    }
+    const broker = await start()
+    const relayId = 'printwire-relay:venue:lobby'
+    const away = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: relayId, clean: false, reconnectPeriod: 0 })
+    await away.subscribeAsync('printers/lobby/jobs', { qos: 1 })
+    await away.endAsync()
+    // A burst of jobs for the away relay; the broker is killed once some are acknowledged.
+    const publisher = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'box-office-burst', clean: false, reconnectPeriod: 0 })
+    publisher.on('error', () => {})
+    let acked = 0
+    for (let i = 1; i <= 400; i++) publisher.publish('printers/lobby/jobs', JSON.stringify({ id: `b-${i}`, data: `<RC1,1>b-${i}<p>` }), { qos: 1 }, (error) => { if (!error) acked++ })
+    await expect.poll(() => acked, { timeout: 20_000, interval: 5 }).toBeGreaterThan(20)
+    await broker.kill('SIGKILL')
+    publisher.end(true)
+    await start()
+    // The relay takes everything queued for it.
+    const relay = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: relayId, clean: false, reconnectPeriod: 0 })
+    let last = Date.now()
+    relay.on('message', () => { last = Date.now() })
+    while (Date.now() - last < 2000) await new Promise((resolve) => setTimeout(resolve, 100))
+    await relay.endAsync()
+    const store = new Redis(redis.url)
+    cleanup.defer(() => { store.disconnect() })
+    const counted = { jobs: Number(await store.hget('printwire:queued-jobs', 'lobby') ?? 0), bytes: Number(await store.hget('printwire:queued-bytes', 'lobby') ?? 0) }
+    // Nothing waits for the relay: a count above zero is a job that never was queued, counted for ever.
+    expect({ acked: acked > 0, counted }).toEqual({ acked: true, counted: { jobs: 0, bytes: 0 } })
+  }, 90_000)
 })
