@@ -65,6 +65,32 @@ describe('queue counts at the broker go down again', () => {
     expect(outcomes).toEqual(['printed', 'printed', 'printed'])
   })
 
+  it('never answers QUEUE_FULL ("never printed") for a QoS 2 job it has queued, when the job\'s PUBLISH is sent again (DUP)', async () => {
+    const broker = cleanup.add(await startBroker({ MAX_QUEUED_JOBS: '2' }))
+    const env = relayEnv(broker.mqttUrl, { lobby: cleanup.add(await startPrinter()) }, await tempDir(cleanup))
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
+    // The relay has a session and is away (gone from the broker's point of view too).
+    const before = await startRelay(env)
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
+    await before.stop()
+    await expect.poll(() => (broker.broker.broker as unknown as { clients: Record<string, unknown> }).clients['printwire-relay:test-relay:lobby']).toBeUndefined()
+    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'first', data: '<RC1,1>first<p>' }))
+    // The second job, at QoS 2, fits (2 of 2) and is queued; its PUBLISH is sent again before PUBREC, as MQTT
+    // says a publisher must when it did not see PUBREC.
+    const raw = await rawMqtt(Number(new URL(broker.mqttUrl).port), 'box-office-q2')
+    const publish = { cmd: 'publish', topic: 'printers/lobby/jobs', payload: Buffer.from(JSON.stringify({ id: 'second', data: '<RC1,1>second<p>' })), qos: 2, messageId: 9, retain: false }
+    raw.send({ ...publish, dup: false })
+    raw.send({ ...publish, dup: true })
+    await expect.poll(() => raw.received.filter((p) => p.cmd === 'pubrec').length).toBe(2)
+    raw.send({ cmd: 'pubrel', messageId: 9 })
+    cleanup.add(await startRelay(env))
+    await client.waitFor((m) => m.json?.jobId === 'second' && m.json?.status === 'printed')
+    await client.waitFor((m) => m.json?.jobId === 'first' && m.json?.status === 'printed')
+    // One answer for the job: printed. Not QUEUE_FULL ("not queued ... send it again later") as well.
+    expect(client.messages.filter((m) => m.json?.jobId === 'second').map((m) => m.json.status ?? m.json.code)).toEqual(['printed'])
+  })
+
   it('starts the count of a printer moved to another relay as README says (old session ended with a clean connection) from what is queued for the new one', async () => {
     const broker = cleanup.add(await startBroker({ MAX_QUEUED_JOBS: '3' }))
     // The old relay served lobby, then went away with jobs queued for it.
@@ -85,6 +111,27 @@ describe('queue counts at the broker go down again', () => {
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'moved-1', data: '<RC1,1>moved-1<p>' }))
     expect((await client.outcome('lobby', 'moved-1')).json).toMatchObject({ status: 'printed' })
   })
+})
+
+describe('a relay refused at log-in (CONNACK 2: another process of its RELAY_ID is connected)', () => {
+  it('keeps retrying, as it logs, and serves the printer once the other process is gone', async () => {
+    const broker = cleanup.add(await startBroker())
+    const sim = cleanup.add(await startPrinter())
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/status', 'printers/lobby/responses', 'printers/lobby/errors')
+    // The same RELAY_ID twice: a relay restarted (a new process) while the broker still holds the old one's
+    // connection (over a LAN, until its keepalive runs out), or a box replaced while the old one still runs.
+    const first = await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'twin' }))
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
+    const second = cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'twin' })))
+    const refused = new Promise<void>((resolve) => broker.broker.broker.on('connackSent', (packet: { returnCode?: number }) => { if (packet.returnCode === 2) resolve() }))
+    await refused
+    // The first process goes away: the second, which says it is retrying, must take over and print.
+    await first.stop()
+    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'after-takeover', data: '<RC1,1>after-takeover<p>' }))
+    const outcome = await client.outcome('lobby', 'after-takeover', 20_000).then((m) => m.json.status as string, () => 'never answered')
+    expect({ outcome, pending: second.pending() }).toEqual({ outcome: 'printed', pending: { lobby: 0 } })
+  }, 60_000)
 })
 
 describe('the session of an earlier relay version (upgrade), across a broker restart', () => {
