@@ -93,6 +93,9 @@ export class BrokerLink {
       // a second: a patient connect and retries spread in time keep the storm from feeding itself
       // (bench/scenarios/scale.ts: with 10 s and retries every 0.2-2 s, 10,000 relays never all got back).
       reconnectPeriod: 1000 + Math.floor(Math.random() * 2000),
+      // mqtt.js 5 stops reconnecting after a refused CONNACK unless told otherwise: a relay refused once (its
+      // RELAY_ID still connected, a store error, a log-in blocked for a while) must keep trying, as it logs.
+      reconnectOnConnackError: true,
       connectTimeout: 30_000,
       resubscribe: false,
       ...(config.MQTT_USERNAME === undefined ? {} : { username: config.MQTT_USERNAME }),
