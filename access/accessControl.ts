@@ -52,8 +52,6 @@ const RELOAD_DEBOUNCE_MS = 100
 export class AccessControl {
   private readonly deps: AccessControlDeps
   private users = new Map<string, LoadedUser>()
-  /** Every printer id named in AUTH_FILE (to read the earlier relay client ids, see mayUseClientId). */
-  private knownPrinters = new Set<string>()
   private readonly verified = new Map<string, { hash: string, digest: Buffer }>()
   private readonly cacheKey = randomBytes(32)
   /** Checks under way, by user and password digest: identical log-ins arriving together share one. */
@@ -101,12 +99,17 @@ export class AccessControl {
       return { ok: false, refusal: 'BAD_CREDENTIALS' }
     }
     if (!await this.checkPassword(username, secret, loaded.user.password)) return { ok: false, refusal: 'BAD_CREDENTIALS' }
-    if (!mayUseClientId(loaded.user, clientId, this.knownPrinters)) return { ok: false, refusal: 'CLIENT_ID_RESERVED' }
+    if (!mayUseClientId(loaded.user, clientId)) return { ok: false, refusal: 'CLIENT_ID_RESERVED' }
     return { ok: true }
   }
 
   get topicPrefix (): string {
     return this.deps.topicPrefix
+  }
+
+  /** The user's printers (`*`: all), undefined for an unknown user. */
+  printersOf (username: string): readonly string[] | undefined {
+    return this.users.get(username)?.user.printers
   }
 
   /** The user's role, undefined for an unknown user. */
@@ -164,7 +167,6 @@ export class AccessControl {
   private load (auth: AuthFile): Map<string, LoadedUser> {
     const users = new Map<string, LoadedUser>()
     for (const [name, user] of Object.entries(auth.users)) users.set(name, { user, grants: grantsFor(user, this.deps.topicPrefix), readable: new Map() })
-    this.knownPrinters = new Set(Object.values(auth.users).flatMap((user) => user.printers).filter((p) => p !== '*'))
     return users
   }
 
@@ -203,22 +205,15 @@ function sameUser (a: AuthUser, b: AuthUser | undefined): boolean {
  *
  * The earlier form, `printwire-relay-<relay>-<printer>`, is ambiguous: both parts may hold `-`. A relay of this
  * version connects with it once, to take what is still queued there and end that session (legacySession.ts).
- * A relay user may use such an id when it ends with `-<p>` for one of its printers and no longer printer id of
- * another user's printers also ends it: the relay user of `bar` cannot take `printwire-relay-venue-foo-bar` while
- * a printer `foo-bar` exists.
+ * Here a relay user passes with such an id; the broker then lets it in only if the id is the earlier form of
+ * the relay that holds one of that user's printers (accessHooks.ts), which the relay claimed under its exact id.
  */
-function mayUseClientId (user: AuthUser, clientId: string, knownPrinters: ReadonlySet<string>): boolean {
+function mayUseClientId (user: AuthUser, clientId: string): boolean {
   const relayId = clientId.startsWith(RELAY_CLIENT_ID_PREFIX)
   const legacy = !relayId && clientId.startsWith(LEGACY_RELAY_CLIENT_ID_PREFIX)
   if ((!relayId && !legacy) || user.role === 'admin') return true
   if (user.role !== 'relay') return false
-  if (relayId) {
-    const relay = parseRelayClientId(clientId)
-    return relay !== null && (user.printers.includes('*') || user.printers.includes(relay.printerId))
-  }
-  if (user.printers.includes('*')) return true
-  const rest = clientId.slice(LEGACY_RELAY_CLIENT_ID_PREFIX.length)
-  const endsWith = (p: string): boolean => rest.length > p.length + 1 && rest.endsWith(`-${p}`)
-  const longest = [...knownPrinters].filter(endsWith).sort((a, b) => b.length - a.length)[0]
-  return longest !== undefined && user.printers.includes(longest)
+  if (legacy) return true
+  const relay = parseRelayClientId(clientId)
+  return relay !== null && (user.printers.includes('*') || user.printers.includes(relay.printerId))
 }

@@ -21,7 +21,7 @@
 import type { Aedes, AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes'
 import type { AccessControl } from '../access/accessControl.ts'
 import { filtersOverlap } from '../access/policy.ts'
-import { anyPrinterTopic, jobsTopic, parseRelayClientId } from '../protocol/index.ts'
+import { anyPrinterTopic, jobsTopic, LEGACY_RELAY_CLIENT_ID_PREFIX, legacyRelayReadings, parseRelayClientId } from '../protocol/index.ts'
 import type { LoginThrottle } from '../access/loginThrottle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { clipForLog } from '../runtime/logText.ts'
@@ -56,6 +56,7 @@ type Hooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | '
 export class AccessHooks {
   private readonly access: AccessControl
   private readonly owners: Claims
+  private readonly relays: Claims
   private readonly throttle: LoginThrottle
   private readonly logger: Logger
   private aedes: Aedes | undefined
@@ -67,9 +68,10 @@ export class AccessHooks {
   /** Per connection, the wildcard filters subscribed as concrete topics (see authorizeSubscribe). */
   private readonly narrowed = new WeakMap<Client, Map<string, string[]>>()
 
-  constructor (deps: { access: AccessControl, owners: Claims, throttle: LoginThrottle, logger: Logger }) {
+  constructor (deps: { access: AccessControl, owners: Claims, relays: Claims, throttle: LoginThrottle, logger: Logger }) {
     this.access = deps.access
     this.owners = deps.owners
+    this.relays = deps.relays
     this.throttle = deps.throttle
     this.logger = deps.logger
   }
@@ -148,6 +150,7 @@ export class AccessHooks {
       return 'WILL_NOT_ALLOWED'
     }
     const admin = this.access.roleOf(user) === 'admin'
+    if (!admin && !await this.mayUseEarlierRelayId(client.id, user)) return 'CLIENT_ID_RESERVED'
     const other = await this.live?.other(client)
     if (!admin && other?.user !== undefined && other.user !== user) return 'CLIENT_ID_OWNED'
     this.live?.note(client, { user })
@@ -164,6 +167,21 @@ export class AccessHooks {
     // An admin's clean session under another user's id ends that session: the id is free again.
     if (admin && client.clean && owner !== undefined && owner !== user) await this.owners.release(client.id, owner)
     return undefined
+  }
+
+  /**
+   * An id of the earlier relay form (`printwire-relay-<relay>-<printer>`, ambiguous) only for the relay that now
+   * holds one of the user's printers under its exact id (claims.ts): the id must read as that relay and printer.
+   * Other ids pass.
+   */
+  private async mayUseEarlierRelayId (clientId: string, user: string): Promise<boolean> {
+    if (!clientId.startsWith(LEGACY_RELAY_CLIENT_ID_PREFIX)) return true
+    const printers = this.access.printersOf(user) ?? []
+    for (const { relayId, printerId } of legacyRelayReadings(clientId)) {
+      if (!printers.includes('*') && !printers.includes(printerId)) continue
+      if (await this.relays.holderOf(printerId) === relayId) return true
+    }
+    return false
   }
 
   /**

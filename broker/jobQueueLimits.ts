@@ -16,6 +16,7 @@ import type { Aedes, AedesPublishPacket, Client, ConnackPacket } from 'aedes'
 import { parsePrinterTopic, parseRelayClientId } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Claims } from './claims.ts'
+import { ALIVE_REFRESH_MS } from './liveClients.ts'
 
 export interface QueueLimits {
   maxJobs: number
@@ -29,16 +30,26 @@ export interface QueueCount {
 
 /** Where the counts are kept: this process, or Redis (shared by broker instances). */
 export interface QueueCounts {
+  /** Begins keeping counts for broker instance `broker`; `alive` says whether another instance still runs. */
+  start(broker: string, alive: (broker: string) => Promise<boolean>): Promise<void>
+  stop(): Promise<void>
   /** Counts one job of `bytes` for `printerId` if it fits; otherwise counts nothing and resolves with what waits. */
   reserve(printerId: string, bytes: number, limits: QueueLimits): Promise<{ ok: boolean, count: QueueCount }>
-  /** Takes one job of `bytes` off `printerId`'s count (never below zero). */
-  giveBack(printerId: string, bytes: number): Promise<void>
+  /** A reserved job is stored: it counts until its relay takes it. */
+  stored(printerId: string, bytes: number): Promise<void>
+  /** A reserved job that was not queued after all (its store failed, or no relay session subscribes). */
+  unreserve(printerId: string, bytes: number): Promise<void>
+  /** The relay took a job: one job of `bytes` off `printerId`'s count (never below zero). */
+  taken(printerId: string, bytes: number): Promise<void>
   reset(printerId: string): Promise<void>
   count(printerId: string): Promise<QueueCount>
 }
 
 export class MemoryQueueCounts implements QueueCounts {
   private readonly counts = new Map<string, QueueCount>()
+
+  async start (): Promise<void> {}
+  async stop (): Promise<void> {}
 
   async reserve (printerId: string, bytes: number, limits: QueueLimits): Promise<{ ok: boolean, count: QueueCount }> {
     const count = this.counts.get(printerId) ?? { jobs: 0, bytes: 0 }
@@ -47,7 +58,13 @@ export class MemoryQueueCounts implements QueueCounts {
     return { ok: true, count: { ...count } }
   }
 
-  async giveBack (printerId: string, bytes: number): Promise<void> {
+  async stored (): Promise<void> {}
+
+  async unreserve (printerId: string, bytes: number): Promise<void> {
+    await this.taken(printerId, bytes)
+  }
+
+  async taken (printerId: string, bytes: number): Promise<void> {
     const count = this.counts.get(printerId)
     if (count === undefined) return
     count.jobs = Math.max(0, count.jobs - 1)
@@ -63,34 +80,91 @@ export class MemoryQueueCounts implements QueueCounts {
   }
 }
 
+/** KEYS: jobs, bytes, this instance's reserved jobs, its reserved bytes; ARGV: printer, bytes, max jobs, max bytes. */
 const RESERVE = `
 local jobs = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
 local bytes = tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0')
 if jobs + 1 > tonumber(ARGV[3]) or bytes + tonumber(ARGV[2]) > tonumber(ARGV[4]) then return {0, jobs, bytes} end
 redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
+redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
+redis.call('HINCRBY', KEYS[4], ARGV[1], ARGV[2])
 return {1, jobs, bytes}`
-const GIVE_BACK = `
-if redis.call('HINCRBY', KEYS[1], ARGV[1], -1) < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
-if redis.call('HINCRBY', KEYS[2], ARGV[1], -tonumber(ARGV[2])) < 0 then redis.call('HSET', KEYS[2], ARGV[1], 0) end
+/** KEYS: a jobs hash and a bytes hash; ARGV: printer, jobs, bytes (taken off, never below zero). */
+const TAKE = `
+if redis.call('HINCRBY', KEYS[1], ARGV[1], -tonumber(ARGV[2])) < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
+if redis.call('HINCRBY', KEYS[2], ARGV[1], -tonumber(ARGV[3])) < 0 then redis.call('HSET', KEYS[2], ARGV[1], 0) end
+return 1`
+/** KEYS: jobs, bytes, a dead instance's reserved jobs and bytes: what it reserved and never stored is given back. */
+const RELEASE_DEAD = `
+local jobs = redis.call('HGETALL', KEYS[3])
+for i = 1, #jobs, 2 do
+  if redis.call('HINCRBY', KEYS[1], jobs[i], -tonumber(jobs[i + 1])) < 0 then redis.call('HSET', KEYS[1], jobs[i], 0) end
+end
+local bytes = redis.call('HGETALL', KEYS[4])
+for i = 1, #bytes, 2 do
+  if redis.call('HINCRBY', KEYS[2], bytes[i], -tonumber(bytes[i + 1])) < 0 then redis.call('HSET', KEYS[2], bytes[i], 0) end
+end
+redis.call('DEL', KEYS[3], KEYS[4])
 return 1`
 
+/**
+ * In Redis, shared by broker instances. A job is reserved before its store and counted from then on; until the
+ * store confirms it, the instance that reserved it also keeps it in its own reserved counts. An instance that
+ * dies between the two (SIGKILL) leaves them there: a live instance gives them back once the dead one's alive
+ * key is gone (liveClients.ts), so a crash never leaves jobs counted that were never queued.
+ */
 export class RedisQueueCounts implements QueueCounts {
   static readonly JOBS = 'printwire:queued-jobs'
   static readonly BYTES = 'printwire:queued-bytes'
+  static readonly INSTANCES = 'printwire:queued-reserving'
   private readonly redis: Redis
+  private broker = ''
+  private timer: NodeJS.Timeout | undefined
 
   constructor (deps: { redis: Redis }) {
     this.redis = deps.redis
   }
 
+  private reservedKeys (broker: string): [string, string] {
+    return [`printwire:queued-reserved-jobs:${broker}`, `printwire:queued-reserved-bytes:${broker}`]
+  }
+
+  async start (broker: string, alive: (broker: string) => Promise<boolean>): Promise<void> {
+    this.broker = broker
+    await this.redis.sadd(RedisQueueCounts.INSTANCES, broker)
+    const sweep = async (): Promise<void> => {
+      for (const other of await this.redis.smembers(RedisQueueCounts.INSTANCES)) {
+        if (other === broker || await alive(other)) continue
+        await this.redis.eval(RELEASE_DEAD, 4, RedisQueueCounts.JOBS, RedisQueueCounts.BYTES, ...this.reservedKeys(other))
+        await this.redis.srem(RedisQueueCounts.INSTANCES, other)
+      }
+    }
+    await sweep()
+    this.timer = setInterval(() => { sweep().catch(() => {}) }, ALIVE_REFRESH_MS)
+    this.timer.unref()
+  }
+
+  async stop (): Promise<void> {
+    clearInterval(this.timer)
+  }
+
   async reserve (printerId: string, bytes: number, limits: QueueLimits): Promise<{ ok: boolean, count: QueueCount }> {
-    const [ok, jobs, queuedBytes] = await this.redis.eval(RESERVE, 2, RedisQueueCounts.JOBS, RedisQueueCounts.BYTES, printerId, bytes, limits.maxJobs, limits.maxBytes) as [number, number, number]
+    const [ok, jobs, queuedBytes] = await this.redis.eval(RESERVE, 4, RedisQueueCounts.JOBS, RedisQueueCounts.BYTES, ...this.reservedKeys(this.broker), printerId, bytes, limits.maxJobs, limits.maxBytes) as [number, number, number]
     return { ok: ok === 1, count: { jobs, bytes: queuedBytes } }
   }
 
-  async giveBack (printerId: string, bytes: number): Promise<void> {
-    await this.redis.eval(GIVE_BACK, 2, RedisQueueCounts.JOBS, RedisQueueCounts.BYTES, printerId, bytes)
+  async stored (printerId: string, bytes: number): Promise<void> {
+    await this.redis.eval(TAKE, 2, ...this.reservedKeys(this.broker), printerId, 1, bytes)
+  }
+
+  async unreserve (printerId: string, bytes: number): Promise<void> {
+    await this.stored(printerId, bytes)
+    await this.taken(printerId, bytes)
+  }
+
+  async taken (printerId: string, bytes: number): Promise<void> {
+    await this.redis.eval(TAKE, 2, RedisQueueCounts.JOBS, RedisQueueCounts.BYTES, printerId, 1, bytes)
   }
 
   async reset (printerId: string): Promise<void> {
@@ -110,6 +184,8 @@ export interface JobQueueLimitsDeps {
   relays: Claims
   topicPrefix: string
   limits: QueueLimits
+  /** Whether another broker instance still runs (liveClients.ts), for the counts a dead one left. */
+  alive: (broker: string) => Promise<boolean>
   logger: Logger
 }
 
@@ -120,15 +196,16 @@ export class JobQueueLimits {
     this.deps = deps
   }
 
-  start (): void {
+  async start (): Promise<void> {
     const { aedes, counts, relays, logger } = this.deps
+    await counts.start(aedes.id, this.deps.alive)
     // ('ack' is emitted with the stored packet on a PUBACK, and on a PUBCOMP with a stored PUBREL that has no
     // topic; Aedes' typings omit the event.)
     ;(aedes as unknown as NodeJS.EventEmitter).on('ack', (packet: AedesPublishPacket | undefined, client: Client) => {
       if (typeof packet?.topic !== 'string') return
       const printerId = parseRelayClientId(client.id)?.printerId
       if (printerId === undefined || this.printerOfJob(packet.topic) !== printerId) return
-      counts.giveBack(printerId, payloadBytes(packet.payload)).catch((error: unknown) => logger.warn({ err: error, printerId }, 'could not count a job the relay took'))
+      counts.taken(printerId, payloadBytes(packet.payload)).catch((error: unknown) => logger.warn({ err: error, printerId }, 'could not count a job the relay took'))
     })
     aedes.on('connackSent', (packet: ConnackPacket, client: Client) => {
       const relay = parseRelayClientId(client.id)
@@ -138,6 +215,10 @@ export class JobQueueLimits {
         .then((holder) => holder === undefined || holder === relay.relayId ? counts.reset(relay.printerId) : undefined)
         .catch((error: unknown) => logger.warn({ err: error, printerId: relay.printerId }, 'could not reset the count of a printer\'s queue'))
     })
+  }
+
+  async stop (): Promise<void> {
+    await this.deps.counts.stop()
   }
 
   /** The printer of a jobs topic, or undefined for any other topic. */
@@ -155,9 +236,19 @@ export class JobQueueLimits {
     return `${count.bytes} bytes of jobs already wait for printer ${printerId}'s relay at the broker, and this one has ${bytes} (MAX_QUEUED_BYTES ${maxBytes})`
   }
 
+  /** A job counted by `reserve` is stored. */
+  async stored (printerId: string, bytes: number): Promise<void> {
+    await this.deps.counts.stored(printerId, bytes)
+  }
+
   /** A job counted by `reserve` that was not queued after all. */
   async giveBack (printerId: string, bytes: number): Promise<void> {
-    await this.deps.counts.giveBack(printerId, bytes)
+    await this.deps.counts.unreserve(printerId, bytes)
+  }
+
+  /** The printer's relay session was ended: nothing waits for it any more. */
+  async reset (printerId: string): Promise<void> {
+    await this.deps.counts.reset(printerId)
   }
 
   /** What waits for `printerId`'s relay, as counted. */

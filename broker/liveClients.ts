@@ -7,7 +7,8 @@
  * One broker process (memory, level): a map, kept by this process's connections. Redis: a hash shared by the
  * instances, each entry naming the instance the client is connected to. Each instance keeps a key alive in Redis
  * (refreshed every ALIVE_REFRESH_MS, expiring after ALIVE_TTL_MS): an entry of an instance whose key is gone (it
- * crashed) counts as gone, so a crashed instance locks nobody out for longer than that.
+ * crashed) counts as gone, so a crashed instance locks nobody out for longer than that; and each instance puts its
+ * own entries right every RECONCILE_MS (an entry whose removal was lost in a Redis outage is gone by then).
  */
 import type { Redis } from 'ioredis'
 import type { Aedes, Client } from 'aedes'
@@ -33,7 +34,12 @@ export interface LiveClientStore {
   set(clientId: string, client: LiveClient): Promise<void>
   /** Forgets `clientId` if `broker` holds it (a newer connection elsewhere is kept). */
   remove(clientId: string, broker: string): Promise<void>
+  /** Makes `broker`'s entries those of `connected` (a write lost during a store outage is put right). */
+  reconcile(broker: string, connected: ReadonlyMap<string, LiveClient>): Promise<void>
 }
+
+/** How often an instance puts its entries right. */
+export const RECONCILE_MS = 5000
 
 export class MemoryLiveClientStore implements LiveClientStore {
   private readonly clients = new Map<string, LiveClient>()
@@ -61,6 +67,9 @@ export class MemoryLiveClientStore implements LiveClientStore {
   async remove (clientId: string, broker: string): Promise<void> {
     if (this.clients.get(clientId)?.broker === broker) this.clients.delete(clientId)
   }
+
+  /** (One process: its map is never out of step.) */
+  async reconcile (): Promise<void> {}
 }
 
 const REMOVE_IF_BROKER = "local v = redis.call('HGET', KEYS[1], ARGV[1]) if v and cjson.decode(v).broker == ARGV[2] then return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0"
@@ -108,6 +117,24 @@ export class RedisLiveClientStore implements LiveClientStore {
   async remove (clientId: string, broker: string): Promise<void> {
     await this.redis.eval(REMOVE_IF_BROKER, 1, RedisLiveClientStore.KEY, clientId, broker)
   }
+
+  async reconcile (broker: string, connected: ReadonlyMap<string, LiveClient>): Promise<void> {
+    const stale: string[] = []
+    let cursor = '0'
+    do {
+      const [next, fields] = await this.redis.hscan(RedisLiveClientStore.KEY, cursor, 'COUNT', 1000)
+      cursor = next
+      for (let i = 0; i < fields.length; i += 2) {
+        const clientId = fields[i] as string
+        const entry = JSON.parse(fields[i + 1] as string) as LiveClient
+        if (entry.broker === broker && !connected.has(clientId)) stale.push(clientId)
+      }
+    } while (cursor !== '0')
+    for (const clientId of stale) await this.remove(clientId, broker)
+    for (const [clientId, client] of connected) {
+      if (await this.redis.hget(RedisLiveClientStore.KEY, clientId) === null) await this.set(clientId, client)
+    }
+  }
 }
 
 export interface LiveClientsDeps {
@@ -119,6 +146,7 @@ export class LiveClients {
   private readonly deps: LiveClientsDeps
   /** What each connection of this instance registered, to register it once it is up. */
   private readonly pending = new WeakMap<Client, Omit<LiveClient, 'broker'>>()
+  private timer: NodeJS.Timeout | undefined
 
   constructor (deps: LiveClientsDeps) {
     this.deps = deps
@@ -127,6 +155,8 @@ export class LiveClients {
   async start (): Promise<void> {
     const { aedes, store } = this.deps
     await store.start(aedes.id)
+    this.timer = setInterval(() => { store.reconcile(aedes.id, this.connected()).catch(() => {}) }, RECONCILE_MS)
+    this.timer.unref()
     aedes.on('client', (client) => {
       const info = this.pending.get(client) ?? {}
       store.set(client.id, { broker: aedes.id, ...info }).catch(() => {})
@@ -137,7 +167,19 @@ export class LiveClients {
   }
 
   async stop (): Promise<void> {
+    clearInterval(this.timer)
     await this.deps.store.stop()
+  }
+
+  /** This instance's connected clients, as registered. */
+  private connected (): Map<string, LiveClient> {
+    const { aedes } = this.deps
+    const clients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients
+    const connected = new Map<string, LiveClient>()
+    for (const [clientId, client] of Object.entries(clients)) {
+      if (client !== undefined && !client.closed) connected.set(clientId, { broker: aedes.id, ...this.pending.get(client) })
+    }
+    return connected
   }
 
   /** What a connection logging in now will register once it is up. */

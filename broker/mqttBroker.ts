@@ -45,6 +45,7 @@ export class PrintwireBroker {
   private persistence: BrokerPersistence | undefined
   private durable: DurablePublish | undefined
   private live: LiveClients | undefined
+  private limits: JobQueueLimits | undefined
   private access: AccessControl | undefined
   private tcpServer: TcpServer | undefined
   private tlsServer: TcpServer | undefined
@@ -92,7 +93,7 @@ export class PrintwireBroker {
         onUsersChanged: (users) => { if (this.aedes !== undefined) hooks?.disconnectUsers(this.aedes, users) }
       })
       await this.access.start()
-      hooks = new AccessHooks({ access: this.access, owners: this.persistence.owners, throttle: new LoginThrottle({ limits: loginLimits(config) }), logger })
+      hooks = new AccessHooks({ access: this.access, owners: this.persistence.owners, relays: this.persistence.printerRelays, throttle: new LoginThrottle({ limits: loginLimits(config) }), logger })
     }
     const accessHooks = hooks?.hooks()
     const aedes = await Aedes.createBroker({
@@ -105,13 +106,15 @@ export class PrintwireBroker {
     const durable = new DurablePublish({ aedes, logger })
     durable.start()
     this.durable = durable
-    const limits = new JobQueueLimits({ aedes, counts: this.persistence.queueCounts, relays: this.persistence.printerRelays, topicPrefix: config.TOPIC_PREFIX, limits: { maxJobs: config.MAX_QUEUED_JOBS, maxBytes: config.MAX_QUEUED_BYTES }, logger })
-    limits.start()
-    new PublishGate({ aedes, durable, limits, authorize: accessHooks?.authorizePublish, topicPrefix: config.TOPIC_PREFIX, logger }).start()
     // Who is connected, across broker instances on one Redis, for the log-in checks below and in the hooks.
-    const live = new LiveClients({ aedes, store: this.persistence.liveClients })
+    const stores = this.persistence
+    const live = new LiveClients({ aedes, store: stores.liveClients })
     await live.start()
     this.live = live
+    const limits = new JobQueueLimits({ aedes, counts: this.persistence.queueCounts, relays: this.persistence.printerRelays, topicPrefix: config.TOPIC_PREFIX, limits: { maxJobs: config.MAX_QUEUED_JOBS, maxBytes: config.MAX_QUEUED_BYTES }, alive: (broker) => stores.liveClients.alive(broker), logger })
+    await limits.start()
+    this.limits = limits
+    new PublishGate({ aedes, durable, limits, authorize: accessHooks?.authorizePublish, topicPrefix: config.TOPIC_PREFIX, logger }).start()
     // After the access hooks: one relay per printer.
     new RelayExclusivity({ aedes, relays: this.persistence.printerRelays, live, topicPrefix: config.TOPIC_PREFIX, logger }).start()
     this.aedes = aedes
@@ -171,6 +174,7 @@ export class PrintwireBroker {
     }
     this.durable?.stop()
     await this.live?.stop()
+    await this.limits?.stop()
     for (const socket of this.sockets) socket.destroy()
     this.logger.debug('closing listeners')
     await Promise.all(closing)

@@ -83,8 +83,10 @@ export class PublishGate {
       logger.error({ err: storeError, clientId: clipForLog(client.id), topic: clipForLog(packet.topic) }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
       throw storeError
     }
-    // Nothing was queued where no relay session subscribes.
-    if (printerId !== undefined && !await this.hasRelaySession(packet.topic, printerId)) await limits.giveBack(printerId, bytes).catch(() => {})
+    if (printerId === undefined) return
+    // Stored: it counts until the relay takes it; but nothing was queued where no relay session subscribes.
+    const queued = await this.hasRelaySession(packet.topic, printerId)
+    await (queued ? limits.stored(printerId, bytes) : limits.giveBack(printerId, bytes)).catch((error: unknown) => logger.warn({ err: error, printerId }, 'could not update the count of a printer\'s queue'))
   }
 
   private async isQos2Repeat (client: Client, packet: PublishPacket): Promise<boolean> {

@@ -72,6 +72,19 @@ export function legacyRelayClientId (relayId: string, printerId: string): string
   return `${LEGACY_RELAY_CLIENT_ID_PREFIX}${relayId}-${printerId}`
 }
 
+/** Every (relay, printer) an id of the earlier form could name: it is ambiguous, both may hold `-`. */
+export function legacyRelayReadings (clientId: string): Array<{ relayId: string, printerId: string }> {
+  if (!clientId.startsWith(LEGACY_RELAY_CLIENT_ID_PREFIX)) return []
+  const rest = clientId.slice(LEGACY_RELAY_CLIENT_ID_PREFIX.length)
+  const readings: Array<{ relayId: string, printerId: string }> = []
+  for (let i = rest.indexOf('-'); i !== -1; i = rest.indexOf('-', i + 1)) {
+    const relayId = rest.slice(0, i)
+    const printerId = rest.slice(i + 1)
+    if (PRINTER_ID_PATTERN.test(relayId) && PRINTER_ID_PATTERN.test(printerId)) readings.push({ relayId, printerId })
+  }
+  return readings
+}
+
 /** The relay and printer of a relay client id; null for any other id, malformed relay ids included. */
 export function parseRelayClientId (clientId: string): { relayId: string, printerId: string } | null {
   const match = RELAY_CLIENT_ID.exec(clientId)

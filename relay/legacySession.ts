@@ -19,6 +19,9 @@ import type { RelayConfig } from './config.ts'
 /** How long the earlier session must stay quiet before what it held counts as all delivered. */
 export const LEGACY_QUIET_MS = 1500
 
+/** The first wait before trying again after a failure. */
+export const LEGACY_RETRY_MS = 2000
+
 export interface LegacySessionDeps {
   config: Pick<RelayConfig, 'MQTT_URL' | 'RELAY_ID' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'MQTT_CA_FILE' | 'TOPIC_PREFIX' | 'STATE_DIR'>
   printerId: string
@@ -32,16 +35,37 @@ export class LegacySession {
   private client: MqttClient | undefined
   private running: Promise<void> | undefined
   private stopped = false
+  private retryTimer: NodeJS.Timeout | undefined
+  private wake: (() => void) | undefined
 
   constructor (deps: LegacySessionDeps) {
     this.deps = deps
   }
 
-  /** Starts ending the earlier session in the background; `done` resolves when it has finished or given up. */
+  /**
+   * Starts ending the earlier session in the background, tried again with backoff (LEGACY_RETRY_MS doubling, at
+   * most a minute) while it fails: a broker restart, a full disk. `done` resolves once it is ended, or stopped.
+   */
   start (): void {
-    this.running = this.run().catch((error: unknown) => {
-      this.deps.logger.warn({ err: error, clientId: this.clientId }, 'could not end the session of an earlier relay version; tried again at the next start')
-    })
+    this.running = this.attempts()
+  }
+
+  private async attempts (): Promise<void> {
+    let delay = LEGACY_RETRY_MS
+    while (!this.stopped) {
+      try {
+        await this.run()
+        return
+      } catch (error) {
+        if (this.stopped) return
+        this.deps.logger.warn({ err: error, clientId: this.clientId, retryInMs: delay }, 'could not end the session of an earlier relay version yet; trying again')
+      }
+      await new Promise<void>((resolve) => {
+        this.wake = resolve
+        this.retryTimer = setTimeout(resolve, delay)
+      })
+      delay = Math.min(delay * 2, 60_000)
+    }
   }
 
   get done (): Promise<void> {
@@ -50,6 +74,8 @@ export class LegacySession {
 
   async stop (): Promise<void> {
     this.stopped = true
+    clearTimeout(this.retryTimer)
+    this.wake?.()
     this.client?.end(true)
     await this.running
   }
@@ -79,6 +105,7 @@ export class LegacySession {
     let taken = 0
     let last = Date.now()
     let inFlight = 0
+    let failure: Error | undefined
     const { client, sessionPresent } = await this.connectWithSession((packet, callback) => {
       inFlight++
       last = Date.now()
@@ -86,9 +113,9 @@ export class LegacySession {
       Promise.resolve()
         .then(() => packet.retain ? undefined : this.deps.onJob(payload))
         .then(() => { taken++; callback() }, (error: Error) => {
-          // Not acknowledged: the job stays in that session, and the session is not ended.
-          this.stopped = true
-          callback(error)
+          // Not acknowledged: the job stays in that session, which is not ended; tried again later.
+          failure ??= error
+          this.client?.end(true)
         })
         .finally(() => { inFlight--; last = Date.now() })
     })
@@ -96,16 +123,27 @@ export class LegacySession {
       await client.endAsync()
       return undefined
     }
+    // Every wait ends when the connection does: a broker restart mid-drain is a failure, tried again.
+    let closed = false
+    const ended = new Promise<never>((_resolve, reject) => client.once('close', () => { closed = true; reject(new Error('the connection closed while the earlier session was emptied')) }))
+    ended.catch(() => {})
     const quiet = async (): Promise<void> => {
-      while (!this.stopped && (inFlight > 0 || Date.now() - last < LEGACY_QUIET_MS)) await new Promise((resolve) => setTimeout(resolve, 100))
+      while (!this.stopped && !closed && (inFlight > 0 || Date.now() - last < LEGACY_QUIET_MS)) await new Promise((resolve) => setTimeout(resolve, 100))
+      if (closed) await ended
     }
-    await quiet()
-    if (!this.stopped) {
-      await client.unsubscribeAsync(jobsTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId))
-      last = Date.now()
+    try {
       await quiet()
+      if (!this.stopped) {
+        await Promise.race([client.unsubscribeAsync(jobsTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId)), ended])
+        last = Date.now()
+        await quiet()
+      }
+    } catch (error) {
+      throw failure ?? error
+    } finally {
+      client.end(true)
     }
-    await client.endAsync()
+    if (failure !== undefined) throw failure
     if (this.stopped) throw new Error('stopped before the earlier session was emptied')
     return taken
   }

@@ -139,6 +139,8 @@ export class PrinterConnection {
       let flushed = false
       let bytesWritten = 0
       let surplusAcks = 0
+      /** When the quiet gap before the next ticket began. */
+      let settlingSince: number | undefined
       let settled = false
       let busy = false
       let timer: NodeJS.Timeout | undefined
@@ -179,8 +181,12 @@ export class PrinterConnection {
         if (settled || !flushed) return
         if (report.acks >= sent && sent < pieces.length) {
           const settle = timeouts.ticketSettleMs ?? 0
-          // A quiet gap after an ACK before the next ticket (restarted by anything the printer says in it).
-          if (settle > 0 && sent > 0) return arm(settle, () => writePiece(pieces[sent] as Buffer, 1, advance))
+          // A quiet gap after an ACK before the next ticket, restarted by anything the printer says in it, but
+          // never longer in all than PRINTER_TIMEOUT_MS (a device that chatters on still gets the next ticket).
+          settlingSince ??= Date.now()
+          const waited = Date.now() - settlingSince
+          if (settle > 0 && sent > 0 && waited < timeouts.printerMs) return arm(Math.min(settle, timeouts.printerMs - waited), () => { settlingSince = undefined; writePiece(pieces[sent] as Buffer, 1, advance) })
+          settlingSince = undefined
           return writePiece(pieces[sent] as Buffer, 1, advance)
         }
         armSilence()

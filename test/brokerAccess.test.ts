@@ -158,9 +158,12 @@ describe('embedded broker access', () => {
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay:venue:foo-bar' })).toBe(5)
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay-venue-foo-bar' })).toBe(5)
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay:venue:bar:x' })).toBe(5)
-    // The earlier form, for ending a relay's earlier session: its own printer, the longest printer id that fits.
+    // The earlier form, for ending a relay's earlier session: only as the relay that holds the printer now.
+    expect(await tryLogin(broker.mqttUrl, { username: 'relay-foo-bar', password: 'foo-bar-pw', clientId: 'printwire-relay-venue-foo-bar' })).toBe(5)
+    const serving = await tryLogin(broker.mqttUrl, { username: 'relay-foo-bar', password: 'foo-bar-pw', clientId: 'printwire-relay:venue:foo-bar' }) as TestClient
+    await serving.subscribe('printers/foo-bar/jobs')
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-foo-bar', password: 'foo-bar-pw', clientId: 'printwire-relay-venue-foo-bar' })).toBeInstanceOf(TestClient)
-    expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay-venue-bar' })).toBeInstanceOf(TestClient)
+    expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay-venue-foo-bar' })).toBe(5)
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-bar', password: PASSWORDS['relay-bar'], clientId: 'printwire-relay-bar' })).toBe(5)
     expect(await tryLogin(broker.mqttUrl, { username: 'relay-lobby', password: PASSWORDS['relay-lobby'], clientId: id })).toBeInstanceOf(TestClient)
     expect(await tryLogin(broker.mqttUrl, { username: 'ops', password: PASSWORDS.ops, clientId: 'printwire-relay-venue-foo-bar' })).toBeInstanceOf(TestClient)
