@@ -90,20 +90,23 @@ redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2])
 redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
 redis.call('HINCRBY', KEYS[4], ARGV[1], ARGV[2])
 return {1, jobs, bytes}`
-/** KEYS: a jobs hash and a bytes hash; ARGV: printer, jobs, bytes (taken off, never below zero). */
+/**
+ * KEYS: a jobs hash and a bytes hash; ARGV: printer, jobs, bytes (taken off, never below zero). (`0 - x`, not
+ * `-x`: Lua's -0 reaches Redis as "-0", which HINCRBY refuses.)
+ */
 const TAKE = `
-if redis.call('HINCRBY', KEYS[1], ARGV[1], -tonumber(ARGV[2])) < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
-if redis.call('HINCRBY', KEYS[2], ARGV[1], -tonumber(ARGV[3])) < 0 then redis.call('HSET', KEYS[2], ARGV[1], 0) end
+if redis.call('HINCRBY', KEYS[1], ARGV[1], 0 - tonumber(ARGV[2])) < 0 then redis.call('HSET', KEYS[1], ARGV[1], 0) end
+if redis.call('HINCRBY', KEYS[2], ARGV[1], 0 - tonumber(ARGV[3])) < 0 then redis.call('HSET', KEYS[2], ARGV[1], 0) end
 return 1`
 /** KEYS: jobs, bytes, a dead instance's reserved jobs and bytes: what it reserved and never stored is given back. */
 const RELEASE_DEAD = `
 local jobs = redis.call('HGETALL', KEYS[3])
 for i = 1, #jobs, 2 do
-  if redis.call('HINCRBY', KEYS[1], jobs[i], -tonumber(jobs[i + 1])) < 0 then redis.call('HSET', KEYS[1], jobs[i], 0) end
+  if redis.call('HINCRBY', KEYS[1], jobs[i], 0 - tonumber(jobs[i + 1])) < 0 then redis.call('HSET', KEYS[1], jobs[i], 0) end
 end
 local bytes = redis.call('HGETALL', KEYS[4])
 for i = 1, #bytes, 2 do
-  if redis.call('HINCRBY', KEYS[2], bytes[i], -tonumber(bytes[i + 1])) < 0 then redis.call('HSET', KEYS[2], bytes[i], 0) end
+  if redis.call('HINCRBY', KEYS[2], bytes[i], 0 - tonumber(bytes[i + 1])) < 0 then redis.call('HSET', KEYS[2], bytes[i], 0) end
 end
 redis.call('DEL', KEYS[3], KEYS[4])
 return 1`
@@ -140,7 +143,8 @@ export class RedisQueueCounts implements QueueCounts {
         await this.redis.srem(RedisQueueCounts.INSTANCES, other)
       }
     }
-    await sweep()
+    // A failed sweep (Redis busy) is tried again at the next tick; it never stops the broker from starting.
+    await sweep().catch(() => {})
     this.timer = setInterval(() => { sweep().catch(() => {}) }, ALIVE_REFRESH_MS)
     this.timer.unref()
   }

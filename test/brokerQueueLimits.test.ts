@@ -4,10 +4,12 @@
  * queued, never printed, and the jobs within the limits print once the relay is back.
  */
 import { afterEach, describe, expect, it } from 'vitest'
+import { Redis } from 'ioredis'
 import mqtt from 'mqtt'
 import { maxPayloadBytes } from '../protocol/index.ts'
 import { TestClient } from './helpers/mqttClient.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
+import { startRedis } from './helpers/redisServer.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -58,5 +60,22 @@ describe('queue limits at the broker', () => {
 
   it('refuses to start with MAX_QUEUED_BYTES too small for one job of MAX_JOB_BYTES, saying so', async () => {
     await expect(startBroker({ MAX_QUEUED_BYTES: '1000' })).rejects.toThrow(/MAX_QUEUED_BYTES/)
+  })
+
+  it('acknowledges an empty job with Redis counts, and the relay answers it (a count of 0 bytes is still a count)', async () => {
+    const redis = cleanup.add(await startRedis())
+    const broker = cleanup.add(await startBroker({ PERSISTENCE: 'redis', REDIS_URL: redis.url }))
+    const sim = cleanup.add(await startPrinter())
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/errors', 'printers/lobby/status')
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), { RELAY_ID: 'venue' })))
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
+    await client.publish('printers/lobby/jobs', '')
+    expect((await client.waitFor((m) => m.topic === 'printers/lobby/errors')).json.code).toBe('INVALID_JOB')
+    // Taken by the relay: counted no more.
+    const store = new Redis(redis.url)
+    cleanup.defer(() => { store.disconnect() })
+    const counted = async (): Promise<string[]> => [await store.hget('printwire:queued-jobs', 'lobby') ?? '0', await store.hget('printwire:queued-reserved-jobs:' + broker.broker.broker.id, 'lobby') ?? '0']
+    await expect.poll(counted, { timeout: 5000 }).toEqual(['0', '0'])
   })
 })

@@ -53,7 +53,11 @@ export class PartProcess {
     const seen = this.logs.find((l) => l.msg === msg)
     if (seen) return Promise.resolve(seen)
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "${msg}" log within ${timeoutMs} ms; stderr: ${this.stderr}; logs: ${this.logs.map((l) => l.msg).join(' | ')}`)), timeoutMs)
+      const describe = (l: LogLine): string => {
+        const err = l.err as { message?: string } | undefined
+        return err?.message === undefined ? String(l.msg) : `${String(l.msg)} (${err.message})`
+      }
+      const timer = setTimeout(() => reject(new Error(`no "${msg}" log within ${timeoutMs} ms; stderr: ${this.stderr}; logs: ${this.logs.map(describe).join(' | ')}`)), timeoutMs)
       this.waiters.push({ match: (l) => l.msg === msg, resolve: (l) => { clearTimeout(timer); resolve(l) } })
     })
   }
