@@ -238,6 +238,9 @@ export class PrintwireBroker {
     aedes.on('clientDisconnect', (client) => logger.debug({ clientId: clipForLog(client.id) }, 'client disconnected'))
     aedes.on('clientError', (client, error) => logger.debug({ clientId: clipForLog(client.id), err: error }, 'client error'))
     aedes.on('connectionError', (_client, error) => logger.debug({ err: error }, 'connection error'))
+    // Aedes emits 'error' when a store fails outside any client's request (publishing a dead instance's Wills
+    // while Redis is down): without a listener that would end the process.
+    ;(aedes as unknown as NodeJS.EventEmitter).on('error', (error: Error) => logger.error({ err: error }, 'broker error (its store failed); carrying on'))
   }
 }
 

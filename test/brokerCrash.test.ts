@@ -74,6 +74,20 @@ describe('a Redis outage (PERSISTENCE=redis)', () => {
   }, 60_000)
 })
 
+describe('a Redis outage longer than the broker\'s Will round', () => {
+  it('does not bring the broker down (Aedes reports the failed Will round as an error event)', async () => {
+    const redis = cleanup.add(await startRedis({ dir: await tempDir(cleanup) }))
+    const env = { PERSISTENCE: 'redis', REDIS_URL: redis.url, HEARTBEAT_INTERVAL_MS: '200', MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
+    const broker = await startBrokerProcess(cleanup, env)
+    await redis.kill()
+    // Several Will rounds (every 4 heartbeats) fail while Redis is away.
+    await new Promise((resolve) => setTimeout(resolve, 4000))
+    await redis.restart()
+    await leaveSession(`mqtt://127.0.0.1:${env.MQTT_PORT}`, 'printwire-relay:after:lobby', ['printers/lobby/jobs'])
+    expect(broker.child.exitCode).toBeNull()
+  }, 60_000)
+})
+
 describe('Last Wills of a broker killed with SIGKILL (AUTH_FILE, level)', () => {
   it('publishes them after the restart only as their client id\'s owner may: a relay\'s `offline`, never a job planted on another printer', async () => {
     const dir = await tempDir(cleanup)
