@@ -52,13 +52,22 @@ export class MemoryClaims implements Claims {
 export class LevelClaims implements Claims {
   private readonly store
   private readonly busy = new Map<string, Promise<unknown>>()
+  /**
+   * Holders read or written before (this process owns the LevelDB, so they stay right): a relay's log-in reads
+   * once. Only keys that have a holder: the random ids of pages' clean sessions are not remembered.
+   */
+  private readonly known = new Map<string, string>()
 
   constructor (deps: { db: Level, name: string }) {
     this.store = deps.db.sublevel<string, string>(deps.name, { valueEncoding: 'utf8' })
   }
 
   async holderOf (key: string): Promise<string | undefined> {
-    return await this.store.get(key) ?? undefined
+    const known = this.known.get(key)
+    if (known !== undefined) return known
+    const holder = await this.store.get(key) ?? undefined
+    if (holder !== undefined) this.known.set(key, holder)
+    return holder
   }
 
   claim (key: string, holder: string): Promise<string> {
@@ -66,17 +75,23 @@ export class LevelClaims implements Claims {
       const current = await this.holderOf(key)
       if (current !== undefined) return current
       await this.store.put(key, holder)
+      this.known.set(key, holder)
       return holder
     })
   }
 
   transfer (key: string, holder: string): Promise<void> {
-    return this.serial(key, () => this.store.put(key, holder))
+    return this.serial(key, async () => {
+      await this.store.put(key, holder)
+      this.known.set(key, holder)
+    })
   }
 
   release (key: string, holder: string): Promise<void> {
     return this.serial(key, async () => {
-      if (await this.holderOf(key) === holder) await this.store.del(key)
+      if (await this.holderOf(key) !== holder) return
+      await this.store.del(key)
+      this.known.delete(key)
     })
   }
 
