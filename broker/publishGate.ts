@@ -80,7 +80,9 @@ export class PublishGate {
       await durable.storeBeforeAck(client, packet)
     } catch (storeError) {
       if (counted && printerId !== undefined) await limits.giveBack(printerId, bytes).catch(() => {})
-      logger.error({ err: storeError, clientId: clipForLog(client.id), topic: clipForLog(packet.topic) }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
+      // (While the broker stops, its clients' Last Wills fail like this by the thousand: not worth an error each.)
+      const closing = (this.deps.aedes as unknown as { closed: boolean }).closed
+      logger[closing ? 'debug' : 'error']({ err: storeError, clientId: clipForLog(client.id), topic: clipForLog(packet.topic) }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
       throw storeError
     }
     if (printerId === undefined) return

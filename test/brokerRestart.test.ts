@@ -68,4 +68,18 @@ describe('broker restart with level persistence', () => {
     await sim.waitForTickets(1, 10_000)
     expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['after<p>'])
   })
+
+  it('stops cleanly with relays connected: their Last Wills, which cannot be stored any more, are no errors', async () => {
+    const env = { PERSISTENCE: 'level', DATA_DIR: await tempDir(cleanup), MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
+    const broker = await startBrokerProcess(env)
+    const relays = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+      const relay = await TestClient.connect(`mqtt://127.0.0.1:${env.MQTT_PORT}`, { clientId: `printwire-relay:stop:p${i}`, clean: false, will: { topic: `printers/p${i}/status`, payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true } })
+      cleanup.add(relay)
+      await relay.subscribe(`printers/p${i}/jobs`)
+      return relay
+    }))
+    expect(relays).toHaveLength(20)
+    expect(await broker.kill('SIGTERM')).toBe(0)
+    expect(broker.logs.filter((l) => Number(l.level) >= 50).map((l) => l.msg)).toEqual([])
+  })
 })
