@@ -1,7 +1,9 @@
 /**
- * Abuse and edge cases of the hardening (issue #10), from a second adversarial pass: each test states a promise
- * of README and fails while it is broken. Queue counts at the broker that never go down (QUEUE_FULL for ever),
- * and the upgrade from the earlier relay client id (relay/legacySession.ts) meeting a broker restart.
+ * Recovery after faults, from a second adversarial pass over the hardening (issue #10): each test states a
+ * promise of README and failed while it was broken. Queue counts at the broker go down again (QoS 2 resends, a
+ * printer moved to another relay, a broker SIGKILL mid-burst with Redis), a relay refused at log-in keeps trying,
+ * the upgrade from the earlier relay client id survives a broker restart and cannot be abused, and a Redis outage
+ * leaves no stale connected client behind.
  */
 import net from 'node:net'
 import { access } from 'node:fs/promises'
