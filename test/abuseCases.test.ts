@@ -11,6 +11,7 @@ import mqtt from 'mqtt'
 import { TestClient } from './helpers/mqttClient.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
 import { startRedis } from './helpers/redisServer.ts'
+import { leaveSession } from './helpers/brokerProcess.ts'
 import { startMosquitto } from './helpers/mosquittoBroker.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
 import { addUser, removeUser } from '../tools/userCommand.ts'
@@ -65,9 +66,7 @@ describe('one relay per printer', () => {
 /** A broker with MAX_QUEUED_JOBS 3, relay `venue`'s session of lobby subscribed and away, and a client reading lobby's errors. */
 async function queueOfThreeForAwayRelay (): Promise<{ broker: Awaited<ReturnType<typeof startBroker>>, client: TestClient }> {
   const broker = cleanup.add(await startBroker({ MAX_QUEUED_JOBS: '3' }))
-  const away = await relaySession(broker.mqttUrl, 'venue', 'lobby')
-  await away.subscribeAsync('printers/lobby/jobs', { qos: 1 })
-  await away.endAsync()
+  await leaveSession(broker.mqttUrl, 'printwire-relay:venue:lobby', ['printers/lobby/jobs'])
   const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
   await client.subscribe('printers/lobby/errors')
   return { broker, client }

@@ -5,20 +5,18 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Redis } from 'ioredis'
-import mqtt from 'mqtt'
 import { maxPayloadBytes } from '../protocol/index.ts'
 import { TestClient } from './helpers/mqttClient.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
 import { startRedis } from './helpers/redisServer.ts'
+import { leaveSession } from './helpers/brokerProcess.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
 
 /** A relay session for `printerId` that subscribed and went away, so the broker queues its jobs. */
 async function awayRelaySession (url: string, printerId: string, relayId: string): Promise<void> {
-  const session = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: `printwire-relay:${relayId}:${printerId}`, clean: false, reconnectPeriod: 0 })
-  await session.subscribeAsync(`printers/${printerId}/jobs`, { qos: 1 })
-  await session.endAsync()
+  await leaveSession(url, `printwire-relay:${relayId}:${printerId}`, [`printers/${printerId}/jobs`])
 }
 
 describe('queue limits at the broker', () => {

@@ -17,6 +17,7 @@ import { freePort } from './helpers/ports.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
 import { addUser } from '../tools/userCommand.ts'
 import { startRedis } from './helpers/redisServer.ts'
+import { leaveSession } from './helpers/brokerProcess.ts'
 import { PartProcess } from './helpers/processes.ts'
 import { Redis } from 'ioredis'
 
@@ -238,9 +239,7 @@ describe('queue counts in Redis across a broker SIGKILL', () => {
     }
     let broker = await start()
     const relayId = 'printwire-relay:venue:lobby'
-    const away = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: relayId, clean: false, reconnectPeriod: 0 })
-    await away.subscribeAsync('printers/lobby/jobs', { qos: 1 })
-    await away.endAsync()
+    await leaveSession(url, relayId, ['printers/lobby/jobs'])
     let acked = 0
     // Three rounds: a burst of jobs for the away relay, the broker killed once a few are acknowledged, restarted.
     for (let round = 1; round <= 3; round++) {

@@ -23,9 +23,18 @@ export async function startBrokerProcess (cleanup: Cleanup, env: Record<string, 
   return broker
 }
 
-/** A persistent session subscribed to `topics`, then gone: what the broker queues for it must survive. */
+/**
+ * A persistent session subscribed to `topics`, then gone: what the broker queues for it must survive. It never
+ * acknowledges anything: a message the broker routes to it while its DISCONNECT is still on the way stays in the
+ * session (acknowledged, it would be gone from the queue, and a test would count it lost).
+ */
 export async function leaveSession (url: string, clientId: string, topics: string[]): Promise<void> {
-  const session = await mqtt.connectAsync(url, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0 })
+  const session = mqtt.connect(url, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0 })
+  session.handleMessage = () => {}
+  await new Promise<void>((resolve, reject) => {
+    session.once('connect', () => resolve())
+    session.once('error', reject)
+  })
   await session.subscribeAsync(topics, { qos: 1 })
   await session.endAsync()
 }
