@@ -20,6 +20,7 @@ import { originVerifier } from '../runtime/originCheck.ts'
 import { closeServer, listen } from '../runtime/servers.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
 import { AccessHooks } from './accessHooks.ts'
+import { checkAedesVersions } from './aedesVersions.ts'
 import { listenHost, loginLimits, plainMqttHost, type BrokerConfig } from './config.ts'
 import { openPersistence, type BrokerPersistence } from './persistence.ts'
 import { DurablePublish } from './durablePublish.ts'
@@ -80,6 +81,8 @@ export class PrintwireBroker {
 
   async start (): Promise<void> {
     const { config, logger } = this
+    // The workarounds below depend on these packages' internals (aedesVersions.ts).
+    checkAedesVersions()
     const host = listenHost(config)
     const tls = await readTlsFiles('broker', config)
     const pageScript = await bundlePageScript()
