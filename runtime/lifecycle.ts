@@ -12,6 +12,30 @@ export interface Part {
 /** How long a graceful stop may take before the process exits anyway. */
 const STOP_DEADLINE_MS = 15_000
 
+/**
+ * Starts `parts` in order. If one fails to start, it is stopped (it may hold what it opened before failing: a
+ * store, a port) and so is every part started before it, in reverse order; then the error is thrown.
+ */
+export async function startParts (parts: readonly Part[], logger: Logger): Promise<Part[]> {
+  const started: Part[] = []
+  for (const part of parts) {
+    try {
+      await part.start()
+    } catch (error) {
+      for (const opened of [part, ...started.reverse()]) {
+        try {
+          await opened.stop()
+        } catch (stopError) {
+          logger.error({ err: stopError }, 'error while stopping after a failed start')
+        }
+      }
+      throw error
+    }
+    started.push(part)
+  }
+  return started
+}
+
 export async function runParts (parts: Part[], logger: Logger): Promise<void> {
   const started: Part[] = []
   let stopping = false
@@ -40,11 +64,9 @@ export async function runParts (parts: Part[], logger: Logger): Promise<void> {
   process.on('SIGINT', () => { void stopAll('SIGINT', 0) })
   process.on('SIGTERM', () => { void stopAll('SIGTERM', 0) })
   try {
-    for (const part of parts) {
-      await part.start()
-      started.push(part)
-    }
+    started.push(...await startParts(parts, logger))
   } catch (error) {
+    // startParts stopped what it had started; nothing is left to stop here.
     logger.fatal({ err: error }, 'failed to start')
     await stopAll('start-up failure', 1)
   }
