@@ -81,6 +81,20 @@ function coalesceSubscriptionStores (instance: CallbackPersistence): void {
   }
 }
 
+/**
+ * Aedes reads a new subscription's retained messages with `stream.pipe(...)` (lib/handlers/subscribe.js) and no
+ * 'error' listener on the stream: a store that fails during that read (Redis going away right after a SUBSCRIBE)
+ * made the stream's error an uncaught exception, and ended the broker. The error is logged here instead; the
+ * subscriber then misses those retained messages, as it would have with the broker gone.
+ */
+function guardRetainedReads (instance: object, logger: Logger): void {
+  const store = instance as { createRetainedStreamCombi(patterns: string[]): NodeJS.EventEmitter }
+  const read = store.createRetainedStreamCombi.bind(store)
+  store.createRetainedStreamCombi = (patterns) => read(patterns).on('error', (error: Error) => {
+    logger.warn({ err: error, patterns: patterns.slice(0, 5) }, 'could not read retained messages for a subscription')
+  })
+}
+
 /** Queued messages a reconnecting session is sent at most, with redis persistence (see openPersistence). */
 export const REDIS_SESSION_DELIVERY = 100_000
 
@@ -140,6 +154,7 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
     // keeps every queued job deliverable; the relay answers the old ones as duplicates.
     const instance = redisPersistence({ conn, maxSessionDelivery: REDIS_SESSION_DELIVERY }) as CallbackPersistence
     coalesceSubscriptionStores(instance)
+    guardRetainedReads(instance, logger)
     const mq = mqemitterRedis({ subConn, pubConn })
     // Redis errors are reported here rather than thrown as an unhandled 'error' event; ioredis reconnects.
     // (`state` is where mqemitter-redis emits its connections' errors; its typings omit it.)
@@ -156,5 +171,6 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
   await db.open()
   const instance = levelPersistence(db) as CallbackPersistence
   narrowRetainedReads(instance, db)
+  guardRetainedReads(instance, logger)
   return { instance, mq: undefined, ...processStores((name) => new LevelClaims({ db, name })), close: destroyer(instance, logger), describe: `level (${dir})` }
 }

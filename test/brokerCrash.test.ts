@@ -88,6 +88,29 @@ describe('a Redis outage longer than the broker\'s Will round', () => {
   }, 60_000)
 })
 
+describe('a Redis outage during a SUBSCRIBE\'s retained read', () => {
+  it('does not bring the broker down (Aedes pipes the retained messages with no error handler)', async () => {
+    const redis = cleanup.add(await startRedis({ dir: await tempDir(cleanup) }))
+    const env = { PERSISTENCE: 'redis', REDIS_URL: redis.url, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
+    const url = `mqtt://127.0.0.1:${env.MQTT_PORT}`
+    const broker = await startBrokerProcess(cleanup, env)
+    const relays = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0 })
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => relays.publishAsync(`printers/p${i}/status`, '{"state":"online"}', { qos: 1, retain: true })))
+    await relays.endAsync()
+    const page = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0 })
+    page.on('error', () => {})
+    // The 2,000 retained statuses are still being read when Redis goes.
+    page.subscribe('printers/+/status', { qos: 1 })
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    await redis.kill()
+    await new Promise((resolve) => setTimeout(resolve, 3000))
+    page.end(true)
+    await redis.restart()
+    await leaveSession(url, 'printwire-relay:after:p1', ['printers/p1/jobs'])
+    expect(broker.child.exitCode).toBeNull()
+  }, 60_000)
+})
+
 describe('Last Wills of a broker killed with SIGKILL (AUTH_FILE, level)', () => {
   it('publishes them after the restart only as their client id\'s owner may: a relay\'s `offline`, never a job planted on another printer', async () => {
     const dir = await tempDir(cleanup)
