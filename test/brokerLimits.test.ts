@@ -2,12 +2,13 @@
  * The broker refuses oversized packets without buffering them whole, over TCP and WebSockets, and
  * survives random and malformed bytes; a good job published afterwards still prints.
  */
+import { readFile } from 'node:fs/promises'
 import net from 'node:net'
 import { PassThrough } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
 import { PacketSizeGuard } from '../broker/packetSizeGuard.ts'
-import { maxPayloadBytes } from '../protocol/index.ts'
+import { DEFAULT_MAX_JOB_BYTES, maxPayloadBytes } from '../protocol/index.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from './helpers/parts.ts'
 import { TestClient } from './helpers/mqttClient.ts'
 
@@ -157,5 +158,14 @@ describe('garbage', () => {
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'after-garbage', data: 'fine<p>' }))
     expect((await client.outcome('lobby', 'after-garbage')).json.status).toBe('printed')
     expect(printed()).toEqual(['fine<p>'])
+  })
+})
+
+describe('the packet limit of both brokers', () => {
+  it('is the same number in mosquitto.conf as the embedded broker computes from MAX_JOB_BYTES (protocol/limits.ts)', async () => {
+    const conf = await readFile(new URL('../mosquitto.conf', import.meta.url), 'utf8')
+    const setting = /^max_packet_size (\d+)$/m.exec(conf)
+    expect(setting, 'mosquitto.conf sets max_packet_size').not.toBeNull()
+    expect(Number(setting?.[1])).toBe(maxPayloadBytes(DEFAULT_MAX_JOB_BYTES))
   })
 })
