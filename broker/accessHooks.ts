@@ -20,6 +20,7 @@
  */
 import type { Aedes, AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes'
 import type { AccessControl } from '../access/accessControl.ts'
+import { connectedClients, willOf } from './aedesInternals.ts'
 import { filtersOverlap } from '../access/policy.ts'
 import { anyPrinterTopic, jobsTopic, LEGACY_RELAY_CLIENT_ID_PREFIX, legacyRelayReadings, parseRelayClientId } from '../protocol/index.ts'
 import type { LoginThrottle } from '../access/loginThrottle.ts'
@@ -37,10 +38,6 @@ const NOT_AUTHORIZED = 5
 /** Why a log-in was refused after its password checked out. */
 type AdmissionRefusal = 'CLIENT_ID_RESERVED' | 'WILL_NOT_ALLOWED' | 'CLIENT_ID_OWNED'
 
-/** Aedes keeps a connecting client's Will in `_will` until the log-in succeeds; its typings omit the field. */
-function willOf (client: Client): PublishPacket | null | undefined {
-  return (client as unknown as { _will?: PublishPacket | null })._will
-}
 
 /** A refusal whose code callers branch on (publishGate.ts drops a refused Will of a dead broker instance). */
 export class PublishRefusedError extends Error {
@@ -145,7 +142,7 @@ export class AccessHooks {
    */
   private async admit (client: Client, user: string): Promise<AdmissionRefusal | undefined> {
     const will = willOf(client)
-    if (will !== null && will !== undefined && !this.access.mayPublish(user, will.topic)) {
+    if (will !== undefined && !this.access.mayPublish(user, will.topic)) {
       this.logger.warn({ clientId: clipForLog(client.id), user: clipForLog(user), topic: clipForLog(will.topic) }, 'Last Will on a topic the user may not publish to')
       return 'WILL_NOT_ALLOWED'
     }
@@ -154,7 +151,7 @@ export class AccessHooks {
     const other = await this.live?.other(client)
     if (!admin && other?.user !== undefined && other.user !== user) return 'CLIENT_ID_OWNED'
     this.live?.note(client, { user })
-    let owner = client.clean && (will === null || will === undefined)
+    let owner = client.clean && will === undefined
       ? await this.owners.holderOf(client.id)
       : await this.owners.claim(client.id, user)
     if (owner !== undefined && owner !== user && this.access.roleOf(owner) === undefined) {
@@ -244,9 +241,8 @@ export class AccessHooks {
   /** Closes the connections of users whose AUTH_FILE entry changed or went away: they log in again under the new rules. */
   disconnectUsers (aedes: Aedes, names: string[]): void {
     const changed = new Set(names)
-    // Aedes keeps its connected clients in `clients` (by id); its type declarations omit the field.
-    const clients = (aedes as unknown as { clients: Record<string, Client> }).clients
-    for (const client of Object.values(clients)) {
+    for (const client of Object.values(connectedClients(aedes))) {
+      if (client === undefined) continue
       const user = this.users.get(client)
       if (user !== undefined && changed.has(user)) {
         this.logger.info({ clientId: clipForLog(client.id), user }, 'user changed in AUTH_FILE: connection closed')

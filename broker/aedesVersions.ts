@@ -1,10 +1,10 @@
 /**
  * The broker works around Aedes 1.2 in places that depend on its internals (durablePublish.ts: the PUBACK is
- * sent before the store; emitOrder.ts: `brokerCounter`, `mq.emit` and the per-connection `dedupe`;
- * relayExclusivity.ts, liveClients.ts and accessHooks.ts: `clients`, `_will`; retainedReads.ts and
- * persistence.ts: the persistences' own methods and mqemitter-redis' `state`). Another version may change any of
- * them without a word, and a durability promise would then break silently: package.json pins these packages to
- * exact versions, and the broker refuses to start on others, saying which.
+ * sent before the store; emitOrder.ts: `brokerCounter` and the per-connection `dedupe`; aedesInternals.ts: the
+ * fields it reads; retainedReads.ts and persistence.ts: the persistences' own methods and mqemitter-redis'
+ * `state`). Another version may change any of them without a word, and a durability promise would then break
+ * silently: package.json pins these packages to exact versions, and the broker refuses to start on others,
+ * saying which.
  */
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'

@@ -14,13 +14,14 @@
  * are let go after STALL_MS, with an error logged: a stalled broker would be worse than the drop.
  */
 import type { Aedes } from 'aedes'
+import { lastMessageNumber, messageBusOf } from './aedesInternals.ts'
 
 import type { Logger } from '../runtime/logger.ts'
 
 /** How long messages wait behind one publish that does not finish. */
 export const STALL_MS = 10_000
 
-type Emit = (packet: { brokerId?: string | null, brokerCounter?: number }, done?: (error?: unknown) => void) => void
+type Emit = ReturnType<typeof messageBusOf>['emit']
 
 export class EmitOrder {
   private readonly aedes: Aedes
@@ -50,7 +51,7 @@ export class EmitOrder {
   start (): void {
     this.watchdog = setInterval(() => this.letGoOfStall(), 1000)
     this.watchdog.unref()
-    const mq = (this.aedes as unknown as { mq: { emit: Emit } }).mq
+    const mq = messageBusOf(this.aedes)
     const emit = mq.emit.bind(mq)
     this.emit = emit
     mq.emit = (packet, done) => {
@@ -73,11 +74,11 @@ export class EmitOrder {
    * to `failed`), or undefined when the call numbered nothing (refused at once, or a packet numbered before).
    */
   numbered (start: () => void): number | undefined {
-    const counter = (this.aedes as unknown as { counter: number }).counter + 1
+    const counter = lastMessageNumber(this.aedes) + 1
     this.pending.push(counter)
     this.pendingSet.add(counter)
     start()
-    if ((this.aedes as unknown as { counter: number }).counter >= counter) return counter
+    if (lastMessageNumber(this.aedes) >= counter) return counter
     this.finish(counter)
     return undefined
   }

@@ -12,6 +12,7 @@
  */
 import type { Redis } from 'ioredis'
 import type { Aedes, Client } from 'aedes'
+import { connectedClients } from './aedesInternals.ts'
 
 export interface LiveClient {
   /** The broker instance (Aedes id) the client is connected to. */
@@ -174,9 +175,8 @@ export class LiveClients {
   /** This instance's connected clients, as registered. */
   private connected (): Map<string, LiveClient> {
     const { aedes } = this.deps
-    const clients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients
     const connected = new Map<string, LiveClient>()
-    for (const [clientId, client] of Object.entries(clients)) {
+    for (const [clientId, client] of Object.entries(connectedClients(aedes))) {
       if (client !== undefined && !client.closed) connected.set(clientId, { broker: aedes.id, ...this.pending.get(client) })
     }
     return connected
@@ -190,8 +190,7 @@ export class LiveClients {
   /** The client connected under `clientId` on another instance (or on this one, other than `client`), if any. */
   async other (client: Client): Promise<LiveClient | undefined> {
     const { aedes, store } = this.deps
-    const clients = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients
-    const local = clients[client.id]
+    const local = connectedClients(aedes)[client.id]
     if (local !== undefined && local !== client && !local.closed) return { broker: aedes.id, ...this.pending.get(local) }
     const entry = await store.get(client.id)
     if (entry === undefined || entry.broker === aedes.id || !await store.alive(entry.broker)) return undefined

@@ -13,6 +13,7 @@
 import type { Aedes, Client, PublishPacket } from 'aedes'
 import { ERROR_CODES, errorsTopic, parseRelayClientId, peekJobId, type JobErrorMessage } from '../protocol/index.ts'
 import { clipForLog } from '../runtime/logText.ts'
+import { isClosing, persistenceOf } from './aedesInternals.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { DurablePublish } from './durablePublish.ts'
 import { payloadBytes, type JobQueueLimits } from './jobQueueLimits.ts'
@@ -81,8 +82,7 @@ export class PublishGate {
     } catch (storeError) {
       if (counted && printerId !== undefined) await limits.giveBack(printerId, bytes).catch(() => {})
       // (While the broker stops, its clients' Last Wills fail like this by the thousand: not worth an error each.)
-      const closing = (this.deps.aedes as unknown as { closed: boolean }).closed
-      logger[closing ? 'debug' : 'error']({ err: storeError, clientId: clipForLog(client.id), topic: clipForLog(packet.topic) }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
+      logger[isClosing(this.deps.aedes) ? 'debug' : 'error']({ err: storeError, clientId: clipForLog(client.id), topic: clipForLog(packet.topic) }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
       throw storeError
     }
     if (printerId === undefined) return
@@ -93,14 +93,12 @@ export class PublishGate {
 
   private async isQos2Repeat (client: Client, packet: PublishPacket): Promise<boolean> {
     if (packet.qos !== 2) return false
-    const persistence = (this.deps.aedes as unknown as { persistence: { incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown> } }).persistence
-    return await persistence.incomingGetPacket(client, packet).then(() => true, () => false)
+    return await persistenceOf(this.deps.aedes).incomingGetPacket(client, packet).then(() => true, () => false)
   }
 
   /** Whether a relay session of `printerId` subscribes to the job's topic (otherwise nothing was queued). */
   private async hasRelaySession (topic: string, printerId: string): Promise<boolean> {
-    const persistence = (this.deps.aedes as unknown as { persistence: { subscriptionsByTopic(topic: string): Promise<Array<{ clientId: string }>> } }).persistence
-    const subs = await persistence.subscriptionsByTopic(topic)
+    const subs = await persistenceOf(this.deps.aedes).subscriptionsByTopic(topic)
     return subs.some((sub) => parseRelayClientId(sub.clientId)?.printerId === printerId)
   }
 
@@ -114,8 +112,7 @@ export class PublishGate {
     if (printerId === undefined) return false
     if (payloadBytes(packet.payload) === 0) {
       durable.drop(packet)
-      const persistence = (aedes as unknown as { persistence: { storeRetained(packet: PublishPacket): Promise<void> } }).persistence
-      persistence.storeRetained(packet).then(
+      persistenceOf(aedes).storeRetained(packet).then(
         () => logger.info({ clientId: clipForLog(client?.id), printerId }, 'retained job cleared'),
         (error: unknown) => logger.error({ err: error, printerId }, 'could not clear a retained job')
       )

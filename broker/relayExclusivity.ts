@@ -12,11 +12,12 @@
  *   (README "One relay per printer"). Relay users may read jobs only this way (accessHooks.ts).
  * Clients that are not relays (not `printwire-relay:` ids) are not concerned.
  */
-import type { Aedes, AuthenticateError, Client, PublishPacket, Subscription } from 'aedes'
+import type { Aedes, AuthenticateError, Client, Subscription } from 'aedes'
 import { parsePrinterTopic, parseRelayClientId, relayClientId } from '../protocol/index.ts'
 import { clipForLog } from '../runtime/logText.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Claims } from './claims.ts'
+import { willOf } from './aedesInternals.ts'
 import type { LiveClients } from './liveClients.ts'
 
 const IDENTIFIER_REJECTED = 2
@@ -27,9 +28,8 @@ type AuthorizeSubscribe = Aedes['authorizeSubscribe']
 
 /** The `instance` a relay names in its Will (its status `offline`), if any. */
 function instanceOf (client: Client): string | undefined {
-  const will = (client as unknown as { _will?: PublishPacket | null, will?: PublishPacket | null })
-  const packet = will._will ?? will.will
-  if (packet === null || packet === undefined) return undefined
+  const packet = willOf(client)
+  if (packet === undefined) return undefined
   try {
     const parsed = JSON.parse(Buffer.from(packet.payload as Buffer).toString('utf8')) as { instance?: unknown }
     return typeof parsed.instance === 'string' ? parsed.instance : undefined

@@ -299,7 +299,8 @@ export class BrokerLink {
   }
 }
 
-async function readCaFile (file: string): Promise<Buffer> {
+/** MQTT_CA_FILE, read; a file that cannot be read is a configuration error naming it. */
+export async function readCaFile (file: string): Promise<Buffer> {
   try {
     return await readFile(file)
   } catch (error) {

@@ -9,11 +9,12 @@
  * stops the subscription, and ends the session with a clean connection. A file in STATE_DIR records that it
  * is done; a failure (a broker that refuses the id, a full disk) is logged and tried again at the next start.
  */
-import { access, readFile, writeFile } from 'node:fs/promises'
+import { access, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
 import { jobsTopic, legacyRelayClientId } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
+import { readCaFile } from './brokerLink.ts'
 import type { RelayConfig } from './config.ts'
 
 /** How long the earlier session must stay quiet before what it held counts as all delivered. */
@@ -94,7 +95,7 @@ export class LegacySession {
     if (this.stopped) return
     // A clean connection under the id ends the session (and the subscription with it); without an earlier
     // session it ends the empty one the check above made.
-    await this.connect(true).then((client) => client.endAsync())
+    await this.connect(true).then(({ client }) => client.endAsync())
     await writeFile(this.marker, `${new Date().toISOString()}\n`)
     if (taken === undefined) this.deps.logger.debug({ clientId: this.clientId }, 'no session of an earlier relay version')
     else this.deps.logger.info({ clientId: this.clientId, jobs: taken }, 'the session of an earlier relay version is ended')
@@ -106,7 +107,7 @@ export class LegacySession {
     let last = Date.now()
     let inFlight = 0
     let failure: Error | undefined
-    const { client, sessionPresent } = await this.connectWithSession((packet, callback) => {
+    const { client, sessionPresent } = await this.connect(false, (packet, callback) => {
       inFlight++
       last = Date.now()
       const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload
@@ -148,16 +149,10 @@ export class LegacySession {
     return taken
   }
 
-  /** A persistent connection under the earlier id, taking what it is sent through `handle`. */
-  private async connectWithSession (handle: (packet: IPublishPacket, callback: (error?: Error) => void) => void): Promise<{ client: MqttClient, sessionPresent: boolean }> {
-    let sessionPresent = false
-    const client = await this.connect(false, handle, (present) => { sessionPresent = present })
-    return { client, sessionPresent }
-  }
-
-  private async connect (clean: boolean, handle?: (packet: IPublishPacket, callback: (error?: Error) => void) => void, onConnack?: (sessionPresent: boolean) => void): Promise<MqttClient> {
+  /** A connection under the earlier id (persistent unless `clean`), taking what it is sent through `handle`. */
+  private async connect (clean: boolean, handle?: (packet: IPublishPacket, callback: (error?: Error) => void) => void): Promise<{ client: MqttClient, sessionPresent: boolean }> {
     const { config } = this.deps
-    const ca = config.MQTT_CA_FILE === undefined ? undefined : await readFile(config.MQTT_CA_FILE)
+    const ca = config.MQTT_CA_FILE === undefined ? undefined : await readCaFile(config.MQTT_CA_FILE)
     const client = mqtt.connect(config.MQTT_URL, {
       ...(ca === undefined ? {} : { ca }),
       clientId: this.clientId,
@@ -171,12 +166,12 @@ export class LegacySession {
     // Assigned before CONNACK: what the session holds comes right after it.
     if (handle !== undefined) client.handleMessage = handle
     this.client = client
-    await new Promise<void>((resolve, reject) => {
-      client.once('connect', (connack) => { onConnack?.(connack.sessionPresent); resolve() })
+    const sessionPresent = await new Promise<boolean>((resolve, reject) => {
+      client.once('connect', (connack) => resolve(connack.sessionPresent))
       client.once('error', reject)
       client.once('close', () => reject(new Error('connection closed before CONNACK')))
     })
     client.on('error', (error) => this.deps.logger.debug({ err: error }, 'earlier session connection error'))
-    return client
+    return { client, sessionPresent }
   }
 }
