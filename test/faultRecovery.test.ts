@@ -18,6 +18,7 @@ import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
 import { addUser } from '../tools/userCommand.ts'
 import { startRedis } from './helpers/redisServer.ts'
 import { leaveSession } from './helpers/brokerProcess.ts'
+import { leaveEarlierRelaySession } from './helpers/earlierVersion.ts'
 import { PartProcess } from './helpers/processes.ts'
 import { Redis } from 'ioredis'
 
@@ -177,14 +178,7 @@ describe('the earlier relay client id rule (access/accessControl.ts, mayUseClien
     // A relay user of every printer: `foo-bar` is one of its printers, but no entry of AUTH_FILE names it.
     await addUser(authFile, 'venue-all', { password: 'venue-all-pw', role: 'relay', printers: '*' })
     // What the earlier version left: venue-all's relay session for foo-bar under the earlier id, with 2 jobs.
-    const earlierBroker = await startBroker({ PERSISTENCE: 'level', DATA_DIR: dir })
-    const earlier = await mqtt.connectAsync(earlierBroker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay-venue-foo-bar', clean: false, reconnectPeriod: 0 })
-    await earlier.subscribeAsync('printers/foo-bar/jobs', { qos: 1 })
-    await earlier.endAsync()
-    const publisher = await mqtt.connectAsync(earlierBroker.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0 })
-    for (const id of ['fb-1', 'fb-2']) await publisher.publishAsync('printers/foo-bar/jobs', JSON.stringify({ id, data: `<RC1,1>${id}<p>` }), { qos: 1 })
-    await publisher.endAsync()
-    await earlierBroker.stop()
+    await leaveEarlierRelaySession(dir, 'venue', 'foo-bar', ['fb-1', 'fb-2'])
 
     const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, PERSISTENCE: 'level', DATA_DIR: dir }))
     // The relay user of bar, with the earlier id of venue's foo-bar session and a clean session: README says it

@@ -9,6 +9,7 @@ import mqtt from 'mqtt'
 import { TestClient } from './helpers/mqttClient.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
+import { leaveEarlierRelaySession } from './helpers/earlierVersion.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -18,16 +19,8 @@ describe('the session of an earlier relay version', () => {
     const dir = await tempDir(cleanup)
     const authFile = `${dir}/auth.json`
     await writeTestUsers(authFile)
-    // What a relay and a broker of the earlier version left: a session under the earlier id, subscribed to lobby's
-    // jobs, with two jobs queued (the earlier broker kept no client-id owners and no relay claims).
-    const earlierBroker = await startBroker({ PERSISTENCE: 'level', DATA_DIR: dir })
-    const earlier = await mqtt.connectAsync(earlierBroker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay-venue-lobby', clean: false, reconnectPeriod: 0 })
-    await earlier.subscribeAsync('printers/lobby/jobs', { qos: 1 })
-    await earlier.endAsync()
-    const publisher = await mqtt.connectAsync(earlierBroker.mqttUrl, { protocolVersion: 4, reconnectPeriod: 0 })
-    for (const id of ['old-1', 'old-2']) await publisher.publishAsync('printers/lobby/jobs', JSON.stringify({ id, data: `<RC1,1>${id}<p>` }), { qos: 1 })
-    await publisher.endAsync()
-    await earlierBroker.stop()
+    // What a relay and a broker of the earlier version left: two jobs queued under the earlier id.
+    await leaveEarlierRelaySession(dir, 'venue', 'lobby', ['old-1', 'old-2'])
 
     const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, PERSISTENCE: 'level', DATA_DIR: dir }))
     const alice = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'alice', password: PASSWORDS.alice }))
