@@ -62,8 +62,9 @@ export class PublishGate {
   /** An allowed publish from a client: counted against its printer's queue if it is a job, then stored. */
   private async admit (client: Client, packet: PublishPacket): Promise<void> {
     const { durable, limits, logger } = this.deps
+    const job = packet.qos > 0 ? limits.printerOfJob(packet.topic) : undefined
     // A QoS 2 PUBLISH sent again (its first copy is stored, waiting for PUBREL) is published once by Aedes: not counted again.
-    const printerId = packet.qos > 0 && !await this.isQos2Repeat(client, packet) ? limits.printerOfJob(packet.topic) : undefined
+    const printerId = job !== undefined && !await this.isQos2Repeat(client, packet) ? job : undefined
     const bytes = payloadBytes(packet.payload)
     let counted = false
     try {
