@@ -61,6 +61,9 @@ export async function runParts (parts: Part[], logger: Logger): Promise<void> {
     logger.info('stopped')
     process.exit(exitCode)
   }
+  // A dependency's promise that rejects with nobody listening (seen during a Redis outage, inside the Aedes
+  // family) would end the process under Node's default: logged, and the parts carry on.
+  process.on('unhandledRejection', (reason) => { logger.error({ err: reason }, 'unhandled rejection in a dependency: carrying on') })
   process.on('SIGINT', () => { void stopAll('SIGINT', 0) })
   process.on('SIGTERM', () => { void stopAll('SIGTERM', 0) })
   try {

@@ -197,8 +197,15 @@ describe('the earlier relay client id rule (access/accessControl.ts, mayUseClien
 describe('client ids across broker instances on one Redis, after a Redis outage', () => {
   it('lets a relay process that restarted back in through another broker instance once its earlier connection is gone', async () => {
     const redis = cleanup.add(await startRedis({ dir: await tempDir(cleanup) }))
-    const one = cleanup.add(await startBroker({ PERSISTENCE: 'redis', REDIS_URL: redis.url }))
-    const two = cleanup.add(await startBroker({ PERSISTENCE: 'redis', REDIS_URL: redis.url }))
+    // Broker processes, as they run: what a dependency rejects during the outage is theirs (runtime/lifecycle.ts).
+    const brokerAt = async (): Promise<{ mqttUrl: string, part: PartProcess }> => {
+      const env = { PERSISTENCE: 'redis', REDIS_URL: redis.url, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
+      const part = cleanup.add(new PartProcess('broker/main.ts', env))
+      await part.waitForLog('broker listening')
+      return { mqttUrl: `mqtt://127.0.0.1:${env.MQTT_PORT}`, part }
+    }
+    const one = await brokerAt()
+    const two = await brokerAt()
     const will = (instance: string): mqtt.IClientOptions['will'] => ({ topic: 'printers/lobby/status', payload: Buffer.from(JSON.stringify({ printerId: 'lobby', state: 'offline', relayId: 'venue', instance })), qos: 1, retain: true })
     const first = await mqtt.connectAsync(one.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay:venue:lobby', clean: false, reconnectPeriod: 0, will: will('run-1') })
     await first.subscribeAsync('printers/lobby/jobs', { qos: 1 })
@@ -218,6 +225,7 @@ describe('client ids across broker instances on one Redis, after a Redis outage'
       await new Promise((resolve) => setTimeout(resolve, 1000))
     }
     expect(answer).toBe('accepted')
+    expect([one.part.child.exitCode, two.part.child.exitCode]).toEqual([null, null])
   }, 60_000)
 })
 
