@@ -6,13 +6,14 @@
  * logged and ignored, keeping the users already loaded.
  *
  * Rules are looked up by user name at each check, so a change applies at once to connected clients;
- * `onUsersChanged` names the users whose entry changed or went away so the broker can disconnect them.
+ * A 'usersChanged' event names the users whose entry changed or went away so the broker can disconnect them.
  *
  * scrypt costs tens of milliseconds of CPU per check, which a broker restart with thousands of relays
  * reconnecting would pay thousands of times: a password that verified once is remembered as an HMAC
  * under a key that lives only in this process, for as long as that user's hash is unchanged.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
+import { EventEmitter } from 'node:events'
 import { watch, type FSWatcher } from 'node:fs'
 import path from 'node:path'
 import { LEGACY_RELAY_CLIENT_ID_PREFIX, parseRelayClientId, RELAY_CLIENT_ID_PREFIX } from '../protocol/index.ts'
@@ -25,8 +26,11 @@ export interface AccessControlDeps {
   file: string
   topicPrefix: string
   logger: Logger
-  /** Called after a reload with the users whose entry changed or was removed. */
-  onUsersChanged?: (users: string[]) => void
+}
+
+/** 'usersChanged': after a reload, the users whose entry changed or was removed. */
+interface AccessControlEvents {
+  usersChanged: [users: string[]]
 }
 
 /** Why a connection was refused; `code` maps to the MQTT CONNACK return code. */
@@ -49,7 +53,7 @@ const READ_CACHE_ENTRIES = 50_000
 
 const RELOAD_DEBOUNCE_MS = 100
 
-export class AccessControl {
+export class AccessControl extends EventEmitter<AccessControlEvents> {
   private readonly deps: AccessControlDeps
   private users = new Map<string, LoadedUser>()
   private readonly verified = new Map<string, { hash: string, digest: Buffer }>()
@@ -64,6 +68,7 @@ export class AccessControl {
   private decoyHash: string | undefined
 
   constructor (deps: AccessControlDeps) {
+    super()
     this.deps = deps
   }
 
@@ -189,7 +194,7 @@ export class AccessControl {
     this.users = next
     for (const name of changed) this.verified.delete(name)
     logger.info({ file, users: next.size, changed: changed.length }, 'AUTH_FILE reloaded')
-    if (changed.length > 0) this.deps.onUsersChanged?.(changed)
+    if (changed.length > 0) this.emit('usersChanged', changed)
   }
 }
 

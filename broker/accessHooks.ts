@@ -20,7 +20,7 @@
  */
 import type { Aedes, AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes'
 import type { AccessControl } from '../access/accessControl.ts'
-import { connectedClients, willOf } from './aedesInternals.ts'
+import { connectedClients, willOf } from './aedes/internals.ts'
 import { filtersOverlap } from '../access/policy.ts'
 import { anyPrinterTopic, jobsTopic, LEGACY_RELAY_CLIENT_ID_PREFIX, legacyRelayReadings, parseRelayClientId } from '../protocol/index.ts'
 import type { LoginThrottle } from '../access/loginThrottle.ts'

@@ -12,7 +12,7 @@
  */
 import type { Redis } from 'ioredis'
 import type { Aedes, Client } from 'aedes'
-import { connectedClients } from './aedesInternals.ts'
+import { connectedClients } from './aedes/internals.ts'
 
 export interface LiveClient {
   /** The broker instance (Aedes id) the client is connected to. */

@@ -15,7 +15,8 @@ import type { BrokerConfig } from './config.ts'
 import { LevelClaims, MemoryClaims, RedisClaims, type Claims } from './claims.ts'
 import { MemoryQueueCounts, RedisQueueCounts, type QueueCounts } from './jobQueueLimits.ts'
 import { MemoryLiveClientStore, RedisLiveClientStore, type LiveClientStore } from './liveClients.ts'
-import { narrowRetainedReads } from './retainedReads.ts'
+import { closeWithin, coalesceSubscriptionStores, guardRetainedReads, watchMessageBusErrors, type CallbackPersistence } from './aedes/persistencePatches.ts'
+import { narrowRetainedReads } from './aedes/retainedReads.ts'
 
 /** What Printwire keeps beside Aedes' sessions, in the same store (claims.ts, jobQueueLimits.ts, liveClients.ts). */
 export interface PrintwireStores {
@@ -54,75 +55,8 @@ export interface BrokerPersistence extends PrintwireStores {
   describe: string
 }
 
-interface CallbackPersistence {
-  destroy(cb?: () => void): Promise<void> | undefined
-  addSubscriptions(client: unknown, subs: object, cb?: (error?: Error) => void): Promise<unknown> | undefined
-}
-
-/**
- * Aedes 1.x stores a persistent client's SUBSCRIBE once per topic in it, each time with the whole list
- * (aedes issue #458). aedes-persistence-redis then waits for its own broadcast of each store under one key
- * per client and first topic, so all but one of the waits are lost and a SUBSCRIBE of two or more topics
- * with `clean: false` never gets its SUBACK. Concurrent stores of the same list are one store here.
- */
-function coalesceSubscriptionStores (instance: CallbackPersistence): void {
-  const inflight = new WeakMap<object, Promise<unknown>>()
-  const store = instance.addSubscriptions.bind(instance)
-  instance.addSubscriptions = (client, subs, cb) => {
-    if (cb !== undefined) return store(client, subs, cb)
-    let pending = inflight.get(subs)
-    if (pending === undefined) {
-      pending = Promise.resolve(store(client, subs))
-      inflight.set(subs, pending)
-      const forget = (): void => { inflight.delete(subs) }
-      pending.then(forget, forget)
-    }
-    return pending
-  }
-}
-
-/**
- * Aedes reads a new subscription's retained messages with `stream.pipe(...)` (lib/handlers/subscribe.js) and no
- * 'error' listener on the stream: a store that fails during that read (Redis going away right after a SUBSCRIBE)
- * made the stream's error an uncaught exception, and ended the broker. The error is logged here instead; the
- * subscriber then misses those retained messages, as it would have with the broker gone.
- */
-function guardRetainedReads (instance: object, logger: Logger): void {
-  const store = instance as { createRetainedStreamCombi(patterns: string[]): NodeJS.EventEmitter }
-  const read = store.createRetainedStreamCombi.bind(store)
-  store.createRetainedStreamCombi = (patterns) => read(patterns).on('error', (error: Error) => {
-    logger.warn({ err: error, patterns: patterns.slice(0, 5) }, 'could not read retained messages for a subscription')
-  })
-}
-
 /** Queued messages a reconnecting session is sent at most, with redis persistence (see openPersistence). */
 export const REDIS_SESSION_DELIVERY = 100_000
-
-/** How long closing the store may take before the broker exits without waiting for it. */
-const CLOSE_DEADLINE_MS = 3000
-
-/**
- * Closes a callback-style persistence, but not for ever: LevelDB's close waits for every open iterator,
- * and Aedes can leave one open for a client it dropped mid-delivery. Every write is already in the store's
- * log by then, so exiting without the close loses nothing.
- *
- * Through the promise form of `destroy`: its callback form waits for a 'ready' event that the callback layer
- * (aedes-persistence 11) emits only when `broker` is assigned, while Aedes 1.x calls `setup()` instead, so it
- * never came and every stop waited out the deadline.
- */
-function destroyer (instance: CallbackPersistence, logger: Logger): () => Promise<void> {
-  return async () => {
-    let timer: NodeJS.Timeout | undefined
-    const closed = Promise.resolve(instance.destroy()).then(() => true, (error: unknown) => {
-      logger.warn({ err: error }, 'the persistence could not close')
-      return true
-    })
-    const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), CLOSE_DEADLINE_MS) })
-    const inTime = await Promise.race([closed, late])
-    clearTimeout(timer)
-    if (!inTime) logger.warn({ deadlineMs: CLOSE_DEADLINE_MS }, 'the persistence did not close in time; exiting without waiting for it')
-  }
-}
 
 /** A URL without its password, for logs. */
 function redactUrl (url: string): string {
@@ -157,8 +91,7 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
     guardRetainedReads(instance, logger)
     const mq = mqemitterRedis({ subConn, pubConn })
     // Redis errors are reported here rather than thrown as an unhandled 'error' event; ioredis reconnects.
-    // (`state` is where mqemitter-redis emits its connections' errors; its typings omit it.)
-    ;(mq as unknown as { state: NodeJS.EventEmitter }).state.on('error', (error: Error) => logger.error({ err: error }, 'redis message bus error'))
+    watchMessageBusErrors(mq, logger)
     conn.on('error', (error: Error) => logger.error({ err: error }, 'redis persistence error'))
     // Not `instance.destroy()`: it first unsubscribes from the message bus, which Aedes has closed by then,
     // and so never returns. Its only other step is to close this connection.
@@ -172,5 +105,5 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
   const instance = levelPersistence(db) as CallbackPersistence
   narrowRetainedReads(instance, db)
   guardRetainedReads(instance, logger)
-  return { instance, mq: undefined, ...processStores((name) => new LevelClaims({ db, name })), close: destroyer(instance, logger), describe: `level (${dir})` }
+  return { instance, mq: undefined, ...processStores((name) => new LevelClaims({ db, name })), close: closeWithin(instance, logger), describe: `level (${dir})` }
 }

@@ -13,9 +13,9 @@
 import type { Aedes, Client, PublishPacket } from 'aedes'
 import { ERROR_CODES, errorsTopic, parseRelayClientId, peekJobId, type JobErrorMessage } from '../protocol/index.ts'
 import { clipForLog } from '../runtime/logText.ts'
-import { isClosing, persistenceOf } from './aedesInternals.ts'
+import { isClosing, persistenceOf } from './aedes/internals.ts'
 import type { Logger } from '../runtime/logger.ts'
-import type { DurablePublish } from './durablePublish.ts'
+import type { DurablePublish } from './aedes/durablePublish.ts'
 import { payloadBytes, type JobQueueLimits } from './jobQueueLimits.ts'
 
 type Done = (error?: Error | null) => void

@@ -17,7 +17,7 @@ import { parsePrinterTopic, parseRelayClientId, relayClientId } from '../protoco
 import { clipForLog } from '../runtime/logText.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Claims } from './claims.ts'
-import { willOf } from './aedesInternals.ts'
+import { willOf } from './aedes/internals.ts'
 import type { LiveClients } from './liveClients.ts'
 
 const IDENTIFIER_REJECTED = 2

@@ -36,6 +36,54 @@ export async function startParts (parts: readonly Part[], logger: Logger): Promi
   return started
 }
 
+/**
+ * What a part that is built from parts holds while it runs: each sub-part is registered for stop as it starts
+ * (or, for what is not a Part, a stop function as soon as it is opened), and `stop()` stops them in reverse
+ * order. A sub-part whose `start()` throws is stopped itself (it may hold what it opened before failing); the
+ * caller then stops the stack, so nothing started before it stays open either.
+ */
+export class PartStack {
+  private readonly logger: Logger
+  private readonly stops: Array<{ name: string, stop: () => Promise<void> | void }> = []
+
+  constructor (deps: { logger: Logger }) {
+    this.logger = deps.logger
+  }
+
+  /** Starts `part` and registers it for stop; returns it. */
+  async start<P extends Part> (name: string, part: P): Promise<P> {
+    try {
+      await part.start()
+    } catch (error) {
+      await this.stopOne(name, () => part.stop())
+      throw error
+    }
+    this.onStop(name, () => part.stop())
+    return part
+  }
+
+  /** Registers what to do at stop for something already open (a store, a server). */
+  onStop (name: string, stop: () => Promise<void> | void): void {
+    this.stops.push({ name, stop })
+  }
+
+  /** Stops everything registered, last first; an error in one is logged and the others still stop. */
+  async stop (): Promise<void> {
+    while (this.stops.length > 0) {
+      const { name, stop } = this.stops.pop() as { name: string, stop: () => Promise<void> | void }
+      await this.stopOne(name, stop)
+    }
+  }
+
+  private async stopOne (name: string, stop: () => Promise<void> | void): Promise<void> {
+    try {
+      await stop()
+    } catch (error) {
+      this.logger.error({ err: error, part: name }, 'error while stopping')
+    }
+  }
+}
+
 export async function runParts (parts: Part[], logger: Logger): Promise<void> {
   const started: Part[] = []
   let stopping = false

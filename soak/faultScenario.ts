@@ -24,7 +24,7 @@ export interface FaultScenarioOptions {
   relayKills: number
   /** Broker restarts after a graceful stop (SIGTERM). */
   brokerRestarts: number
-  /** Broker restarts after a SIGKILL: what it acknowledged must survive (broker/durablePublish.ts). */
+  /** Broker restarts after a SIGKILL: what it acknowledged must survive (broker/aedes/durablePublish.ts). */
   brokerKills: number
   connectionDrops: number
   paperOuts: number

@@ -1,10 +1,10 @@
 /**
  * The broker works around Aedes' internals and so runs only on the exact versions it was written for
- * (broker/aedesVersions.ts); package.json pins them.
+ * (broker/aedes/versions.ts); package.json pins them.
  */
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { checkAedesVersions, installedVersions, PATCHED_VERSIONS } from '../broker/aedesVersions.ts'
+import { checkAedesVersions, installedVersions, PATCHED_VERSIONS } from '../broker/aedes/versions.ts'
 
 describe('the Aedes versions the broker patches', () => {
   it('are the ones installed, and the ones package.json pins exactly', async () => {

@@ -11,6 +11,7 @@ import pino from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AccessControl } from '../access/accessControl.ts'
 import { grantsFor, mayPublish, mayRead, maySubscribe, readableTopicsOf } from '../access/policy.ts'
+import { connectedClients } from '../broker/aedes/internals.ts'
 import { listenHost, loadBrokerConfig, plainMqttHost } from '../broker/config.ts'
 import { addUser, removeUser } from '../tools/userCommand.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
@@ -110,8 +111,8 @@ describe('embedded broker access', () => {
     const carol = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'carol', password: 'carol-pw', clientId: 'carol-page' }))
     await carol.subscribe('printers/+/status', 'printers/+/errors')
     // What the broker routes to her connection (Aedes' own record of it): her printers' topics, not the filters.
-    const aedes = (broker.broker as unknown as { aedes: { clients: Record<string, { subscriptions: Record<string, unknown> }> } }).aedes
-    const routed = (): string[] => Object.keys(aedes.clients['carol-page']?.subscriptions ?? {}).sort()
+    const clients = connectedClients(broker.broker.broker) as Record<string, { subscriptions: Record<string, unknown> } | undefined>
+    const routed = (): string[] => Object.keys(clients['carol-page']?.subscriptions ?? {}).sort()
     expect(routed()).toEqual(['printers/bar/errors', 'printers/bar/status', 'printers/lobby/errors', 'printers/lobby/status'])
     // Its SUBSCRIBE itself was rewritten (the broker's $SYS notice of it): so the retained messages looked up
     // are those of her printers' topics, not every one under the filter.

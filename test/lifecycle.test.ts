@@ -3,7 +3,7 @@
  * every part started before it, in reverse order; the error is not swallowed.
  */
 import { describe, expect, it } from 'vitest'
-import { startParts, type Part } from '../runtime/lifecycle.ts'
+import { PartStack, startParts, type Part } from '../runtime/lifecycle.ts'
 import { silentLogger } from '../runtime/logger.ts'
 
 /** A part that records what happens to it; `failStart` makes its start throw after it has begun. */
@@ -33,5 +33,29 @@ describe('starting parts', () => {
     const parts = [part('printer', events), part('broker', events, { failStop: true }), part('relay', events, { failStart: true }), part('never', events)]
     await expect(startParts(parts, silentLogger())).rejects.toMatchObject({ code: 'EADDRINUSE', message: 'relay could not start' })
     expect(events).toEqual(['start printer', 'start broker', 'start relay', 'stop relay', 'stop broker', 'stop printer'])
+  })
+})
+
+describe('a part built from parts (PartStack)', () => {
+  it('stops what it started and registered in reverse order, once', async () => {
+    const events: string[] = []
+    const stack = new PartStack({ logger: silentLogger() })
+    stack.onStop('store', () => { events.push('close store') })
+    await stack.start('core', part('core', events))
+    await stack.start('listeners', part('listeners', events))
+    await stack.stop()
+    await stack.stop()
+    expect(events).toEqual(['start core', 'start listeners', 'stop listeners', 'stop core', 'close store'])
+  })
+
+  it('stops a sub-part whose start failed, throws its error, and leaves the rest to stop()', async () => {
+    const events: string[] = []
+    const stack = new PartStack({ logger: silentLogger() })
+    stack.onStop('store', () => { events.push('close store') })
+    await stack.start('core', part('core', events, { failStop: true }))
+    await expect(stack.start('listeners', part('listeners', events, { failStart: true }))).rejects.toThrow('listeners could not start')
+    expect(events).toEqual(['start core', 'start listeners', 'stop listeners'])
+    await stack.stop()
+    expect(events).toEqual(['start core', 'start listeners', 'stop listeners', 'stop core', 'close store'])
   })
 })

@@ -1,6 +1,6 @@
 /**
  * Aedes drops a message that another, later-numbered message overtook on its way through an asynchronous
- * store (broker/emitOrder.ts). Two persistent clients exchange a fast stream through the embedded broker with
+ * store (broker/aedes/emitOrder.ts). Two persistent clients exchange a fast stream through the embedded broker with
  * level persistence: every message must arrive. With every persistence, a retained message (one more store)
  * followed at once by a plain one reaches a subscriber of both.
  */

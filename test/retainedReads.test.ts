@@ -1,5 +1,5 @@
 /**
- * broker/retainedReads.ts: a SUBSCRIBE's retained messages read by the literal part of each pattern give
+ * broker/aedes/retainedReads.ts: a SUBSCRIBE's retained messages read by the literal part of each pattern give
  * exactly what aedes-persistence-level's own full scan gives, in the same order: on a real LevelDB, with the
  * messages stored through a real Aedes broker.
  */
@@ -8,7 +8,7 @@ import levelPersistence from 'aedes-persistence-level'
 import { Level } from 'level'
 import type { Readable } from 'node:stream'
 import { afterEach, describe, expect, it } from 'vitest'
-import { narrowRetainedReads, readPlan } from '../broker/retainedReads.ts'
+import { narrowRetainedReads, readPlan } from '../broker/aedes/retainedReads.ts'
 import { Cleanup, tempDir } from './helpers/parts.ts'
 
 const cleanup = new Cleanup()

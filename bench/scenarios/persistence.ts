@@ -1,7 +1,7 @@
 /**
  * What the broker's own durability costs: the same e2e load and ceiling with PERSISTENCE=memory and with
  * PERSISTENCE=level (embedded LevelDB). Both acknowledge a QoS 1 message only once it is stored
- * (broker/durablePublish.ts); with level that means LevelDB has written it, so the difference is the store.
+ * (broker/aedes/durablePublish.ts); with level that means LevelDB has written it, so the difference is the store.
  */
 import type { Scenario } from '../harness/scenario.ts'
 import { ratio, type Row } from '../harness/stats.ts'
@@ -31,7 +31,7 @@ export const persistence: Scenario = {
       name: 'persistence',
       title: 'The broker\'s persistence: memory against LevelDB',
       rows,
-      notes: ['As "throughput". Both acknowledge a QoS 1 publish only once it is stored for every session it matches (broker/durablePublish.ts). level: sessions, offline queues and retained messages in LevelDB under DATA_DIR (not fsynced per message: LevelDB\'s write-ahead log, so a broker process crash keeps them, a power cut may not).']
+      notes: ['As "throughput". Both acknowledge a QoS 1 publish only once it is stored for every session it matches (broker/aedes/durablePublish.ts). level: sessions, offline queues and retained messages in LevelDB under DATA_DIR (not fsynced per message: LevelDB\'s write-ahead log, so a broker process crash keeps them, a power cut may not).']
     }
   }
 }

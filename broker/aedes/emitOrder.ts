@@ -14,9 +14,9 @@
  * are let go after STALL_MS, with an error logged: a stalled broker would be worse than the drop.
  */
 import type { Aedes } from 'aedes'
-import { lastMessageNumber, messageBusOf } from './aedesInternals.ts'
+import { lastMessageNumber, messageBusOf } from './internals.ts'
 
-import type { Logger } from '../runtime/logger.ts'
+import type { Logger } from '../../runtime/logger.ts'
 
 /** How long messages wait behind one publish that does not finish. */
 export const STALL_MS = 10_000

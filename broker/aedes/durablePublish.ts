@@ -16,7 +16,7 @@
  * Stores run concurrently; emitOrder.ts keeps the messages emitted in the order Aedes numbered them.
  */
 import type { Aedes, AedesPublishPacket, Client, PublishPacket } from 'aedes'
-import type { Logger } from '../runtime/logger.ts'
+import type { Logger } from '../../runtime/logger.ts'
 import { EmitOrder } from './emitOrder.ts'
 
 type Done = (error?: Error | null) => void

@@ -55,6 +55,6 @@ export function checkAedesVersions (installed: Record<string, string | undefined
     .filter(([name, version]) => installed[name] !== version)
     .map(([name, version]) => `${name} ${installed[name] ?? '(not found)'} (patched for ${version})`)
   if (wrong.length > 0) {
-    throw new AedesVersionError(`the broker works around the internals of these exact versions and will not run on others: ${wrong.join(', ')}; run \`npm ci\` (package-lock.json pins them), or review broker/aedesVersions.ts before changing them`)
+    throw new AedesVersionError(`the broker works around the internals of these exact versions and will not run on others: ${wrong.join(', ')}; run \`npm ci\` (package-lock.json pins them), or review broker/aedes/versions.ts before changing them`)
   }
 }

@@ -1,0 +1,128 @@
+/**
+ * Aedes and what the broker adds to it, without any listener: the access hooks (with AUTH_FILE), a PUBACK
+ * only once a message is stored (aedes/durablePublish.ts), who is connected across instances (liveClients.ts),
+ * the queue limits per printer (jobQueueLimits.ts), the publish gate in front of them (publishGate.ts) and one
+ * relay per printer (relayExclusivity.ts). Listeners hand it connections through `handle`.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { Aedes } from 'aedes'
+import type { AccessControl } from '../access/accessControl.ts'
+import { LoginThrottle } from '../access/loginThrottle.ts'
+import { PartStack } from '../runtime/lifecycle.ts'
+import type { Logger } from '../runtime/logger.ts'
+import { clipForLog } from '../runtime/logText.ts'
+import { AccessHooks } from './accessHooks.ts'
+import { DurablePublish } from './aedes/durablePublish.ts'
+import { loginLimits, type BrokerConfig } from './config.ts'
+import { JobQueueLimits } from './jobQueueLimits.ts'
+import { LiveClients } from './liveClients.ts'
+import type { BrokerPersistence } from './persistence.ts'
+import { PublishGate } from './publishGate.ts'
+import { RelayExclusivity } from './relayExclusivity.ts'
+
+export interface BrokerCoreDeps {
+  config: BrokerConfig
+  logger: Logger
+  persistence: BrokerPersistence
+  /** With AUTH_FILE: who may log in, publish and read. */
+  access?: AccessControl | undefined
+}
+
+export class BrokerCore {
+  private readonly deps: BrokerCoreDeps
+  private readonly parts: PartStack
+  private started: Aedes | undefined
+
+  constructor (deps: BrokerCoreDeps) {
+    this.deps = deps
+    this.parts = new PartStack({ logger: deps.logger })
+  }
+
+  /** The Aedes instance, once started. */
+  get aedes (): Aedes {
+    if (this.started === undefined) throw new Error('broker not started')
+    return this.started
+  }
+
+  /** Serves one client connection (any stream: TCP, TLS, WebSocket). */
+  handle (stream: Duplex, req?: IncomingMessage): void {
+    this.aedes.handle(stream, req)
+  }
+
+  async start (): Promise<void> {
+    try {
+      await this.build()
+    } catch (error) {
+      await this.parts.stop()
+      throw error
+    }
+  }
+
+  async stop (): Promise<void> {
+    await this.parts.stop()
+    this.started = undefined
+  }
+
+  private async build (): Promise<void> {
+    const { config, logger, persistence, access } = this.deps
+    const hooks = access === undefined
+      ? undefined
+      : new AccessHooks({ access, owners: persistence.owners, relays: persistence.printerRelays, throttle: new LoginThrottle({ limits: loginLimits(config) }), logger })
+    const accessHooks = hooks?.hooks()
+    const aedes = await Aedes.createBroker({
+      heartbeatInterval: config.HEARTBEAT_INTERVAL_MS,
+      ...(persistence.instance === undefined ? {} : { persistence: persistence.instance }),
+      ...(persistence.mq === undefined ? {} : { mq: persistence.mq }),
+      ...(accessHooks ?? {})
+    })
+    // Built before anything starts, so that the stop below names only parts that exist.
+    const durable = new DurablePublish({ aedes, logger })
+    const live = new LiveClients({ aedes, store: persistence.liveClients })
+    const limits = new JobQueueLimits({
+      aedes,
+      counts: persistence.queueCounts,
+      relays: persistence.printerRelays,
+      topicPrefix: config.TOPIC_PREFIX,
+      limits: { maxJobs: config.MAX_QUEUED_JOBS, maxBytes: config.MAX_QUEUED_BYTES },
+      alive: (broker) => persistence.liveClients.alive(broker),
+      logger
+    })
+    // Aedes closes first (its clients' Wills are published through the parts below), then the parts stop.
+    this.parts.onStop('aedes', async () => {
+      logger.debug({ clients: aedes.connectedClients }, 'closing aedes')
+      await new Promise<void>((resolve) => aedes.close(() => resolve()))
+      durable.stop()
+      await live.stop()
+      await limits.stop()
+    })
+    // A QoS 1 PUBACK only once the message is stored for every session it matches.
+    durable.start()
+    // Who is connected, across broker instances on one Redis, for the log-in checks in the hooks.
+    await live.start()
+    await limits.start()
+    new PublishGate({ aedes, durable, limits, authorize: accessHooks?.authorizePublish, topicPrefix: config.TOPIC_PREFIX, logger }).start()
+    // After the access hooks: one relay per printer.
+    new RelayExclusivity({ aedes, relays: persistence.printerRelays, live, topicPrefix: config.TOPIC_PREFIX, logger }).start()
+    if (hooks !== undefined && access !== undefined) {
+      hooks.attach(aedes, live)
+      // A user whose entry changed or went away in AUTH_FILE is disconnected, to log in again under the new rules.
+      const disconnect = (users: string[]): void => hooks.disconnectUsers(aedes, users)
+      access.on('usersChanged', disconnect)
+      this.parts.onStop('users watch', () => { access.off('usersChanged', disconnect) })
+    }
+    this.watch(aedes)
+    this.started = aedes
+  }
+
+  private watch (aedes: Aedes): void {
+    const { logger } = this.deps
+    aedes.on('client', (client) => logger.debug({ clientId: clipForLog(client.id) }, 'client connected'))
+    aedes.on('clientDisconnect', (client) => logger.debug({ clientId: clipForLog(client.id) }, 'client disconnected'))
+    aedes.on('clientError', (client, error) => logger.debug({ clientId: clipForLog(client.id), err: error }, 'client error'))
+    aedes.on('connectionError', (_client, error) => logger.debug({ err: error }, 'connection error'))
+    // Aedes emits 'error' when a store fails outside any client's request (publishing a dead instance's Wills
+    // while Redis is down): without a listener that would end the process (aedes/README.md).
+    ;(aedes as unknown as NodeJS.EventEmitter).on('error', (error: Error) => logger.error({ err: error }, 'broker error (its store failed); carrying on'))
+  }
+}
