@@ -18,7 +18,7 @@ import { watch, type FSWatcher } from 'node:fs'
 import path from 'node:path'
 import { LEGACY_RELAY_CLIENT_ID_PREFIX, parseRelayClientId, RELAY_CLIENT_ID_PREFIX } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
-import { AuthFileError, readAuthFile, type AuthFile, type AuthUser } from './authFile.ts'
+import { authFileError, readAuthFile, type AuthFile, type AuthUser } from './authFile.ts'
 import { hashPassword, verifyPassword } from './passwordHash.ts'
 import { grantsFor, mayPublish, mayRead, maySubscribe, readableTopicsOf, type Grant } from './policy.ts'
 
@@ -75,7 +75,7 @@ export class AccessControl extends EventEmitter<AccessControlEvents> {
   async start (): Promise<void> {
     this.users = this.load(await readAuthFile(this.deps.file).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw error
-      throw new AuthFileError(`AUTH_FILE ${this.deps.file} does not exist: create it with \`npx printwire user add <name> --password <pw> --role <role> --printers <ids> --file ${this.deps.file}\``)
+      throw authFileError(`AUTH_FILE ${this.deps.file} does not exist: create it with \`npx printwire user add <name> --password <pw> --role <role> --printers <ids> --file ${this.deps.file}\``)
     }))
     this.decoyHash = await hashPassword(randomBytes(16).toString('hex'))
     // Watch the directory: `user add` replaces the file by renaming a new one over it.

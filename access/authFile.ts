@@ -4,7 +4,7 @@
  */
 import { chmod, readFile, rename, writeFile } from 'node:fs/promises'
 import { z } from 'zod'
-import { isValidPrinterId } from '../protocol/index.ts'
+import { isValidPrinterId, PrintwireError } from '../protocol/index.ts'
 import { isMosquittoHash } from './mosquittoPassword.ts'
 import { isPasswordHash } from './passwordHash.ts'
 
@@ -28,8 +28,9 @@ export const authFileSchema = z.strictObject({
 export type AuthUser = z.infer<typeof userSchema>
 export type AuthFile = z.infer<typeof authFileSchema>
 
-export class AuthFileError extends Error {
-  readonly code = 'INVALID_AUTH_FILE'
+/** An AUTH_FILE that cannot be used: INVALID_AUTH_FILE. */
+export function authFileError (message: string): PrintwireError<'INVALID_AUTH_FILE'> {
+  return new PrintwireError('INVALID_AUTH_FILE', message)
 }
 
 export function parseAuthFile (text: string, source: string): AuthFile {
@@ -37,11 +38,11 @@ export function parseAuthFile (text: string, source: string): AuthFile {
   try {
     value = JSON.parse(text)
   } catch (error) {
-    throw new AuthFileError(`${source}: not valid JSON: ${(error as Error).message}`)
+    throw authFileError(`${source}: not valid JSON: ${(error as Error).message}`)
   }
   const result = authFileSchema.safeParse(value)
   if (!result.success) {
-    throw new AuthFileError(`${source}: ${result.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`)
+    throw authFileError(`${source}: ${result.error.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ')}`)
   }
   return result.data
 }

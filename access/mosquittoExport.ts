@@ -5,15 +5,13 @@
  */
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { PrintwireError } from '../protocol/index.ts'
 import type { AuthFile } from './authFile.ts'
 import { grantsFor } from './policy.ts'
 
 export const PASSWORD_FILE_NAME = 'passwords'
 export const ACL_FILE_NAME = 'acl'
 
-export class MosquittoExportError extends Error {
-  readonly code = 'CANNOT_EXPORT'
-}
 
 export interface MosquittoFiles {
   passwordFile: string
@@ -24,7 +22,7 @@ export function mosquittoFiles (auth: AuthFile, topicPrefix: string, source: str
   const users = Object.entries(auth.users)
   const missing = users.filter(([, user]) => user.mosquittoPassword === undefined).map(([name]) => name)
   if (missing.length > 0) {
-    throw new MosquittoExportError(`${source}: no Mosquitto hash for ${missing.join(', ')}: set the password again with \`printwire user add\``)
+    throw new PrintwireError('CANNOT_EXPORT', `${source}: no Mosquitto hash for ${missing.join(', ')}: set the password again with \`printwire user add\``)
   }
   const header = `# Written by \`printwire mosquitto-export\` from ${path.basename(source)}: edit that file and export again.\n`
   const passwordFile = users.map(([name, user]) => `${name}:${user.mosquittoPassword as string}\n`).join('')

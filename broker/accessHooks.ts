@@ -22,7 +22,7 @@ import type { Aedes, AedesOptions, AuthenticateError, Client, PublishPacket } fr
 import type { AccessControl } from '../access/accessControl.ts'
 import { connectedClients, willOf } from './aedes/internals.ts'
 import { filtersOverlap } from '../access/policy.ts'
-import { anyPrinterTopic, jobsTopic, LEGACY_RELAY_CLIENT_ID_PREFIX, legacyRelayReadings, parseRelayClientId } from '../protocol/index.ts'
+import { anyPrinterTopic, jobsTopic, LEGACY_RELAY_CLIENT_ID_PREFIX, legacyRelayReadings, parseRelayClientId, PrintwireError } from '../protocol/index.ts'
 import type { LoginThrottle } from '../access/loginThrottle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { clipForLog } from '../runtime/logText.ts'
@@ -39,14 +39,6 @@ const NOT_AUTHORIZED = 5
 type AdmissionRefusal = 'CLIENT_ID_RESERVED' | 'WILL_NOT_ALLOWED' | 'CLIENT_ID_OWNED'
 
 
-/** A refusal whose code callers branch on (publishGate.ts drops a refused Will of a dead broker instance). */
-export class PublishRefusedError extends Error {
-  readonly code: 'PUBLISH_NOT_ALLOWED' | 'WILL_NOT_ALLOWED'
-  constructor (code: PublishRefusedError['code'], message: string) {
-    super(message)
-    this.code = code
-  }
-}
 
 type Hooks = Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'authorizeForward'>>
 
@@ -98,7 +90,7 @@ export class AccessHooks {
         const user = this.users.get(client)
         if (user !== undefined && this.access.mayPublish(user, packet.topic)) return done(null)
         this.logger.warn({ clientId: clipForLog(client.id), user, topic: clipForLog(packet.topic) }, 'publish refused: connection closed')
-        done(new PublishRefusedError('PUBLISH_NOT_ALLOWED', `not allowed to publish to ${packet.topic}`))
+        done(new PrintwireError('PUBLISH_NOT_ALLOWED', `not allowed to publish to ${packet.topic}`))
       },
       authorizeSubscribe: (client, subscription, done) => {
         const user = this.users.get(client)
@@ -199,7 +191,7 @@ export class AccessHooks {
     const clientId = (packet as PublishPacket & { clientId?: string }).clientId
     const refuse = (why: string): void => {
       this.logger.warn({ clientId: clipForLog(clientId), topic: clipForLog(packet.topic), why }, 'Last Will of a client of a dead broker instance refused')
-      done(new PublishRefusedError('WILL_NOT_ALLOWED', `Last Will of ${clientId ?? '(no client id)'} refused: ${why}`))
+      done(new PrintwireError('WILL_NOT_ALLOWED', `Last Will of ${clientId ?? '(no client id)'} refused: ${why}`))
     }
     if (clientId === undefined) return refuse('no client id')
     this.owners.holderOf(clientId).then((owner) => {

@@ -23,15 +23,52 @@ export function isErrorCode (value: string): value is ErrorCode {
   return Object.hasOwn(ERROR_CODES, value)
 }
 
-/** An error that callers branch on: it carries a stable `code`. */
-export class PrintwireError extends Error {
-  readonly code: ErrorCode
+/**
+ * Codes of the errors a program meets locally, never published as a job's result: a setting or a file that is
+ * not valid, a refusal by the broker, a command's wrong argument. Same shape as ERROR_CODES.
+ */
+export const LOCAL_ERROR_CODES = {
+  INVALID_CONFIG: { retryable: false, summary: 'a setting (environment variable) is missing or not valid' },
+  INVALID_AUTH_FILE: { retryable: false, summary: 'AUTH_FILE is missing or not valid' },
+  INVALID_ARGUMENT: { retryable: false, summary: 'a command-line argument or option is not valid' },
+  CANNOT_EXPORT: { retryable: false, summary: 'AUTH_FILE cannot be written as Mosquitto files' },
+  UNSUPPORTED_AEDES_VERSION: { retryable: false, summary: 'an installed Aedes package is not the exact version the broker works around' },
+  PUBLISH_NOT_ALLOWED: { retryable: false, summary: 'the user may not publish to this topic' },
+  WILL_NOT_ALLOWED: { retryable: false, summary: 'the Last Will is not one the client may leave' },
+  NOT_ALLOWED: { retryable: false, summary: 'the broker refused what the user asked for (a subscription)' },
+  LOGIN_REFUSED: { retryable: false, summary: 'the broker refused the log-in' },
+  BROKER_UNREACHABLE: { retryable: true, summary: 'the broker cannot be reached' },
+  NO_RELAY: { retryable: true, summary: 'no relay serves the printer' },
+  PUBLISH_REFUSED: { retryable: false, summary: 'the broker closed the connection when the job was published' },
+  TIMEOUT: { retryable: true, summary: 'no answer in time' }
+} as const
+
+export type LocalErrorCode = keyof typeof LOCAL_ERROR_CODES
+
+/** Every code a PrintwireError may carry. */
+export type PrintwireErrorCode = ErrorCode | LocalErrorCode
+
+export function isPrintwireErrorCode (value: string): value is PrintwireErrorCode {
+  return Object.hasOwn(ERROR_CODES, value) || Object.hasOwn(LOCAL_ERROR_CODES, value)
+}
+
+/**
+ * Every error that callers branch on, in every part: a stable `code` from the catalogues above (branch on it),
+ * a `message` for people, and whether trying again later may succeed.
+ */
+export class PrintwireError<C extends PrintwireErrorCode = PrintwireErrorCode> extends Error {
+  readonly code: C
   readonly retryable: boolean
 
-  constructor (code: ErrorCode, message: string, options?: { cause?: unknown, retryable?: boolean }) {
+  constructor (code: C, message: string, options?: { cause?: unknown, retryable?: boolean }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'PrintwireError'
     this.code = code
-    this.retryable = options?.retryable ?? ERROR_CODES[code].retryable
+    this.retryable = options?.retryable ?? (isErrorCode(code) ? ERROR_CODES[code] : LOCAL_ERROR_CODES[code as LocalErrorCode]).retryable
   }
+}
+
+/** Whether `error` is a PrintwireError, optionally with one of `codes`. */
+export function isPrintwireError (error: unknown, ...codes: PrintwireErrorCode[]): error is PrintwireError {
+  return error instanceof PrintwireError && (codes.length === 0 || codes.includes(error.code))
 }

@@ -3,13 +3,14 @@
  * at start-up with every error reported by its variable name, then frozen.
  */
 import { z } from 'zod'
+import { PrintwireError } from '../protocol/errorCodes.ts'
 
-export class ConfigError extends Error {
-  readonly code = 'INVALID_CONFIG'
+/** INVALID_CONFIG, with each problem (the setting's name, then what is wrong). */
+export class ConfigError extends PrintwireError<'INVALID_CONFIG'> {
   readonly problems: string[]
 
   constructor (part: string, problems: string[]) {
-    super(`invalid ${part} configuration:\n  - ${problems.join('\n  - ')}`)
+    super('INVALID_CONFIG', `invalid ${part} configuration:\n  - ${problems.join('\n  - ')}`)
     this.name = 'ConfigError'
     this.problems = problems
   }

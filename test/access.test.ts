@@ -7,7 +7,8 @@ import { readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterEach, describe, expect, it } from 'vitest'
-import { AuthFileError, parseAuthFile, readAuthFile } from '../access/authFile.ts'
+import { parseAuthFile, readAuthFile } from '../access/authFile.ts'
+import { PrintwireError } from '../protocol/index.ts'
 import { hashPassword, isPasswordHash, verifyPassword } from '../access/passwordHash.ts'
 import { hashMosquittoPassword, isMosquittoHash, verifyMosquittoPassword } from '../access/mosquittoPassword.ts'
 import { Cleanup, tempDir } from './helpers/parts.ts'
@@ -52,7 +53,8 @@ describe('AUTH_FILE', () => {
     } })
     let error: unknown
     try { parseAuthFile(text, 'auth.json') } catch (e) { error = e }
-    expect(error).toBeInstanceOf(AuthFileError)
+    expect(error).toBeInstanceOf(PrintwireError)
+    expect(error).toMatchObject({ code: 'INVALID_AUTH_FILE' })
     const message = (error as Error).message
     expect(message).toContain('users.alice.password')
     expect(message).toContain('users.bob.role')

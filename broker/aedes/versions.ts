@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { PrintwireError } from '../../protocol/errorCodes.ts'
 
 /** The versions the workarounds were written and tested against. */
 export const PATCHED_VERSIONS: Readonly<Record<string, string>> = Object.freeze({
@@ -18,9 +19,6 @@ export const PATCHED_VERSIONS: Readonly<Record<string, string>> = Object.freeze(
   'mqemitter-redis': '7.2.1'
 })
 
-export class AedesVersionError extends Error {
-  readonly code = 'UNSUPPORTED_AEDES_VERSION'
-}
 
 /** The installed version of each package (undefined when it cannot be read). */
 export function installedVersions (packages: readonly string[] = Object.keys(PATCHED_VERSIONS)): Record<string, string | undefined> {
@@ -49,12 +47,12 @@ function versionOf (require: NodeJS.Require, name: string): string | undefined {
   }
 }
 
-/** Throws AedesVersionError naming every package whose installed version is not the one patched. */
+/** Throws UNSUPPORTED_AEDES_VERSION naming every package whose installed version is not the one patched. */
 export function checkAedesVersions (installed: Record<string, string | undefined> = installedVersions()): void {
   const wrong = Object.entries(PATCHED_VERSIONS)
     .filter(([name, version]) => installed[name] !== version)
     .map(([name, version]) => `${name} ${installed[name] ?? '(not found)'} (patched for ${version})`)
   if (wrong.length > 0) {
-    throw new AedesVersionError(`the broker works around the internals of these exact versions and will not run on others: ${wrong.join(', ')}; run \`npm ci\` (package-lock.json pins them), or review broker/aedes/versions.ts before changing them`)
+    throw new PrintwireError('UNSUPPORTED_AEDES_VERSION', `the broker works around the internals of these exact versions and will not run on others: ${wrong.join(', ')}; run \`npm ci\` (package-lock.json pins them), or review broker/aedes/versions.ts before changing them`)
   }
 }
