@@ -11,8 +11,7 @@
  * - authorizeSubscribe: a filter that can match nothing the user may read is refused (SUBACK 0x80); a
  *   wildcard filter that can only deliver a few concrete topics to this user (a page's `printers/+/status` for a
  *   client of two printers) becomes subscriptions to those topics, so that each message is routed to the
- *   pages that may read it, not to every page for a check: with 1,000 pages and 10,000 relays, every relay's
- *   status went through 1,000 subscriptions (bench/scenarios/scale.ts). Unsubscribing the filter removes them;
+ *   pages that may read it, not to every page for a check (BENCHMARKS.md, "Scale"). Unsubscribing the filter removes them;
  *   what the client receives is the same;
  * - authorizeForward, the second line: every message, live or queued, is checked against what the
  *   receiving user may read, so `#`, `+` or a stale persistent subscription never leak another printer's

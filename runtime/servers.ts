@@ -2,10 +2,10 @@
 import type { Server } from 'node:net'
 
 /**
- * Connections the kernel may hold for a server before it accepts them (capped by net.core.somaxconn, 4096 on
- * recent Linux). Node's default, 511, overflowed when 10,000 relays and 1,000 pages came back together after a
- * broker restart: the kernel dropped their SYNs, and each client waited out TCP's retransmission backoff
- * (1, 3, 7, 15, 31 s) while the broker sat idle (bench/scenarios/scale.ts).
+ * Connections the kernel may hold for a server before it accepts them (capped by net.core.somaxconn). Node's
+ * default overflowed when thousands of relays and pages came back together after a broker restart: the kernel
+ * dropped their SYNs, and each client waited out TCP's retransmission backoff while the broker sat idle
+ * (BENCHMARKS.md, "Scale").
  */
 export const LISTEN_BACKLOG = 4096
 

@@ -3,7 +3,7 @@
  *
  * Aedes 1.2 acknowledges a client's QoS 1 PUBLISH first and stores it after (lib/handlers/publish.js, `case 1`:
  * write the PUBACK, then `broker.publish`), so a broker killed in between loses messages it acknowledged
- * (331 of 500 in an adversarial run with level persistence). Aedes' only hook that runs before the PUBACK and
+ * (README, "Delivery: printed once, or told why not"). Aedes' only hook that runs before the PUBACK and
  * can wait is `authorizePublish`: once a publish is allowed, `storeBeforeAck` runs the whole of Aedes' publish
  * there (retained store, queue for every matching persistent session, emit to live subscribers) and calls back
  * only when it is done; Aedes then writes the PUBACK and calls `publish` again with the same packet, which is

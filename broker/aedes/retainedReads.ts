@@ -4,7 +4,7 @@
  * aedes-persistence-level 9 answers `createRetainedStreamCombi` by reading and decoding every retained
  * message for each pattern and keeping the matching ones. With a retained status per printer, a relay's
  * SUBSCRIBE to `printers/<id>/jobs` then costs as much as all the printers together, and connecting N relays
- * costs N² (10,000 relays took 174 s to connect in bench/scenarios/scale.ts). Here a pattern without
+ * costs N² (BENCHMARKS.md, "Scale"). Here a pattern without
  * wildcards is one key lookup, and a pattern with them reads only the keys under its literal first levels
  * and decodes only the messages whose key (the topic) matches, with the same matcher as the module's and in
  * the same order: what a client is sent does not change, only what is read to find it.
