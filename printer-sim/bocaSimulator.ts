@@ -12,11 +12,11 @@ import { dumpTicket, FglScanner, type TicketTerminator } from '../boca/fgl.ts'
 import { encodeStatusByte, STATUS, type StatusEncoding } from '../boca/status.ts'
 import type { Logger } from '../runtime/logger.ts'
 
-export const PRINTER_STATES = ['ready', 'paper-out', 'paper-jam', 'cutter-jam', 'offline', 'hang'] as const
-export type PrinterState = typeof PRINTER_STATES[number]
+export const SIMULATOR_STATES = ['ready', 'paper-out', 'paper-jam', 'cutter-jam', 'offline', 'hang'] as const
+export type SimulatorState = typeof SIMULATOR_STATES[number]
 
 /** The status byte the printer reports in each state; `offline` and `hang` report nothing. */
-const STATE_STATUS_BYTE: Partial<Record<PrinterState, number>> = {
+const STATE_STATUS_BYTE: Partial<Record<SimulatorState, number>> = {
   ready: STATUS.READY,
   'paper-out': STATUS.OUT_OF_PAPER,
   'paper-jam': STATUS.PAPER_JAM,
@@ -34,7 +34,7 @@ export interface BocaSimulatorConfig {
   /** When set, each printed ticket is written there as `<n>.bin` and `<n>.txt`. */
   dumpDir?: string
   /** State at start. Default `ready`. */
-  initialState?: PrinterState
+  initialState?: SimulatorState
   /** Take several connections at once (a real Boca takes one): a benchmark's best case for a client that opens one per job. Default false. */
   concurrentConnections?: boolean
   /** Keep each printed ticket in `tickets` (tests read them). Benchmarks turn it off to print for hours in constant memory. Default true. */
@@ -73,7 +73,7 @@ interface Connection {
 
 interface SimulatorEvents {
   ticket: [PrintedTicket]
-  state: [PrinterState]
+  state: [SimulatorState]
   /** A connection was accepted (its connectionId). */
   connection: [number]
   /** The accepted connection closed: the printer takes another one now. */
@@ -102,7 +102,7 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
   }
 
   private readonly logger: Logger
-  private currentState: PrinterState
+  private currentState: SimulatorState
   private server: net.Server | undefined
   private boundPort = 0
   private active: Connection | undefined
@@ -142,7 +142,7 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
     return `${this.config.host}:${this.boundPort}`
   }
 
-  get state (): PrinterState {
+  get state (): SimulatorState {
     return this.currentState
   }
 
@@ -166,7 +166,7 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
    * Changes state. `offline` stops listening and drops the connection; leaving it listens on the same port
    * again. `hang` stops reading the connection; leaving it resumes. Other states send their status byte.
    */
-  async setState (state: PrinterState): Promise<void> {
+  async setState (state: SimulatorState): Promise<void> {
     const previous = this.currentState
     if (state === previous) return
     this.currentState = state

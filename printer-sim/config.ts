@@ -5,7 +5,7 @@
 import { Command } from 'commander'
 import { z } from 'zod'
 import { booleanSchema, loadConfig, portSchema } from '../runtime/config.ts'
-import { PRINTER_STATES, type BocaSimulatorConfig } from './bocaSimulator.ts'
+import { SIMULATOR_STATES, type BocaSimulatorConfig } from './bocaSimulator.ts'
 
 export const printerSimEnvSchema = z.object({
   PRINTER_SIM_HOST: z.string().default('127.0.0.1'),
@@ -13,7 +13,7 @@ export const printerSimEnvSchema = z.object({
   PRINTER_SIM_STATUS: booleanSchema.default(true),
   PRINTER_SIM_DELAY_MS: z.coerce.number().int('must be a whole number').min(0).default(0),
   PRINTER_SIM_DUMP_DIR: z.string().optional(),
-  PRINTER_SIM_STATE: z.enum(PRINTER_STATES).default('ready'),
+  PRINTER_SIM_STATE: z.enum(SIMULATOR_STATES).default('ready'),
   /** Boca's "ASCII status" mode: status bytes plus 0x30. */
   PRINTER_SIM_ASCII_STATUS: booleanSchema.default(false),
   /** Boca's "delayed status" mode: ACK only after the last ticket the printer holds. */
@@ -61,7 +61,7 @@ export function parsePrinterSimCommandLine (argv: string[], env: Env): Readonly<
     .option('--no-status', 'no status bytes back: no ACK, no <S1> answer (PRINTER_SIM_STATUS=false)')
     .option('--delay-ms <ms>', 'time to print each ticket before its ACK (PRINTER_SIM_DELAY_MS, default 0)')
     .option('--dump-dir <dir>', 'write each ticket as <n>.bin and <n>.txt there (PRINTER_SIM_DUMP_DIR)')
-    .option('--state <state>', `initial state: ${PRINTER_STATES.join(', ')} (PRINTER_SIM_STATE, default ready)`)
+    .option('--state <state>', `initial state: ${SIMULATOR_STATES.join(', ')} (PRINTER_SIM_STATE, default ready)`)
     .option('--ascii-status', 'Boca\'s "ASCII status" mode: every status byte plus 0x30 (PRINTER_SIM_ASCII_STATUS=true)')
     .option('--delayed-status', 'Boca\'s "delayed status" mode: ACK only after the last ticket it holds (PRINTER_SIM_DELAYED_STATUS=true)')
     .allowExcessArguments(false)

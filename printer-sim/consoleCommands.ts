@@ -5,7 +5,7 @@
 import fs from 'node:fs'
 import readline from 'node:readline'
 import type { Logger } from '../runtime/logger.ts'
-import { PRINTER_STATES, type BocaSimulator, type PrinterState } from './bocaSimulator.ts'
+import { SIMULATOR_STATES, type BocaSimulator, type SimulatorState } from './bocaSimulator.ts'
 
 const HELP = [
   'commands:',
@@ -20,8 +20,8 @@ const HELP = [
   '  help         this list'
 ].join('\n')
 
-function isPrinterState (word: string): word is PrinterState {
-  return (PRINTER_STATES as readonly string[]).includes(word)
+function isSimulatorState (word: string): word is SimulatorState {
+  return (SIMULATOR_STATES as readonly string[]).includes(word)
 }
 
 /** Runs one command line and returns the reply for the operator (never throws). */
@@ -39,7 +39,7 @@ export async function runConsoleCommand (simulator: BocaSimulator, line: string)
     simulator.dropConnections(count)
     return `the next ${count} connection(s) will be reset mid-job`
   }
-  if (isPrinterState(command)) {
+  if (isSimulatorState(command)) {
     try {
       await simulator.setState(command)
       return `state ${simulator.state}`
