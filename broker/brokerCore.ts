@@ -51,12 +51,7 @@ export class BrokerCore {
   }
 
   async start (): Promise<void> {
-    try {
-      await this.build()
-    } catch (error) {
-      await this.parts.stop()
-      throw error
-    }
+    await this.parts.build(() => this.build())
   }
 
   async stop (): Promise<void> {

@@ -61,12 +61,7 @@ export class PrintwireBroker {
 
   /** Starts every part; if one fails, those already started are stopped and the error is thrown. */
   async start (): Promise<void> {
-    try {
-      await this.build()
-    } catch (error) {
-      await this.parts.stop()
-      throw error
-    }
+    await this.parts.build(() => this.build())
     this.logStarted()
   }
 

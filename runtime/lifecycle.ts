@@ -50,6 +50,16 @@ export class PartStack {
     this.logger = deps.logger
   }
 
+  /** Runs `build`, which starts and registers the parts; if it throws, what it had started is stopped. */
+  async build (build: () => Promise<void>): Promise<void> {
+    try {
+      await build()
+    } catch (error) {
+      await this.stop()
+      throw error
+    }
+  }
+
   /** Starts `part` and registers it for stop; returns it. */
   async start<P extends Part> (name: string, part: P): Promise<P> {
     try {

@@ -58,4 +58,15 @@ describe('a part built from parts (PartStack)', () => {
     await stack.stop()
     expect(events).toEqual(['start core', 'start listeners', 'stop listeners', 'stop core', 'close store'])
   })
+
+  it('build(): a build that throws part-way stops what it had started, and throws', async () => {
+    const events: string[] = []
+    const stack = new PartStack({ logger: silentLogger() })
+    await expect(stack.build(async () => {
+      stack.onStop('store', () => { events.push('close store') })
+      await stack.start('core', part('core', events))
+      throw new Error('no listener')
+    })).rejects.toThrow('no listener')
+    expect(events).toEqual(['start core', 'stop core', 'close store'])
+  })
 })
