@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
+import { connectListening } from './helpers/mqttClient.ts'
 import { Cleanup, tempDir } from './helpers/parts.ts'
 import { freePort } from './helpers/ports.ts'
 import { brokerProcessEnv, drainSession, leaveSession, startBrokerProcess } from './helpers/brokerProcess.ts'
@@ -144,9 +145,8 @@ describe('Last Wills of a broker killed with SIGKILL (AUTH_FILE, level)', () => 
     await restarted.waitForLog('Last Will of a client of a dead broker instance refused', 20_000)
     await expect.poll(() => statuses, { timeout: 10_000 }).toContain('{"state":"offline"}')
 
-    const session = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'printwire-relay:venue:bar', clean: false, reconnectPeriod: 0, ...relayBar })
     const planted: string[] = []
-    session.on('message', (_topic, payload) => planted.push(payload.toString()))
+    const session = await connectListening(url, { protocolVersion: 4, clientId: 'printwire-relay:venue:bar', clean: false, reconnectPeriod: 0, ...relayBar }, (_topic, payload) => planted.push(payload.toString()))
     // What was queued for bar arrives right after CONNACK; a fresh message after it proves the queue was sent.
     await session.subscribeAsync('printers/bar/jobs', { qos: 1 })
     const admin = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, username: 'ops', password: PASSWORDS.ops })

@@ -6,7 +6,7 @@ import { access } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
-import { TestClient } from './helpers/mqttClient.ts'
+import { connectListening, TestClient } from './helpers/mqttClient.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
 import { leaveEarlierRelaySession } from './helpers/earlierVersion.ts'
@@ -35,9 +35,8 @@ describe('the session of an earlier relay version', () => {
     expect((await alice.outcome('lobby', 'new-1')).json.status).toBe('printed')
     expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['<RC1,1>old-1<p>', '<RC1,1>old-2<p>', '<RC1,1>new-1<p>'])
     // The earlier session is gone: nothing was queued for it, and it has no subscription left.
-    const check = await mqtt.connectAsync(broker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay-venue-lobby', clean: false, reconnectPeriod: 0, username: 'ops', password: PASSWORDS.ops })
     const received: string[] = []
-    check.on('message', (_topic, payload) => received.push(payload.toString()))
+    const check = await connectListening(broker.mqttUrl, { protocolVersion: 4, clientId: 'printwire-relay-venue-lobby', clean: false, reconnectPeriod: 0, username: 'ops', password: PASSWORDS.ops }, (_topic, payload) => received.push(payload.toString()))
     await new Promise((resolve) => setTimeout(resolve, 500))
     await check.endAsync()
     expect(received).toEqual([])

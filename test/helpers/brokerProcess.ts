@@ -3,6 +3,7 @@
  * persistent sessions left on it, then read back after the restart.
  */
 import mqtt from 'mqtt'
+import { connectListening } from './mqttClient.ts'
 import type { Cleanup } from './parts.ts'
 import { tempDir } from './parts.ts'
 import { freePort } from './ports.ts'
@@ -42,9 +43,12 @@ export async function leaveSession (url: string, clientId: string, topics: strin
 /** Connects the session again and collects what it is sent (each payload's first 200 bytes) until `quietMs` pass with nothing new. */
 export async function drainSession (url: string, clientId: string, quietMs = 1500): Promise<string[]> {
   const received: string[] = []
-  const session = await mqtt.connectAsync(url, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0 })
   let last = Date.now()
-  session.on('message', (_topic, payload) => { received.push(payload.subarray(0, 200).toString()); last = Date.now() })
+  const session = await connectListening(url, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0 }, (_topic, payload) => {
+    received.push(payload.subarray(0, 200).toString())
+    last = Date.now()
+  })
+  last = Date.now()
   while (Date.now() - last < quietMs) await new Promise((resolve) => setTimeout(resolve, 100))
   await session.endAsync()
   return received

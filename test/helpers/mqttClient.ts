@@ -67,3 +67,18 @@ export class TestClient {
     await this.client.endAsync(true)
   }
 }
+
+/**
+ * Connects with `onMessage` listening before CONNACK: a persistent session's queued messages can arrive in the
+ * same read as the CONNACK, before `connectAsync`'s promise resumes, and mqtt.js acknowledges them whether or
+ * not anyone listens (so a test would neither see them nor find them queued after).
+ */
+export async function connectListening (url: string, options: mqtt.IClientOptions, onMessage: (topic: string, payload: Buffer) => void): Promise<MqttClient> {
+  const client = mqtt.connect(url, options)
+  client.on('message', onMessage)
+  await new Promise<void>((resolve, reject) => {
+    client.once('connect', () => resolve())
+    client.once('error', reject)
+  })
+  return client
+}
