@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
 import { TestClient } from './helpers/mqttClient.ts'
-import { addUser } from '../tools/userCommand.ts'
+import { addUser } from '../cli/userCommand.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from './helpers/parts.ts'
 import { freePort } from './helpers/ports.ts'
 import { ROOT } from './helpers/processes.ts'
@@ -197,6 +197,27 @@ describe('printwire print, with a relay and a printer', () => {
     expect(run.code).toBe(1)
     expect(run.stderr).toContain('JOB_TOO_LARGE')
     expect(sim.tickets).toHaveLength(0)
+  })
+})
+
+describe('printwire print, with a TOPIC_PREFIX', () => {
+  it('publishes under TOPIC_PREFIX from the environment, and --prefix overrides it', async () => {
+    // Before: print took its prefix from --prefix only (default `printers`), while mosquitto-export honoured TOPIC_PREFIX.
+    const broker = cleanup.add(await startBroker({ TOPIC_PREFIX: 'venue/tickets' }))
+    const sim = cleanup.add(await startPrinter())
+    const dir = await tempDir(cleanup)
+    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await watcher.subscribe('venue/tickets/lobby/status')
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, path.join(dir, 'state'), { TOPIC_PREFIX: 'venue/tickets' })))
+    await watcher.waitFor((m) => m.json?.state === 'online', 10_000, 'lobby online under venue/tickets')
+
+    const fromEnv = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--timeout', '10000'], Buffer.from('<RC1,1>env prefix<p>'), { TOPIC_PREFIX: 'venue/tickets' }).exit()
+    expect(fromEnv.code, fromEnv.stderr).toBe(0)
+    expect(resultOf(fromEnv)).toMatchObject({ printerId: 'lobby', status: 'printed' })
+
+    const fromFlag = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--timeout', '10000', '--prefix', 'venue/tickets'], Buffer.from('<RC1,1>flag prefix<p>'), { TOPIC_PREFIX: 'elsewhere' }).exit()
+    expect(fromFlag.code, fromFlag.stderr).toBe(0)
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['<RC1,1>env prefix<p>', '<RC1,1>flag prefix<p>'])
   })
 })
 
