@@ -1,9 +1,8 @@
 /**
- * `printwire print` as users run it: the real `bin/printwire.js` in a child process, against a real
- * embedded broker, a simulated Boca printer and an in-process relay.
+ * `printwire print` as users run it: the real `bin/printwire.js` in a child process (helpers/cliRun.ts),
+ * against a real embedded broker, a simulated Boca printer and an in-process relay.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -14,80 +13,13 @@ import { addUser } from '../cli/userCommand.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from './helpers/parts.ts'
 import { freePort } from './helpers/ports.ts'
 import { ROOT } from './helpers/processes.ts'
+import { CliRun, type CliExit } from './helpers/cliRun.ts'
 
-const CLI = path.join(ROOT, 'bin', 'printwire.js')
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
 
-interface CliExit { code: number | null, stdout: string, stderr: string }
-
-/** One run of the command line; killed by cleanup if it is still running. */
-class CliRun {
-  readonly child: ChildProcess
-  stdout = ''
-  stderr = ''
-  private readonly exited: Promise<number | null>
-  private watchers: Array<() => void> = []
-
-  constructor (args: string[], stdin?: Buffer, env: Record<string, string> = {}) {
-    // No MQTT_URL/MQTT_USERNAME from the developer's environment: every run says where it goes.
-    this.child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
-    })
-    this.child.stdout?.setEncoding('utf8').on('data', (text: string) => { this.stdout += text })
-    this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-      this.stderr += text
-      for (const watcher of [...this.watchers]) watcher()
-    })
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)))
-    if (stdin !== undefined) {
-      this.child.stdin?.on('error', () => {})
-      this.child.stdin?.end(stdin)
-    }
-    cleanup.defer(() => this.stop())
-  }
-
-  /** Resolves once stderr contains `text`; rejects if the process exits first or after `timeoutMs`. */
-  waitForStderr (text: string, timeoutMs = 15_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const done = (error?: Error): void => {
-        clearTimeout(timer)
-        this.watchers = this.watchers.filter((w) => w !== check)
-        if (error === undefined) resolve()
-        else reject(error)
-      }
-      const check = (): void => { if (this.stderr.includes(text)) done() }
-      const timer = setTimeout(() => done(new Error(`no "${text}" on stderr within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs)
-      this.watchers.push(check)
-      void this.exited.then(() => done(new Error(`exited before "${text}" appeared on stderr; stderr: ${this.stderr}`)))
-      check()
-    })
-  }
-
-  /** Waits for the process to exit by itself (rejects after `timeoutMs`: it hangs). */
-  async exit (timeoutMs = 20_000): Promise<CliExit> {
-    let timer: NodeJS.Timeout | undefined
-    const hung = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`printwire did not exit within ${timeoutMs} ms; stdout: ${this.stdout}; stderr: ${this.stderr}`)), timeoutMs)
-    })
-    try {
-      const code = await Promise.race([this.exited, hung])
-      return { code, stdout: this.stdout, stderr: this.stderr }
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  async stop (): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
-    await this.exited
-  }
-}
-
 function cli (args: string[], stdin?: Buffer, env?: Record<string, string>): CliRun {
-  return new CliRun(args, stdin, env)
+  return new CliRun(cleanup, args, stdin, env)
 }
 
 /** The job's bytes a user might print: FGL with a 256-byte graphic holding every byte value. */
@@ -468,54 +400,5 @@ describe('printwire print --wait-for-printer', () => {
     expect(run.stderr).toContain(`LOGIN_REFUSED: the broker at ${broker.mqttUrl} refused the log-in of user "alice"`)
     expect(run.stderr).not.toContain('retrying')
     expect(run.stdout).toBe('')
-  })
-})
-
-describe('printwire mosquitto-export and a bad environment', () => {
-  async function usersFile (): Promise<string> {
-    const file = path.join(await tempDir(cleanup), 'auth.json')
-    await addUser(file, 'alice', { password: 'alice-pw', role: 'client', printers: 'lobby' })
-    return file
-  }
-
-  it('writes the ACL under TOPIC_PREFIX from AUTH_FILE; --prefix and --file override them', async () => {
-    const file = await usersFile()
-    const out = path.join(path.dirname(file), 'out')
-    const fromEnv = await cli(['mosquitto-export', '--out', out], undefined, { AUTH_FILE: file, TOPIC_PREFIX: 'venue' }).exit()
-    expect(fromEnv.code, fromEnv.stderr).toBe(0)
-    expect(await readFile(path.join(out, 'acl'), 'utf8')).toContain('topic write venue/lobby/jobs')
-    const fromFlags = await cli(['mosquitto-export', '--out', out, '--file', file, '--prefix', 'hall/a'], undefined, { AUTH_FILE: path.join(out, 'none.json'), TOPIC_PREFIX: 'venue' }).exit()
-    expect(fromFlags.code, fromFlags.stderr).toBe(0)
-    expect(await readFile(path.join(out, 'acl'), 'utf8')).toContain('topic write hall/a/lobby/jobs')
-  })
-
-  it('refuses a --prefix with wildcards, naming the flag, and writes nothing', async () => {
-    // Before: the ACL was written with `topic write #/lobby/jobs`.
-    const file = await usersFile()
-    const out = path.join(path.dirname(file), 'out')
-    const run = await cli(['mosquitto-export', '--file', file, '--out', out, '--prefix', '#']).exit()
-    expect(run.code).toBe(1)
-    expect(run.stderr).toBe('printwire: INVALID_ARGUMENT: --prefix "#": must be MQTT topic levels without wildcards\n')
-    await expect(stat(out)).rejects.toThrow(/ENOENT/)
-  })
-
-  it('refuses a bad MQTT_URL or TOPIC_PREFIX at once, naming each, and sends nothing; --help still works', async () => {
-    const broker = cleanup.add(await startBroker())
-    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
-    await watcher.subscribe('#')
-    const env = { MQTT_URL: broker.mqttUrl.replace('mqtt://', ''), TOPIC_PREFIX: 'venue/+' }
-    const run = await cli(['print', '--printer', 'lobby'], Buffer.from('<RC1,1>bad env<p>'), env).exit()
-    expect(run.code).toBe(1)
-    expect(run.stderr).toBe('printwire: INVALID_CONFIG: invalid printwire configuration:\n' +
-      '  - MQTT_URL: must be an mqtt://, mqtts://, ws:// or wss:// URL\n' +
-      '  - TOPIC_PREFIX: must be MQTT topic levels without wildcards\n')
-    expect(run.stdout).toBe('')
-    const help = await cli(['print', '--help'], undefined, env).exit()
-    expect(help.code).toBe(0)
-    expect(help.stdout).toContain('--prefix <prefix>')
-    // Nothing but the broker's own server/time reached it.
-    await watcher.publish('fence', 'x')
-    await watcher.waitFor((m) => m.topic === 'fence', 10_000, 'the fence')
-    expect(watcher.messages.filter((m) => m.topic !== 'fence' && m.topic !== 'server/time')).toEqual([])
   })
 })
