@@ -3,4 +3,4 @@
 import { register } from 'tsx/esm/api'
 
 register()
-await import('../tools/cli.ts')
+await import('../cli/main.ts')

@@ -1,30 +1,25 @@
 /** Broker configuration (SPEC "Configuration"): one schema, its defaults, validated once and frozen. */
 import { z } from 'zod'
 import type { LoginThrottleLimits } from '../access/loginThrottle.ts'
-import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, maxPayloadBytes, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
+import { maxPayloadBytes } from '../protocol/index.ts'
 import { booleanSchema, loadConfig, portSchema, positiveIntSchema } from '../runtime/config.ts'
-import { allowedOriginsSchema } from '../runtime/originCheck.ts'
+import { checkTlsPair, pickFields } from '../runtime/configFields.ts'
+
+// webserver/config.ts still takes it from here.
+export { checkTlsPair } from '../runtime/configFields.ts'
 
 export const brokerConfigSchema = z.object({
-  PORT: portSchema.default(5050),
+  // Declared in runtime/configFields.ts. Here: without AUTH_FILE the broker is anonymous; TLS_CERT/TLS_KEY also turn on mqtts:// on MQTTS_PORT.
+  ...pickFields('PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS'),
   MQTT_PORT: portSchema.default(1883),
-  /** Users, roles and printers (SPEC "Access"); without it the broker is anonymous. */
-  AUTH_FILE: z.string().min(1).optional(),
-  /** PEM certificate chain and key: turn on mqtts:// on MQTTS_PORT and HTTPS + wss:// on PORT. */
-  TLS_CERT: z.string().min(1).optional(),
-  TLS_KEY: z.string().min(1).optional(),
+  /** MQTT over TLS, with TLS_CERT/TLS_KEY. */
   MQTTS_PORT: portSchema.default(8883),
   /** Anonymous brokers listen on loopback only unless this is true (SPEC "Access"). */
   ALLOW_ANONYMOUS: booleanSchema.default(false),
-  /** Address to listen on when the broker may be reached from the network. */
-  LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
   PERSISTENCE: z.enum(['memory', 'level', 'redis']).default('level'),
   DATA_DIR: z.string().min(1).default('./data'),
   /** With PERSISTENCE=redis: sessions, queues and retained messages in Redis, and messages between broker instances through it. */
   REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
-  MAX_JOB_BYTES: positiveIntSchema.default(DEFAULT_MAX_JOB_BYTES),
-  TOPIC_PREFIX: z.string().regex(TOPIC_PREFIX_PATTERN, 'must be MQTT topic levels without wildcards').default(DEFAULT_TOPIC_PREFIX),
-  SERVER_TIME_INTERVAL_MS: positiveIntSchema.default(1000),
   /**
    * How often this broker tells others sharing its store that it is alive (Aedes' heartbeat). The Last Wills of
    * clients of an instance that died without a goodbye are published about four of these after it stops beating.
@@ -34,8 +29,6 @@ export const brokerConfigSchema = z.object({
   MAX_QUEUED_JOBS: positiveIntSchema.default(10_000),
   /** Bytes of job payloads that may wait at the broker for one printer's relay session; more are answered QUEUE_FULL. */
   MAX_QUEUED_BYTES: positiveIntSchema.default(256 * 1024 * 1024),
-  /** Origins besides the page's own whose pages may open `/mqtt` (runtime/originCheck.ts). */
-  ALLOWED_ORIGINS: allowedOriginsSchema.default([]),
   /** Log-in backoff (access/loginThrottle.ts): wrong passwords allowed per address, per user and address, per user. */
   LOGIN_FAILURES_PER_ADDRESS: positiveIntSchema.default(30),
   LOGIN_FAILURES_PER_USER_ADDRESS: positiveIntSchema.default(5),
@@ -55,14 +48,6 @@ export const brokerConfigSchema = z.object({
     ctx.addIssue({ code: 'custom', path: ['MAX_QUEUED_BYTES'], message: `must be at least ${maxPayloadBytes(config.MAX_JOB_BYTES)} (a MAX_JOB_BYTES job in a base64 envelope), or such a job could never be queued` })
   }
 })
-
-/** TLS_CERT and TLS_KEY come together. */
-export function checkTlsPair (config: { TLS_CERT?: string | undefined, TLS_KEY?: string | undefined }, ctx: z.RefinementCtx): void {
-  if ((config.TLS_CERT === undefined) !== (config.TLS_KEY === undefined)) {
-    const missing = config.TLS_CERT === undefined ? 'TLS_CERT' : 'TLS_KEY'
-    ctx.addIssue({ code: 'custom', path: [missing], message: 'TLS_CERT and TLS_KEY must be set together' })
-  }
-}
 
 export type BrokerConfig = Readonly<z.infer<typeof brokerConfigSchema>>
 

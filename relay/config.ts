@@ -2,8 +2,9 @@
 import os from 'node:os'
 import { z } from 'zod'
 import type { StatusEncoding } from '../boca/status.ts'
-import { DEFAULT_MAX_JOB_BYTES, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_JOBS, DEFAULT_TOPIC_PREFIX, isValidPrinterId, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
+import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_JOBS, isValidPrinterId } from '../protocol/index.ts'
 import { loadConfig, nonNegativeIntSchema, positiveIntSchema } from '../runtime/config.ts'
+import { pickFields } from '../runtime/configFields.ts'
 
 export interface PrinterAddress {
   id: string
@@ -45,16 +46,10 @@ function defaultRelayId (): string {
 }
 
 export const relayConfigSchema = z.object({
-  MQTT_URL: z.string().regex(/^(mqtts?|wss?):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL').default('mqtt://localhost:1883'),
+  ...pickFields('MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MQTT_CA_FILE', 'MAX_JOB_BYTES', 'TOPIC_PREFIX'),
   PRINTERS: z.string({ error: 'is required, e.g. lobby=192.168.1.50:9100,bar=192.168.1.51' }).transform(parsePrinters),
   RELAY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -').default(defaultRelayId),
   STATE_DIR: z.string().min(1).default('./state'),
-  MQTT_USERNAME: z.string().optional(),
-  MQTT_PASSWORD: z.string().optional(),
-  /** A PEM CA certificate to trust for mqtts:// and wss:// besides the system's (a venue's own CA, a self-signed broker). */
-  MQTT_CA_FILE: z.string().min(1).optional(),
-  MAX_JOB_BYTES: positiveIntSchema.default(DEFAULT_MAX_JOB_BYTES),
-  TOPIC_PREFIX: z.string().regex(TOPIC_PREFIX_PATTERN, 'must be MQTT topic levels without wildcards').default(DEFAULT_TOPIC_PREFIX),
   /** MQTT keepalive, seconds: the broker publishes a dead relay's `offline` within 1.5 of these. */
   MQTT_KEEPALIVE_S: positiveIntSchema.default(30),
   /** After the last byte is written, how long a printer that says nothing is given before the job counts as `sent`. */

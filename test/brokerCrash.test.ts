@@ -11,7 +11,7 @@ import { freePort } from './helpers/ports.ts'
 import { brokerProcessEnv, drainSession, leaveSession, startBrokerProcess } from './helpers/brokerProcess.ts'
 import { startRedis } from './helpers/redisServer.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
-import { addUser } from '../tools/userCommand.ts'
+import { addUser } from '../cli/userCommand.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

@@ -1,8 +1,7 @@
 /**
- * `printwire print` as users run it: the real `bin/printwire.js` in a child process, against a real
- * embedded broker, a simulated Boca printer and an in-process relay.
+ * `printwire print` as users run it: the real `bin/printwire.js` in a child process (helpers/cliRun.ts),
+ * against a real embedded broker, a simulated Boca printer and an in-process relay.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
@@ -10,84 +9,17 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
 import { PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
 import { TestClient } from './helpers/mqttClient.ts'
-import { addUser } from '../tools/userCommand.ts'
+import { addUser } from '../cli/userCommand.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from './helpers/parts.ts'
 import { freePort } from './helpers/ports.ts'
 import { ROOT } from './helpers/processes.ts'
+import { CliRun, type CliExit } from './helpers/cliRun.ts'
 
-const CLI = path.join(ROOT, 'bin', 'printwire.js')
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
 
-interface CliExit { code: number | null, stdout: string, stderr: string }
-
-/** One run of the command line; killed by cleanup if it is still running. */
-class CliRun {
-  readonly child: ChildProcess
-  stdout = ''
-  stderr = ''
-  private readonly exited: Promise<number | null>
-  private watchers: Array<() => void> = []
-
-  constructor (args: string[], stdin?: Buffer, env: Record<string, string> = {}) {
-    // No MQTT_URL/MQTT_USERNAME from the developer's environment: every run says where it goes.
-    this.child = spawn(process.execPath, [CLI, ...args], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe']
-    })
-    this.child.stdout?.setEncoding('utf8').on('data', (text: string) => { this.stdout += text })
-    this.child.stderr?.setEncoding('utf8').on('data', (text: string) => {
-      this.stderr += text
-      for (const watcher of [...this.watchers]) watcher()
-    })
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)))
-    if (stdin !== undefined) {
-      this.child.stdin?.on('error', () => {})
-      this.child.stdin?.end(stdin)
-    }
-    cleanup.defer(() => this.stop())
-  }
-
-  /** Resolves once stderr contains `text`; rejects if the process exits first or after `timeoutMs`. */
-  waitForStderr (text: string, timeoutMs = 15_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const done = (error?: Error): void => {
-        clearTimeout(timer)
-        this.watchers = this.watchers.filter((w) => w !== check)
-        if (error === undefined) resolve()
-        else reject(error)
-      }
-      const check = (): void => { if (this.stderr.includes(text)) done() }
-      const timer = setTimeout(() => done(new Error(`no "${text}" on stderr within ${timeoutMs} ms; stderr: ${this.stderr}`)), timeoutMs)
-      this.watchers.push(check)
-      void this.exited.then(() => done(new Error(`exited before "${text}" appeared on stderr; stderr: ${this.stderr}`)))
-      check()
-    })
-  }
-
-  /** Waits for the process to exit by itself (rejects after `timeoutMs`: it hangs). */
-  async exit (timeoutMs = 20_000): Promise<CliExit> {
-    let timer: NodeJS.Timeout | undefined
-    const hung = new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error(`printwire did not exit within ${timeoutMs} ms; stdout: ${this.stdout}; stderr: ${this.stderr}`)), timeoutMs)
-    })
-    try {
-      const code = await Promise.race([this.exited, hung])
-      return { code, stdout: this.stdout, stderr: this.stderr }
-    } finally {
-      clearTimeout(timer)
-    }
-  }
-
-  async stop (): Promise<void> {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL')
-    await this.exited
-  }
-}
-
 function cli (args: string[], stdin?: Buffer, env?: Record<string, string>): CliRun {
-  return new CliRun(args, stdin, env)
+  return new CliRun(cleanup, args, stdin, env)
 }
 
 /** The job's bytes a user might print: FGL with a 256-byte graphic holding every byte value. */
@@ -197,6 +129,27 @@ describe('printwire print, with a relay and a printer', () => {
     expect(run.code).toBe(1)
     expect(run.stderr).toContain('JOB_TOO_LARGE')
     expect(sim.tickets).toHaveLength(0)
+  })
+})
+
+describe('printwire print, with a TOPIC_PREFIX', () => {
+  it('publishes under TOPIC_PREFIX from the environment, and --prefix overrides it', async () => {
+    // Before: print took its prefix from --prefix only (default `printers`), while mosquitto-export honoured TOPIC_PREFIX.
+    const broker = cleanup.add(await startBroker({ TOPIC_PREFIX: 'venue/tickets' }))
+    const sim = cleanup.add(await startPrinter())
+    const dir = await tempDir(cleanup)
+    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await watcher.subscribe('venue/tickets/lobby/status')
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, path.join(dir, 'state'), { TOPIC_PREFIX: 'venue/tickets' })))
+    await watcher.waitFor((m) => m.json?.state === 'online', 10_000, 'lobby online under venue/tickets')
+
+    const fromEnv = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--timeout', '10000'], Buffer.from('<RC1,1>env prefix<p>'), { TOPIC_PREFIX: 'venue/tickets' }).exit()
+    expect(fromEnv.code, fromEnv.stderr).toBe(0)
+    expect(resultOf(fromEnv)).toMatchObject({ printerId: 'lobby', status: 'printed' })
+
+    const fromFlag = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--timeout', '10000', '--prefix', 'venue/tickets'], Buffer.from('<RC1,1>flag prefix<p>'), { TOPIC_PREFIX: 'elsewhere' }).exit()
+    expect(fromFlag.code, fromFlag.stderr).toBe(0)
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['<RC1,1>env prefix<p>', '<RC1,1>flag prefix<p>'])
   })
 })
 

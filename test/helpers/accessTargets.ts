@@ -4,7 +4,7 @@
  * its page-facing WebSockets through the web server (`npm run web`) as in docker-compose.yml.
  * The users the tests share, and their passwords.
  */
-import { addUser } from '../../tools/userCommand.ts'
+import { addUser } from '../../cli/userCommand.ts'
 import { loadWebServerConfig } from '../../webserver/config.ts'
 import { WebServer } from '../../webserver/webServer.ts'
 import { silentLogger } from '../../runtime/logger.ts'

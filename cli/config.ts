@@ -1,0 +1,61 @@
+/**
+ * `printwire`'s configuration: the environment variables its commands read, declared once in
+ * runtime/configFields.ts, validated together with every error named by its variable, then frozen. A flag
+ * overrides its variable and is checked by the same rule, its error naming the flag.
+ */
+import { z } from 'zod'
+import { loadConfig } from '../runtime/config.ts'
+import { configFields, pickFields } from '../runtime/configFields.ts'
+
+export const cliConfigSchema = z.object({
+  ...pickFields('MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'TOPIC_PREFIX', 'AUTH_FILE')
+})
+
+export type CliConfig = Readonly<z.infer<typeof cliConfigSchema>>
+
+/** The users file `printwire user` and `mosquitto-export` work on without AUTH_FILE or --file. */
+export const DEFAULT_AUTH_FILE = 'auth.json'
+
+/** A command-line argument that breaks a rule, named by its flag (exit 1, `INVALID_ARGUMENT: ...`). */
+export class CliArgumentError extends Error {
+  readonly code = 'INVALID_ARGUMENT'
+}
+
+export function loadCliConfig (env: Record<string, string | undefined>): CliConfig {
+  return loadConfig('printwire', cliConfigSchema, env)
+}
+
+/** For help texts: a shared field's default, as the schema gives it. */
+export function defaultOf (name: 'MQTT_URL' | 'TOPIC_PREFIX'): string {
+  return configFields[name].parse(undefined)
+}
+
+/** Where `print` connects and publishes: --url over MQTT_URL, --prefix over TOPIC_PREFIX; the credentials of MQTT_USERNAME/MQTT_PASSWORD. */
+export interface BrokerTarget {
+  url: string
+  topicPrefix: string
+  username?: string
+  password?: string
+}
+
+export function brokerTarget (flags: { url?: string | undefined, prefix?: string | undefined }, config: CliConfig): BrokerTarget {
+  return {
+    url: flags.url ?? config.MQTT_URL,
+    topicPrefix: topicPrefix(flags.prefix, config),
+    ...(config.MQTT_USERNAME === undefined ? {} : { username: config.MQTT_USERNAME }),
+    ...(config.MQTT_PASSWORD === undefined ? {} : { password: config.MQTT_PASSWORD })
+  }
+}
+
+/** --prefix, checked by TOPIC_PREFIX's rule, or TOPIC_PREFIX. */
+export function topicPrefix (flag: string | undefined, config: CliConfig): string {
+  if (flag === undefined) return config.TOPIC_PREFIX
+  const checked = configFields.TOPIC_PREFIX.safeParse(flag)
+  if (!checked.success) throw new CliArgumentError(`--prefix "${flag}": ${checked.error.issues.map((issue) => issue.message).join('; ')}`)
+  return checked.data
+}
+
+/** --file, or AUTH_FILE, or auth.json. */
+export function authFile (flag: string | undefined, config: CliConfig): string {
+  return flag ?? config.AUTH_FILE ?? DEFAULT_AUTH_FILE
+}

@@ -1,0 +1,60 @@
+/**
+ * The configuration variables more than one part reads (SPEC "Configuration"), each declared once: its zod
+ * schema, its default and what it means. A part's schema takes the ones it reads with `pickFields` and spreads
+ * them into its `z.object`, so a name means the same thing, with the same rule and default, in every part.
+ * test/unit/configFields.test.ts checks that every part uses these objects.
+ */
+import { z } from 'zod'
+import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
+import { portSchema, positiveIntSchema } from './config.ts'
+import { allowedOriginsSchema } from './originCheck.ts'
+
+/** A broker URL of one of the four schemes MQTT clients here speak. */
+const mqttUrlSchema = z.string().regex(/^(mqtts?|wss?):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL')
+
+/** A value that must be given to mean anything (an empty variable counts as unset: runtime/config.ts). */
+const optionalText = z.string().min(1).optional()
+
+export const configFields = {
+  /** First topic level(s) of every printer topic: `<TOPIC_PREFIX>/<id>/jobs`, ... */
+  TOPIC_PREFIX: z.string().regex(TOPIC_PREFIX_PATTERN, 'must be MQTT topic levels without wildcards').default(DEFAULT_TOPIC_PREFIX),
+  /** Largest job, in bytes of decoded data. */
+  MAX_JOB_BYTES: positiveIntSchema.default(DEFAULT_MAX_JOB_BYTES),
+  /** The broker a client part connects to. */
+  MQTT_URL: mqttUrlSchema.default('mqtt://localhost:1883'),
+  /** Credentials of a client part at the broker; without them it connects anonymously. */
+  MQTT_USERNAME: optionalText,
+  MQTT_PASSWORD: optionalText,
+  /** A PEM CA certificate to trust for mqtts:// and wss:// besides the system's (a venue's own CA, a self-signed broker). */
+  MQTT_CA_FILE: optionalText,
+  /** PEM certificate chain and key (both or neither: `checkTlsPair`): HTTPS and wss:// on PORT (the broker: mqtts:// too). */
+  TLS_CERT: optionalText,
+  TLS_KEY: optionalText,
+  /** HTTP port: the page at `/`, MQTT over WebSockets at `/mqtt`. 0: any free port. */
+  PORT: portSchema.default(5050),
+  /** Address to listen on once open to the network. */
+  LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
+  /** How often `server/time` is published. */
+  SERVER_TIME_INTERVAL_MS: positiveIntSchema.default(1000),
+  /** Origins besides the page's own whose pages may open `/mqtt` (runtime/originCheck.ts). */
+  ALLOWED_ORIGINS: allowedOriginsSchema.default([]),
+  /** Users, roles and printers (SPEC "Access"): the broker's users; the file `printwire user` and `mosquitto-export` work on. */
+  AUTH_FILE: optionalText
+} as const
+
+export type ConfigFieldName = keyof typeof configFields
+
+/** The shared fields named, to spread into a part's `z.object({ ...pickFields('PORT', ...), ... })`. */
+export function pickFields<const K extends ConfigFieldName> (...names: K[]): Pick<typeof configFields, K> {
+  const picked: Partial<Pick<typeof configFields, K>> = {}
+  for (const name of names) picked[name] = configFields[name]
+  return picked as Pick<typeof configFields, K>
+}
+
+/** TLS_CERT and TLS_KEY come together: for a part's `.superRefine`. */
+export function checkTlsPair (config: { TLS_CERT?: string | undefined, TLS_KEY?: string | undefined }, ctx: z.RefinementCtx): void {
+  if ((config.TLS_CERT === undefined) !== (config.TLS_KEY === undefined)) {
+    const missing = config.TLS_CERT === undefined ? 'TLS_CERT' : 'TLS_KEY'
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'TLS_CERT and TLS_KEY must be set together' })
+  }
+}
