@@ -4,6 +4,7 @@
  * overrides its variable and is checked by the same rule, its error naming the flag.
  */
 import { z } from 'zod'
+import { PrintwireError } from '../protocol/index.ts'
 import { loadConfig } from '../runtime/config.ts'
 import { configFields, pickFields } from '../runtime/configFields.ts'
 
@@ -16,10 +17,6 @@ export type CliConfig = Readonly<z.infer<typeof cliConfigSchema>>
 /** The users file `printwire user` and `mosquitto-export` work on without AUTH_FILE or --file. */
 export const DEFAULT_AUTH_FILE = 'auth.json'
 
-/** A command-line argument that breaks a rule, named by its flag (exit 1, `INVALID_ARGUMENT: ...`). */
-export class CliArgumentError extends Error {
-  readonly code = 'INVALID_ARGUMENT'
-}
 
 export function loadCliConfig (env: Record<string, string | undefined>): CliConfig {
   return loadConfig('printwire', cliConfigSchema, env)
@@ -51,7 +48,7 @@ export function brokerTarget (flags: { url?: string | undefined, prefix?: string
 export function topicPrefix (flag: string | undefined, config: CliConfig): string {
   if (flag === undefined) return config.TOPIC_PREFIX
   const checked = configFields.TOPIC_PREFIX.safeParse(flag)
-  if (!checked.success) throw new CliArgumentError(`--prefix "${flag}": ${checked.error.issues.map((issue) => issue.message).join('; ')}`)
+  if (!checked.success) throw new PrintwireError('INVALID_ARGUMENT', `--prefix "${flag}": ${checked.error.issues.map((issue) => issue.message).join('; ')}`)
   return checked.data
 }
 

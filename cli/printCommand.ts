@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto'
 import mqtt, { type MqttClient } from 'mqtt'
 import { disableNagle } from '../runtime/noDelay.ts'
 import {
-  errorsTopic, isValidPrinterId, jobsTopic, readJobOutcome, readPrinterStatus, responsesTopic, statusTopic, TOPIC_PREFIX_PATTERN,
+  PrintwireError, errorsTopic, isValidPrinterId, jobsTopic, readJobOutcome, readPrinterStatus, responsesTopic, statusTopic, TOPIC_PREFIX_PATTERN,
   type JobEnvelope, type JobErrorMessage, type JobResult, type PrinterState, type PrinterStatusMessage
 } from '../protocol/index.ts'
 
@@ -34,13 +34,6 @@ export interface PrintOptions {
   progress: (line: string) => void
 }
 
-export class PrintCommandError extends Error {
-  readonly code: string
-  constructor (code: string, message: string) {
-    super(message)
-    this.code = code
-  }
-}
 
 /**
  * The states a relay announces once it has subscribed to the printer's jobs: a job published then is taken,
@@ -54,8 +47,8 @@ const RECONNECT_DELAY_MS = 1000
 
 /** Resolves with the result once the job printed (or was sent); rejects with the job's final error. */
 export async function printJob (options: PrintOptions): Promise<JobResult> {
-  if (!isValidPrinterId(options.printerId)) throw new PrintCommandError('INVALID_ARGUMENT', `printer id "${options.printerId}" must be 1-64 characters of A-Z a-z 0-9 _ -`)
-  if (!TOPIC_PREFIX_PATTERN.test(options.topicPrefix)) throw new PrintCommandError('INVALID_ARGUMENT', `topic prefix "${options.topicPrefix}" must be MQTT topic levels without wildcards`)
+  if (!isValidPrinterId(options.printerId)) throw new PrintwireError('INVALID_ARGUMENT', `printer id "${options.printerId}" must be 1-64 characters of A-Z a-z 0-9 _ -`)
+  if (!TOPIC_PREFIX_PATTERN.test(options.topicPrefix)) throw new PrintwireError('INVALID_ARGUMENT', `topic prefix "${options.topicPrefix}" must be MQTT topic levels without wildcards`)
   const jobId = options.jobId ?? `cli-${randomUUID()}`
   const envelope: JobEnvelope = { id: jobId, data: options.data.toString('base64'), encoding: 'base64', copies: options.copies }
   if (options.expiresAt !== undefined) envelope.expiresAt = options.expiresAt
@@ -63,7 +56,7 @@ export async function printJob (options: PrintOptions): Promise<JobResult> {
   const client = await connectToBroker(options, deadline)
   let timer: NodeJS.Timeout | undefined
   try {
-    let fail: (error: PrintCommandError) => void = () => {}
+    let fail: (error: PrintwireError) => void = () => {}
     const outcome = new Promise<JobResult>((resolve, reject) => {
       fail = reject
       client.on('message', (_topic, payload) => {
@@ -78,7 +71,7 @@ export async function printJob (options: PrintOptions): Promise<JobResult> {
           options.progress(`${error.code}: ${error.message} (waiting)`)
           return
         }
-        reject(new PrintCommandError(error.code, error.message))
+        reject(new PrintwireError(error.code, error.message))
       })
     })
     // If subscribing, waiting or publishing fails, nobody awaits `outcome`: it must not become an unhandled rejection.
@@ -86,14 +79,14 @@ export async function printJob (options: PrintOptions): Promise<JobResult> {
     await client.subscribeAsync([responsesTopic(options.topicPrefix, options.printerId), errorsTopic(options.topicPrefix, options.printerId)], { qos: 1 }).catch((error: Error) => {
       // The embedded broker refuses (SUBACK 0x80) what the user may not read: then it may not print there either.
       if (!/Subscribe error/.test(error.message)) throw error
-      throw new PrintCommandError('NOT_ALLOWED', `the broker refused to send ${options.username === undefined ? 'an anonymous client' : `user "${options.username}"`} the results of printer "${options.printerId}": this user may not print on it; nothing was published`)
+      throw new PrintwireError('NOT_ALLOWED', `the broker refused to send ${options.username === undefined ? 'an anonymous client' : `user "${options.username}"`} the results of printer "${options.printerId}": this user may not print on it; nothing was published`)
     })
     if (deadline !== undefined) {
       const status = await waitForRelay(client, options, deadline)
       options.progress(`printer ${options.printerId} is ${status.state}${status.detail === undefined ? '' : ` (${status.detail})`}, served by relay ${status.relayId}`)
     }
     await publishOrRefused(client, jobsTopic(options.topicPrefix, options.printerId), JSON.stringify(envelope), options)
-    timer = setTimeout(() => fail(new PrintCommandError('TIMEOUT', `no result for job ${jobId} within ${options.timeoutMs} ms (is a relay serving printer "${options.printerId}"?)`)), options.timeoutMs)
+    timer = setTimeout(() => fail(new PrintwireError('TIMEOUT', `no result for job ${jobId} within ${options.timeoutMs} ms (is a relay serving printer "${options.printerId}"?)`)), options.timeoutMs)
     options.progress(`job ${jobId} (${options.data.length} bytes) published to ${options.printerId}; waiting for its result`)
     return await outcome
   } finally {
@@ -123,11 +116,11 @@ async function connectToBroker (options: PrintOptions, deadline: number | undefi
       const reason = error instanceof Error ? error.message : String(error)
       const returnCode = (error as { code?: unknown } | null)?.code
       if (returnCode === 4 || returnCode === 5) {
-        throw new PrintCommandError('LOGIN_REFUSED', `the broker at ${options.url} refused the log-in${options.username === undefined ? ' of an anonymous client: set MQTT_USERNAME and MQTT_PASSWORD' : ` of user "${options.username}": check MQTT_USERNAME and MQTT_PASSWORD`} (${reason})`)
+        throw new PrintwireError('LOGIN_REFUSED', `the broker at ${options.url} refused the log-in${options.username === undefined ? ' of an anonymous client: set MQTT_USERNAME and MQTT_PASSWORD' : ` of user "${options.username}": check MQTT_USERNAME and MQTT_PASSWORD`} (${reason})`)
       }
       if (deadline === undefined || !isNetworkError(error) || Date.now() + RECONNECT_DELAY_MS >= deadline) {
         const waited = deadline === undefined ? '' : ` (waited up to ${options.waitForPrinterMs} ms)`
-        throw new PrintCommandError('BROKER_UNREACHABLE', `cannot connect to the broker at ${options.url}: ${reason}${waited}`)
+        throw new PrintwireError('BROKER_UNREACHABLE', `cannot connect to the broker at ${options.url}: ${reason}${waited}`)
       }
       options.progress(`cannot connect to the broker at ${options.url} yet (${reason}); retrying`)
       await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS))
@@ -166,7 +159,7 @@ async function waitForRelay (client: MqttClient, options: PrintOptions, deadline
         const seen = last === undefined
           ? 'no relay has announced it on this broker'
           : `its last status is ${last.state}${last.detail === undefined ? '' : ` (${last.detail})`} from relay ${last.relayId} at ${last.at}`
-        reject(new PrintCommandError('NO_RELAY', `no relay served printer "${printerId}" within ${options.waitForPrinterMs} ms: ${seen}; nothing was published`))
+        reject(new PrintwireError('NO_RELAY', `no relay served printer "${printerId}" within ${options.waitForPrinterMs} ms: ${seen}; nothing was published`))
       }, Math.max(0, deadline - Date.now()))
       options.progress(`waiting up to ${Math.max(0, deadline - Date.now())} ms for a relay to serve printer ${printerId}`)
       client.subscribeAsync(topic, { qos: 1 }).catch(reject)
@@ -186,7 +179,7 @@ async function waitForRelay (client: MqttClient, options: PrintOptions, deadline
 async function publishOrRefused (client: MqttClient, topic: string, payload: string, options: PrintOptions): Promise<void> {
   let onClose: () => void = () => {}
   const closed = new Promise<never>((_resolve, reject) => {
-    onClose = () => reject(new PrintCommandError('PUBLISH_REFUSED', `the broker closed the connection when the job was published: the job is larger than the broker accepts (MAX_JOB_BYTES), or ${options.username === undefined ? 'anonymous clients' : `user "${options.username}"`} may not print on printer "${options.printerId}"`))
+    onClose = () => reject(new PrintwireError('PUBLISH_REFUSED', `the broker closed the connection when the job was published: the job is larger than the broker accepts (MAX_JOB_BYTES), or ${options.username === undefined ? 'anonymous clients' : `user "${options.username}"`} may not print on printer "${options.printerId}"`))
     client.once('close', onClose)
   })
   try {

@@ -4,8 +4,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { Command, InvalidArgumentError } from 'commander'
-import { MAX_COPIES, MIN_COPIES } from '../protocol/index.ts'
-import { printJob, PrintCommandError } from './printCommand.ts'
+import { MAX_COPIES, MIN_COPIES, PrintwireError } from '../protocol/index.ts'
+import { printJob } from './printCommand.ts'
 import { addUser, listUsers, removeUser } from './userCommand.ts'
 import { readAuthFile } from '../access/authFile.ts'
 import { mosquittoFiles, writeMosquittoFiles } from '../access/mosquittoExport.ts'
@@ -60,7 +60,7 @@ function addPrintCommand (program: Command, env: Env): void {
     .action(async (file: string | undefined, opts: PrintFlags) => {
       const target = brokerTarget(opts, loadCliConfig(env))
       const data = await readInput(file)
-      if (data.length === 0) throw new PrintCommandError('INVALID_ARGUMENT', 'nothing to print: the input is empty')
+      if (data.length === 0) throw new PrintwireError('INVALID_ARGUMENT', 'nothing to print: the input is empty')
       const result = await printJob({
         ...target,
         printerId: opts.printer,

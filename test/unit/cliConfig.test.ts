@@ -1,9 +1,8 @@
 /** `printwire`'s configuration (cli/config.ts) and how a failure is shown (cli/failure.ts): no broker, no process. */
 import { describe, expect, it } from 'vitest'
-import { authFile, brokerTarget, CliArgumentError, loadCliConfig, topicPrefix } from '../../cli/config.ts'
+import { authFile, brokerTarget, loadCliConfig, topicPrefix } from '../../cli/config.ts'
+import { PrintwireError } from '../../protocol/index.ts'
 import { errorCode, failureLine } from '../../cli/failure.ts'
-import { PrintCommandError } from '../../cli/printCommand.ts'
-import { UserCommandError } from '../../cli/userCommand.ts'
 import { ConfigError } from '../../runtime/config.ts'
 
 function problemsOf (env: Record<string, string>): string[] {
@@ -52,7 +51,8 @@ describe('flags over variables', () => {
     for (const bad of ['#', 'venue/+', 'a/#/b']) {
       let error: unknown
       try { topicPrefix(bad, config) } catch (e) { error = e }
-      expect(error, bad).toBeInstanceOf(CliArgumentError)
+      expect(error, bad).toBeInstanceOf(PrintwireError)
+      expect(error, bad).toMatchObject({ code: 'INVALID_ARGUMENT' })
       expect(errorCode(error)).toBe('INVALID_ARGUMENT')
       expect((error as Error).message).toBe(`--prefix "${bad}": must be MQTT topic levels without wildcards`)
     }
@@ -67,8 +67,8 @@ describe('flags over variables', () => {
 
 describe('a failure on stderr', () => {
   it('shows the code of every error the commands throw, then the message', () => {
-    expect(failureLine(new PrintCommandError('NO_RELAY', 'no relay served printer "lobby"'))).toBe('printwire: NO_RELAY: no relay served printer "lobby"')
-    expect(failureLine(new UserCommandError('--role must be one of client, relay, admin'))).toBe('printwire: INVALID_ARGUMENT: --role must be one of client, relay, admin')
+    expect(failureLine(new PrintwireError('NO_RELAY', 'no relay served printer "lobby"'))).toBe('printwire: NO_RELAY: no relay served printer "lobby"')
+    expect(failureLine(new PrintwireError('INVALID_ARGUMENT', '--role must be one of client, relay, admin'))).toBe('printwire: INVALID_ARGUMENT: --role must be one of client, relay, admin')
     expect(failureLine(new ConfigError('printwire', ['MQTT_URL: must be a URL']))).toBe('printwire: INVALID_CONFIG: invalid printwire configuration:\n  - MQTT_URL: must be a URL')
   })
 
