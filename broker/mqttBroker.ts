@@ -30,7 +30,7 @@ import { PublishGate } from './publishGate.ts'
 import { RelayExclusivity } from './relayExclusivity.ts'
 import { PacketSizeGuard } from './packetSizeGuard.ts'
 import { ServerClock } from './serverClock.ts'
-import { bundlePageScript, createWebApp } from './webApp.ts'
+import { bundlePageScript, createWebApp } from '../web/server/pageApp.ts'
 
 export interface PrintwireBrokerDeps {
   config: BrokerConfig

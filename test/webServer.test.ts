@@ -1,13 +1,13 @@
 /**
- * `npm run web` (webserver/): the page and `/mqtt` in front of another broker's WebSocket listener, and
+ * `npm run web` (web/server/): the page and `/mqtt` in front of another broker's WebSocket listener, and
  * `server/time` published as a client. Here the broker behind it is the embedded one (anonymous); the
  * access contract runs it in front of Mosquitto.
  */
 import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../runtime/logger.ts'
-import { loadWebServerConfig } from '../webserver/config.ts'
-import { WebServer } from '../webserver/webServer.ts'
+import { loadWebServerConfig } from '../web/server/config.ts'
+import { WebServer } from '../web/server/webServer.ts'
 import { TestClient } from './helpers/mqttClient.ts'
 import { Cleanup, startBroker } from './helpers/parts.ts'
 import { freePort } from './helpers/ports.ts'

@@ -1,6 +1,6 @@
 /** What the Print button publishes: the form's values checked, and the JSON envelope (SPEC "Jobs"). */
-import type { JobEnvelope } from '../protocol/payloads.ts'
-import { DEFAULT_MAX_JOB_BYTES, MAX_COPIES, MIN_COPIES } from '../protocol/limits.ts'
+import type { JobEnvelope } from '../../protocol/payloads.ts'
+import { DEFAULT_MAX_JOB_BYTES, MAX_COPIES, MIN_COPIES } from '../../protocol/limits.ts'
 import { randomSuffix } from './connection.ts'
 
 export type Checked<T> = { ok: true, value: T } | { ok: false, message: string }

@@ -7,7 +7,7 @@
  * the log keeps following jobs sent to a printer after the user picks another, and only rows for job ids
  * this page sent are ever updated.
  */
-import { SERVER_TIME_TOPIC, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN, anyPrinterTopic, jobsTopic, parsePrinterTopic } from '../protocol/topics.ts'
+import { SERVER_TIME_TOPIC, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN, anyPrinterTopic, jobsTopic, parsePrinterTopic } from '../../protocol/topics.ts'
 import { brokerUrlFor, PageConnection, type ConnectionState } from './connection.ts'
 import { JobLog } from './jobLog.ts'
 import { checkCopies, checkTicket, jobEnvelope, newJobId } from './jobRequest.ts'

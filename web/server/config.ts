@@ -3,10 +3,10 @@
  * on PORT, `/mqtt` passed through to the broker's WebSocket listener, and `server/time` published as a client.
  */
 import { z } from 'zod'
-import { DEFAULT_MAX_JOB_BYTES } from '../protocol/index.ts'
-import { checkTlsPair } from '../broker/config.ts'
-import { loadConfig, portSchema, positiveIntSchema } from '../runtime/config.ts'
-import { allowedOriginsSchema } from '../runtime/originCheck.ts'
+import { DEFAULT_MAX_JOB_BYTES } from '../../protocol/index.ts'
+import { checkTlsPair } from '../../broker/config.ts'
+import { loadConfig, portSchema, positiveIntSchema } from '../../runtime/config.ts'
+import { allowedOriginsSchema } from '../../runtime/originCheck.ts'
 
 const mqttUrl = z.string().regex(/^(mqtts?|wss?):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL')
 

@@ -1,6 +1,6 @@
 /**
  * The HTTP side of the broker: Express serves the page (`web/`) at `/`. The page's script is
- * `web/app.ts`, bundled once at start-up with esbuild (mqtt.js's browser build included), so the page
+ * `web/page/app.ts`, bundled once at start-up with esbuild (mqtt.js's browser build included), so the page
  * shares the protocol module with the rest of Printwire.
  */
 import path from 'node:path'
@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import express, { type Express } from 'express'
 
-const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'web')
+const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'page')
 
 /** Bundles the page's script for browsers. */
 export async function bundlePageScript (): Promise<string> {
@@ -24,7 +24,7 @@ export async function bundlePageScript (): Promise<string> {
     logLevel: 'silent'
   })
   const output = result.outputFiles[0]
-  if (output === undefined) throw new Error('esbuild produced no output for web/app.ts')
+  if (output === undefined) throw new Error('esbuild produced no output for web/page/app.ts')
   return output.text
 }
 
