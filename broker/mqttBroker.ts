@@ -13,12 +13,13 @@ import { Aedes } from 'aedes'
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws'
 import { AccessControl } from '../access/accessControl.ts'
 import { LoginThrottle } from '../access/loginThrottle.ts'
-import { maxPayloadBytes } from '../protocol/index.ts'
+import { maxPayloadBytes, WEBSOCKET_PATH } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { clipForLog } from '../runtime/logText.ts'
 import { originVerifier } from '../runtime/originCheck.ts'
 import { closeServer, listen } from '../runtime/servers.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
+import { loadPageApp } from '../web/server/pageApp.ts'
 import { AccessHooks } from './accessHooks.ts'
 import { checkAedesVersions } from './aedesVersions.ts'
 import { listenHost, loginLimits, plainMqttHost, type BrokerConfig } from './config.ts'
@@ -30,14 +31,11 @@ import { PublishGate } from './publishGate.ts'
 import { RelayExclusivity } from './relayExclusivity.ts'
 import { PacketSizeGuard } from './packetSizeGuard.ts'
 import { ServerClock } from './serverClock.ts'
-import { bundlePageScript, createWebApp } from '../web/server/pageApp.ts'
 
 export interface PrintwireBrokerDeps {
   config: BrokerConfig
   logger: Logger
 }
-
-export const WEBSOCKET_PATH = '/mqtt'
 
 export class PrintwireBroker {
   private readonly config: BrokerConfig
@@ -85,7 +83,7 @@ export class PrintwireBroker {
     checkAedesVersions()
     const host = listenHost(config)
     const tls = await readTlsFiles('broker', config)
-    const pageScript = await bundlePageScript()
+    const app = await loadPageApp({ config, logger })
     this.persistence = await openPersistence(config, logger)
     let hooks: AccessHooks | undefined
     if (config.AUTH_FILE !== undefined) {
@@ -125,7 +123,6 @@ export class PrintwireBroker {
     this.watchClients(aedes)
 
     this.tcpServer = createTcpServer((socket) => this.handleTcp(aedes, socket))
-    const app = createWebApp(pageScript)
     this.httpServer = tls === undefined ? createHttpServer(app) : createHttpsServer({ ...tls }, app)
     // ws refuses a larger frame before buffering it; the guard then follows MQTT's own framing. Pages of
     // other origins are refused before the upgrade.

@@ -1,9 +1,10 @@
 /**
- * Web server configuration, for a broker other than the embedded one (Mosquitto): the page and `/mqtt`
- * on PORT, `/mqtt` passed through to the broker's WebSocket listener, and `server/time` published as a client.
+ * Web server configuration, for a broker other than the embedded one (Mosquitto): the page, `/config.json`
+ * and `/mqtt` on PORT, `/mqtt` passed through to the broker's WebSocket listener, and `server/time` published
+ * as a client. TOPIC_PREFIX and MAX_JOB_BYTES must be the broker's: the page learns them from here.
  */
 import { z } from 'zod'
-import { DEFAULT_MAX_JOB_BYTES } from '../../protocol/index.ts'
+import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN } from '../../protocol/index.ts'
 import { checkTlsPair } from '../../broker/config.ts'
 import { loadConfig, portSchema, positiveIntSchema } from '../../runtime/config.ts'
 import { allowedOriginsSchema } from '../../runtime/originCheck.ts'
@@ -21,7 +22,10 @@ export const webServerConfigSchema = z.object({
   MQTT_PASSWORD: z.string().min(1).optional(),
   TLS_CERT: z.string().min(1).optional(),
   TLS_KEY: z.string().min(1).optional(),
+  /** The broker's MAX_JOB_BYTES: the page checks jobs against it (`/config.json`), `/mqtt` takes no larger frame. */
   MAX_JOB_BYTES: positiveIntSchema.default(DEFAULT_MAX_JOB_BYTES),
+  /** The broker's TOPIC_PREFIX, which the page publishes and subscribes under (`/config.json`). */
+  TOPIC_PREFIX: z.string().regex(TOPIC_PREFIX_PATTERN, 'must be MQTT topic levels without wildcards').default(DEFAULT_TOPIC_PREFIX),
   SERVER_TIME_INTERVAL_MS: positiveIntSchema.default(1000),
   /** Origins besides the page's own whose pages may open `/mqtt` (runtime/originCheck.ts). */
   ALLOWED_ORIGINS: allowedOriginsSchema.default([])

@@ -1,34 +1,40 @@
 /**
- * The HTTP side of the broker: Express serves the page (`web/`) at `/`. The page's script is
- * `web/page/app.ts`, bundled once at start-up with esbuild (mqtt.js's browser build included), so the page
- * shares the protocol module with the rest of Printwire.
+ * The page server's routes, as an Express app that the embedded broker (broker/mqttBroker.ts) and `npm run
+ * web` (webServer.ts) each mount on their HTTP server: the page (web/page/) at `/`, its script as `/app.js`
+ * (pageBundle.ts), `/config.json` (the broker's settings the page needs, protocol/pageConfig.ts) and `/healthz`.
+ * Everything here is public, like the page itself: `/config.json` holds no user, password or file path.
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
 import express, { type Express } from 'express'
+import { PAGE_CONFIG_PATH, pageConfigFor, type PageConfig } from '../../protocol/index.ts'
+import type { Logger } from '../../runtime/logger.ts'
+import { loadPageScript } from './pageBundle.ts'
 
-const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'page')
+const PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'page')
 
-/** Bundles the page's script for browsers. */
-export async function bundlePageScript (): Promise<string> {
-  const result = await build({
-    entryPoints: [path.join(WEB_DIR, 'app.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    target: ['es2022'],
-    minify: true,
-    sourcemap: false,
-    write: false,
-    logLevel: 'silent'
-  })
-  const output = result.outputFiles[0]
-  if (output === undefined) throw new Error('esbuild produced no output for web/page/app.ts')
-  return output.text
+export interface PageAppDeps {
+  /** The bundled page script (pageBundle.ts). */
+  pageScript: string
+  pageConfig: PageConfig
 }
 
-export function createWebApp (pageScript: string): Express {
+export interface LoadPageAppDeps {
+  /** The broker's settings the page needs (`/config.json`). */
+  config: { TOPIC_PREFIX: string, MAX_JOB_BYTES: number }
+  logger: Logger
+  /** Where the page script is cached (pageBundle.ts); its default otherwise. */
+  pageCacheDir?: string | undefined
+}
+
+/** The page app for a server with these settings, its script bundled or taken from the cache. */
+export async function loadPageApp (deps: LoadPageAppDeps): Promise<Express> {
+  const { config, logger, pageCacheDir } = deps
+  const pageScript = await loadPageScript({ logger, ...(pageCacheDir === undefined ? {} : { cacheDir: pageCacheDir }) })
+  return createPageApp({ pageScript, pageConfig: pageConfigFor(config) })
+}
+
+export function createPageApp (deps: PageAppDeps): Express {
   const app = express()
   app.disable('x-powered-by')
   app.use((_req, res, next) => {
@@ -38,11 +44,15 @@ export function createWebApp (pageScript: string): Express {
   })
   app.get('/app.js', (_req, res) => {
     res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
-    res.send(pageScript)
+    res.send(deps.pageScript)
+  })
+  app.get(PAGE_CONFIG_PATH, (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache')
+    res.json(deps.pageConfig)
   })
   app.get('/healthz', (_req, res) => { res.json({ ok: true }) })
   // The page's sources are served bundled as /app.js, never as they are.
   app.use((req, res, next) => { if (req.path.endsWith('.ts')) res.sendStatus(404); else next() })
-  app.use(express.static(WEB_DIR, { index: 'index.html', extensions: ['html'], dotfiles: 'ignore' }))
+  app.use(express.static(PAGE_DIR, { index: 'index.html', extensions: ['html'], dotfiles: 'ignore' }))
   return app
 }
