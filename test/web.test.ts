@@ -199,7 +199,7 @@ describe('web page', () => {
     ['not a page config', { status: 200, contentType: 'application/json', body: '{"topicPrefix":"printers/#","maxJobBytes":1}' }]
   ] as const) {
     it(`says it cannot print, and does not connect, when /config.json is ${what}`, async () => {
-      const { page } = await setup({}, (p) => p.route('**/config.json', (route) => route.fulfill(answer)))
+      const { page } = await setup({}, async (p) => { await p.route('**/config.json', (route) => route.fulfill(answer)) })
       const notice = page.getByRole('alert').filter({ hasText: 'settings' })
       await expect.poll(() => notice.textContent(), { timeout: WAIT_MS }).toMatch(/cannot read the broker's settings: \/config\.json/)
       const status = page.getByRole('status')
