@@ -3,7 +3,7 @@
  * `server/time` published as a client. Here the broker behind it is the embedded one (anonymous); the
  * access contract runs it in front of Mosquitto.
  */
-import { stat } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import mqtt from 'mqtt'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -16,6 +16,7 @@ import { captureLog } from './helpers/logCapture.ts'
 import { TestClient } from './helpers/mqttClient.ts'
 import { Cleanup, startBroker, tempDir } from './helpers/parts.ts'
 import { freePort } from './helpers/ports.ts'
+import { PartProcess } from './helpers/processes.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -32,6 +33,21 @@ async function getConfig (url: string): Promise<{ status: number, text: string, 
   const response = await fetch(`${url}/config.json`)
   return { status: response.status, text: await response.text(), type: response.headers.get('content-type'), cache: response.headers.get('cache-control') }
 }
+
+/**
+ * A module hook for `node --import`: appends the URL of every module the process resolves to the file named by
+ * PRINTWIRE_LOADED_MODULES (hooks run on their own thread, so it writes synchronously, line by line).
+ */
+const MODULE_RECORDER_HOOK = [
+  "import { appendFileSync } from 'node:fs'",
+  'export async function resolve (specifier, context, next) {',
+  '  const resolved = await next(specifier, context)',
+  "  appendFileSync(process.env.PRINTWIRE_LOADED_MODULES, resolved.url + '\\n')",
+  '  return resolved',
+  '}'
+].join('\n')
+const RECORD_LOADED_MODULES = 'data:text/javascript,' + encodeURIComponent(
+  `import { register } from 'node:module'\nregister(${JSON.stringify('data:text/javascript,' + encodeURIComponent(MODULE_RECORDER_HOOK))})\n`)
 
 /** What both page servers must serve for TOPIC_PREFIX=venue and MAX_JOB_BYTES=4096. */
 const VENUE_CONFIG = { topicPrefix: 'venue', maxJobBytes: 4096, maxPayloadBytes: maxPayloadBytes(4096), mqttPath: '/mqtt' }
@@ -97,6 +113,31 @@ describe('web server for an external broker', () => {
       if (i === 0) expect((await stat(path.join(pageCacheDir, 'page-bundle.json'))).isFile()).toBe(true)
     }
     expect(starts).toEqual([['page script built'], ['page script from cache']])
+  })
+})
+
+describe('npm run web as a process', () => {
+  it('starts without loading the broker or its stores (ioredis, LevelDB, Aedes)', async () => {
+    const record = path.join(await tempDir(cleanup), 'loaded.txt')
+    const web = cleanup.add(new PartProcess('web/server/main.ts', {
+      PORT: '0',
+      LISTEN_HOST: '127.0.0.1',
+      BROKER_WS_URL: `ws://127.0.0.1:${await freePort()}`,
+      MQTT_URL: `mqtt://127.0.0.1:${await freePort()}`,
+      PRINTWIRE_LOADED_MODULES: record
+    }, ['--import', RECORD_LOADED_MODULES]))
+    await web.waitForLog('web server listening')
+    expect(await web.kill('SIGTERM')).toBe(0)
+    const loaded = new Set((await readFile(record, 'utf8')).split('\n').filter((url) => url.startsWith('file:')))
+    const has = (part: string): string[] => [...loaded].filter((url) => url.includes(part))
+    // The record sees this process's modules: its own, and the packages it does use.
+    expect(has('/web/server/webServer.ts')).toHaveLength(1)
+    expect(has('/node_modules/express/')).not.toEqual([])
+    expect(has('/node_modules/mqtt/')).not.toEqual([])
+    expect([...loaded].filter((url) => url.includes('/broker/') && !url.endsWith('/broker/config.ts'))).toEqual([])
+    for (const store of ['ioredis', 'level', 'classic-level', 'aedes', 'aedes-persistence-level', 'aedes-persistence-redis', 'mqemitter-redis']) {
+      expect(has(`/node_modules/${store}/`), store).toEqual([])
+    }
   })
 })
 
