@@ -207,6 +207,7 @@ describe('web page', () => {
       expect(await status.textContent()).toMatch(/not connected/i)
       expect(await page.getByRole('button', { name: 'Print' }).isDisabled()).toBe(true)
       expect(await page.locator('#print-reason').textContent()).toMatch(/config\.json/)
+      expect(await page.getByRole('combobox', { name: 'Printer' }).isDisabled()).toBe(true)
       expect(await page.locator('#printer option[value="demo"]').count()).toBe(0)
     })
   }

@@ -23,6 +23,7 @@ function cannotStart (ui: PageElements, why: string): void {
   ui.connection.dataset.state = 'disconnected'
   ui.connection.textContent = 'Not connected: no broker settings.'
   ui.printForm.print.disabled = true
+  ui.printForm.printer.disabled = true
   ui.printForm.printReason.textContent = 'Printing needs the broker\'s settings (/config.json).'
 }
 
