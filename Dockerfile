@@ -10,11 +10,15 @@ ENV NODE_ENV=production \
     NPM_CONFIG_AUDIT=false
 
 # Dependencies first, so that editing the sources does not reinstall them. tsx (runs the TypeScript sources)
-# and esbuild (bundles the page at start-up) are runtime dependencies, which --omit=dev keeps.
+# and esbuild (bundles the page when its sources change) are runtime dependencies, which --omit=dev keeps.
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
 COPY . .
+
+# The page's script, bundled once into node_modules/.cache/printwire (web/server/pageBundle.ts): the parts,
+# which run as `node` and cannot write there, serve it from that cache without running esbuild at each start.
+RUN npm run build:page
 
 # Mount points of docker-compose.yml's volumes: a new named volume takes its mount point's owner.
 # /printwire-auth belongs to uid 1883, the eclipse-mosquitto image's mosquitto user, who must read the

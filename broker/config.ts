@@ -6,7 +6,6 @@ import { booleanSchema, loadConfig, portSchema, positiveIntSchema } from '../run
 import { checkTlsPair, pickFields } from '../runtime/configFields.ts'
 
 // webserver/config.ts still takes it from here.
-export { checkTlsPair } from '../runtime/configFields.ts'
 
 export const brokerConfigSchema = z.object({
   // Declared in runtime/configFields.ts. Here: without AUTH_FILE the broker is anonymous; TLS_CERT/TLS_KEY also turn on mqtts:// on MQTTS_PORT.

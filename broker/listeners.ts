@@ -12,7 +12,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as TcpSe
 import type { Duplex } from 'node:stream'
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls'
 import { createWebSocketStream, WebSocketServer, type WebSocket } from 'ws'
-import { maxPayloadBytes, MQTT_WEBSOCKET_PATH } from '../protocol/index.ts'
+import { maxPayloadBytes, WEBSOCKET_PATH } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { originVerifier } from '../runtime/originCheck.ts'
 import { closeServer, listen } from '../runtime/servers.ts'
@@ -71,7 +71,7 @@ export class BrokerListeners {
     // other origins are refused before the upgrade.
     this.wsServer = new WebSocketServer({
       server: this.httpServer,
-      path: MQTT_WEBSOCKET_PATH,
+      path: WEBSOCKET_PATH,
       maxPayload: this.maxPacketBytes + 16,
       verifyClient: originVerifier({ allowed: config.ALLOWED_ORIGINS, loopbackOnly: host === '127.0.0.1', logger })
     })

@@ -6,17 +6,17 @@
  */
 import type { Aedes } from 'aedes'
 import { AccessControl } from '../access/accessControl.ts'
-import { MQTT_WEBSOCKET_PATH } from '../protocol/index.ts'
+import { WEBSOCKET_PATH } from '../protocol/index.ts'
 import { PartStack } from '../runtime/lifecycle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
+import { loadPageApp } from '../web/server/pageApp.ts'
 import { checkAedesVersions } from './aedes/versions.ts'
 import { BrokerCore } from './brokerCore.ts'
 import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
 import { BrokerListeners } from './listeners.ts'
 import { openPersistence } from './persistence.ts'
 import { ServerClock } from './serverClock.ts'
-import { bundlePageScript, createWebApp } from './webApp.ts'
 
 export interface PrintwireBrokerDeps {
   config: BrokerConfig
@@ -76,7 +76,7 @@ export class PrintwireBroker {
     // The workarounds in aedes/ depend on these packages' internals.
     checkAedesVersions()
     const tls = await readTlsFiles('broker', config)
-    const pageScript = await bundlePageScript()
+    const app = await loadPageApp({ config, logger })
     const persistence = await openPersistence(config, logger)
     parts.onStop('persistence', async () => {
       logger.debug('closing persistence')
@@ -86,7 +86,7 @@ export class PrintwireBroker {
       ? undefined
       : await parts.start('users', new AccessControl({ file: config.AUTH_FILE, topicPrefix: config.TOPIC_PREFIX, logger }))
     const core = new BrokerCore({ config, logger, persistence, access })
-    const listeners = new BrokerListeners({ config, logger, tls, app: createWebApp(pageScript), connect: (stream, req) => core.handle(stream, req) })
+    const listeners = new BrokerListeners({ config, logger, tls, app, connect: (stream, req) => core.handle(stream, req) })
     // After the broker has closed its clients: whatever connection is left, then the servers.
     parts.onStop('connections', () => listeners.drain())
     await parts.start('broker', core)
@@ -105,7 +105,7 @@ export class PrintwireBroker {
       mqtt: `mqtt://${displayHost(plainMqttHost(config))}:${this.mqttPort}`,
       ...(tls ? { mqtts: `mqtts://${displayHost(host)}:${this.mqttsPort}` } : {}),
       web: `http${secure}://${displayHost(host)}:${this.httpPort}/`,
-      websocket: `ws${secure}://${displayHost(host)}:${this.httpPort}${MQTT_WEBSOCKET_PATH}`,
+      websocket: `ws${secure}://${displayHost(host)}:${this.httpPort}${WEBSOCKET_PATH}`,
       persistence: this.running?.persistence,
       users: this.running?.users ?? 'anonymous'
     }, 'broker listening')

@@ -90,6 +90,3 @@ export function parseRelayClientId (clientId: string): { relayId: string, printe
   const match = RELAY_CLIENT_ID.exec(clientId)
   return match === null ? null : { relayId: match[1] as string, printerId: match[2] as string }
 }
-
-/** The HTTP path of MQTT over WebSockets on the broker's and the web server's PORT (SPEC "Configuration"). */
-export const MQTT_WEBSOCKET_PATH = '/mqtt'

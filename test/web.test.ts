@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from './helpers/parts.ts'
 import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
 import { launchChromium } from './helpers/browser.ts'
+import { TestClient } from './helpers/mqttClient.ts'
 
 const SCREENSHOT = '/tmp/printwire-page.png'
 const WAIT_MS = 10_000
@@ -32,19 +33,24 @@ interface Setup {
   stopBroker(): Promise<void>
 }
 
-/** A broker (fast clock), a printer `demo`, a relay for it, and the page open in a fresh browser context. */
-async function setup (): Promise<Setup> {
-  const broker = await startBroker({ SERVER_TIME_INTERVAL_MS: '250' })
+/**
+ * A broker (fast clock), a printer `demo`, a relay for it, and the page open in a fresh browser context.
+ * `settings` (TOPIC_PREFIX, MAX_JOB_BYTES) go to both the broker and the relay; `beforeOpen` runs on the
+ * page before it loads.
+ */
+async function setup (settings: Record<string, string> = {}, beforeOpen?: (page: Page) => Promise<void>): Promise<Setup> {
+  const broker = await startBroker({ SERVER_TIME_INTERVAL_MS: '250', ...settings })
   let brokerStopping: Promise<void> | undefined
   const stopBroker = (): Promise<void> => (brokerStopping ??= broker.stop())
   cleanup.add({ stop: stopBroker })
   const sim = cleanup.add(await startPrinter())
-  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { demo: sim }, await tempDir(cleanup))))
+  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { demo: sim }, await tempDir(cleanup), settings)))
   if (browser === undefined) throw new Error('the browser did not start')
   const context: BrowserContext = await browser.newContext({ viewport: { width: 1100, height: 820 } })
   cleanup.defer(() => context.close())
   const page = await context.newPage()
   page.on('pageerror', (error) => pageErrors.push(error.message))
+  await beforeOpen?.(page)
   await page.goto(broker.httpUrl)
   return { broker, sim, page, stopBroker }
 }
@@ -158,4 +164,51 @@ describe('web page', () => {
     expect(await print.isDisabled()).toBe(true)
     expect(await page.locator('#print-reason').textContent()).toMatch(/not connected/i)
   })
+
+  it('prints under the broker\'s topic prefix and refuses a job over its MAX_JOB_BYTES, both read from /config.json', async () => {
+    const { broker, sim, page } = await setup({ TOPIC_PREFIX: 'venue', MAX_JOB_BYTES: '200' })
+    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await watcher.subscribe('venue/demo/jobs', 'printers/#')
+    await waitConnected(page)
+    await choosePrinter(page, 'demo', /online/)
+
+    const ticket = page.getByRole('textbox', { name: 'Ticket (FGL)' })
+    const print = page.getByRole('button', { name: 'Print' })
+    const fits = `<RC10,10>${'x'.repeat(200 - '<RC10,10><p>'.length)}<p>`
+    await ticket.fill(fits)
+    await print.click()
+    const printed = await newestRow(page, ['printed'])
+    const published = await watcher.waitFor((m) => m.topic === 'venue/demo/jobs')
+    expect(JSON.parse(published.text)).toMatchObject({ id: printed.jobId, data: fits, encoding: 'utf8', copies: 1 })
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual([fits])
+
+    // One byte over the broker's limit (not the default 1 MiB): refused in the page, nothing published.
+    await ticket.fill(`${fits}!`)
+    await print.click()
+    const error = page.locator('#ticket-error')
+    await expect.poll(() => error.textContent(), { timeout: WAIT_MS }).toBe('The ticket is 201 bytes; jobs are limited to 200 bytes.')
+    expect(await ticket.getAttribute('aria-invalid')).toBe('true')
+    expect(await page.locator('#job-log tbody tr').count()).toBe(1)
+    expect(watcher.messages.filter((m) => m.topic.endsWith('/jobs'))).toHaveLength(1)
+    expect(watcher.messages.filter((m) => m.topic.startsWith('printers/'))).toEqual([])
+  })
+
+  for (const [what, answer] of [
+    ['an HTTP error', { status: 500, body: 'boom' }],
+    ['not JSON', { status: 200, contentType: 'application/json', body: '<html>' }],
+    ['not a page config', { status: 200, contentType: 'application/json', body: '{"topicPrefix":"printers/#","maxJobBytes":1}' }]
+  ] as const) {
+    it(`says it cannot print, and does not connect, when /config.json is ${what}`, async () => {
+      const { page } = await setup({}, async (p) => { await p.route('**/config.json', (route) => route.fulfill(answer)) })
+      const notice = page.getByRole('alert').filter({ hasText: 'settings' })
+      await expect.poll(() => notice.textContent(), { timeout: WAIT_MS }).toMatch(/cannot read the broker's settings: \/config\.json/)
+      const status = page.getByRole('status')
+      expect(await status.getAttribute('data-state')).toBe('disconnected')
+      expect(await status.textContent()).toMatch(/not connected/i)
+      expect(await page.getByRole('button', { name: 'Print' }).isDisabled()).toBe(true)
+      expect(await page.locator('#print-reason').textContent()).toMatch(/config\.json/)
+      expect(await page.getByRole('combobox', { name: 'Printer' }).isDisabled()).toBe(true)
+      expect(await page.locator('#printer option[value="demo"]').count()).toBe(0)
+    })
+  }
 })

@@ -5,8 +5,8 @@
  * The users the tests share, and their passwords.
  */
 import { addUser } from '../../cli/userCommand.ts'
-import { loadWebServerConfig } from '../../webserver/config.ts'
-import { WebServer } from '../../webserver/webServer.ts'
+import { loadWebServerConfig } from '../../web/server/config.ts'
+import { WebServer } from '../../web/server/webServer.ts'
 import { silentLogger } from '../../runtime/logger.ts'
 import { startMosquitto } from './mosquittoBroker.ts'
 import { startBroker, type Cleanup } from './parts.ts'

@@ -8,6 +8,7 @@ import { brokerConfigSchema } from '../../broker/config.ts'
 import { cliConfigSchema } from '../../cli/config.ts'
 import { printerSimEnvSchema } from '../../printer-sim/config.ts'
 import { relayConfigSchema } from '../../relay/config.ts'
+import { webServerConfigSchema } from '../../web/server/config.ts'
 import { ConfigError, loadConfig } from '../../runtime/config.ts'
 import { configFields, pickFields, type ConfigFieldName } from '../../runtime/configFields.ts'
 
@@ -27,6 +28,11 @@ const PARTS: Record<string, { schema: z.ZodObject, env: Record<string, string>, 
     schema: cliConfigSchema,
     env: {},
     shared: ['MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'TOPIC_PREFIX', 'AUTH_FILE']
+  },
+  web: {
+    schema: webServerConfigSchema,
+    env: {},
+    shared: ['PORT', 'LISTEN_HOST', 'TLS_CERT', 'TLS_KEY', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MAX_JOB_BYTES', 'TOPIC_PREFIX']
   },
   'printer-sim': { schema: printerSimEnvSchema, env: {}, shared: [] }
 }

@@ -1,14 +1,17 @@
 /**
  * Which way imports go (README, "Architecture"): each top-level folder of the product imports only the folders
  * named for it in the table, the browser page only the protocol, and no module imports itself back through
- * others, not even for a type (a cycle of types still ties the files into one).
+ * others, not even for a type (a cycle of types still ties the files into one). `npm run web`'s entry reaches
+ * none of the broker's stores (ioredis, LevelDB, Aedes), which it does not use. Read from the sources' import
+ * statements, followed file by file.
  */
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+const WEB_SERVER_ENTRY = 'web/server/main.ts'
 
 /** Folder (or sub-folder) → the product folders its files may import, besides its own. Longest match wins. */
 const MAY_IMPORT: Record<string, string[]> = {
@@ -25,26 +28,55 @@ const MAY_IMPORT: Record<string, string[]> = {
 }
 const PRODUCT = Object.keys(MAY_IMPORT).filter((folder) => !folder.includes('/'))
 
-function sourceFiles (dir: string): string[] {
+/** Packages the broker's stores are made of: none may load in the web server's process. */
+const STORE_PACKAGES = ['ioredis', 'level', 'classic-level', 'abstract-level', 'aedes', 'aedes-persistence-level', 'aedes-persistence-redis', 'mqemitter-redis', 'msgpack-lite', 'qlobber']
+
+/** The module specifiers of every import, export-from and import() in TypeScript source. */
+function importSpecifiers (source: string): string[] {
   const found: string[] = []
-  for (const entry of readdirSync(path.join(ROOT, dir), { withFileTypes: true })) {
-    const relative = path.join(dir, entry.name)
-    if (entry.isDirectory()) found.push(...sourceFiles(relative))
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) found.push(relative)
+  const patterns = [
+    /^\s*(?:import|export)\s[^'"]*?\sfrom\s*['"]([^'"]+)['"]/gm,
+    /^\s*import\s*['"]([^'"]+)['"]/gm,
+    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g
+  ]
+  for (const pattern of patterns) {
+    for (const match of source.matchAll(pattern)) if (match[1] !== undefined) found.push(match[1])
   }
   return found
 }
 
-interface Import { target: string }
+function tsFilesUnder (dir: string): string[] {
+  return readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.ts'))
+    .map((name) => path.posix.join(dir, name.split(path.sep).join('/')))
+}
 
-/** The product files a file imports (relative specifiers), resolved to paths from the root. */
-function importsOf (file: string): Import[] {
-  const text = readFileSync(path.join(ROOT, file), 'utf8')
-  const found: Import[] = []
-  for (const match of text.matchAll(/^(?:import|export)\s[^'"]*?from\s+'(\.[^']+)'/gm)) {
-    found.push({ target: path.normalize(path.join(path.dirname(file), match[1] as string)) })
+/** `from` (repo-relative) importing `specifier`: the repo-relative file, or the package name of a bare one. */
+function resolveImport (from: string, specifier: string): { file: string } | { pkg: string } | { builtin: string } {
+  if (specifier.startsWith('node:')) return { builtin: specifier }
+  if (specifier.startsWith('.')) return { file: path.posix.normalize(path.posix.join(path.posix.dirname(from), specifier)) }
+  const parts = specifier.split('/')
+  return { pkg: specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0] ?? specifier }
+}
+
+function importsOf (file: string): Array<ReturnType<typeof resolveImport>> {
+  return importSpecifiers(readFileSync(path.join(ROOT, file), 'utf8')).map((specifier) => resolveImport(file, specifier))
+}
+
+/** Every source file and package reachable from `entry` through imports. */
+function importGraph (entry: string): { files: Set<string>, packages: Set<string> } {
+  const files = new Set<string>()
+  const packages = new Set<string>()
+  const pending = [entry]
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (files.has(file)) continue
+    files.add(file)
+    for (const target of importsOf(file)) {
+      if ('file' in target) pending.push(target.file)
+      else if ('pkg' in target) packages.add(target.pkg)
+    }
   }
-  return found
+  return { files, packages }
 }
 
 function ruleFor (file: string): string | undefined {
@@ -56,13 +88,12 @@ function topFolder (file: string): string {
   return file.split('/')[0] as string
 }
 
-const files = PRODUCT.flatMap((folder) => {
-  try {
-    return sourceFiles(folder)
-  } catch {
-    return []
-  }
-})
+const files = PRODUCT.flatMap((folder) => tsFilesUnder(folder))
+
+/** The product files `file` imports. */
+function productImportsOf (file: string): string[] {
+  return importsOf(file).flatMap((target) => 'file' in target ? [target.file] : [])
+}
 
 describe('import directions', () => {
   it('reads the product folders', () => {
@@ -74,7 +105,7 @@ describe('import directions', () => {
     for (const file of files) {
       const rule = ruleFor(file) as string
       const allowed = new Set([...(MAY_IMPORT[rule] ?? []), rule])
-      for (const { target } of importsOf(file)) {
+      for (const target of productImportsOf(file)) {
         if (!allowed.has(ruleFor(target) ?? topFolder(target))) wrong.push(`${file} imports ${target}`)
       }
     }
@@ -83,7 +114,7 @@ describe('import directions', () => {
 
   it('has no import cycle, type imports included', () => {
     const graph = new Map<string, string[]>()
-    for (const file of files) graph.set(file, importsOf(file).map((i) => i.target))
+    for (const file of files) graph.set(file, productImportsOf(file))
     const cycles: string[] = []
     const state = new Map<string, 'open' | 'done'>()
     const visit = (file: string, trail: string[]): void => {
@@ -98,5 +129,32 @@ describe('import directions', () => {
     }
     for (const file of graph.keys()) visit(file, [])
     expect(cycles).toEqual([])
+  })
+})
+
+describe('imports of `npm run web`', () => {
+  it('reads every kind of import statement', () => {
+    const source = [
+      "import { a } from '../x.ts'",
+      "import type { B } from './b.ts'",
+      "export * from './c.ts'",
+      "import 'side-effect'",
+      'const d = await import("./d.ts")',
+      "import {\n  e,\n  f\n} from '@scope/pkg/sub'"
+    ].join('\n')
+    expect(importSpecifiers(source).sort()).toEqual(['../x.ts', './b.ts', './c.ts', './d.ts', '@scope/pkg/sub', 'side-effect'].sort())
+  })
+
+  it('keeps the broker\'s stores out of `npm run web`: its entry reaches no broker module, and none of their packages', () => {
+    const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
+    expect(scripts.web).toBe(`tsx ${WEB_SERVER_ENTRY}`)
+    const { files, packages } = importGraph(WEB_SERVER_ENTRY)
+    expect(files).toContain('web/server/webServer.ts')
+    expect(files).toContain('web/server/pageApp.ts')
+    expect([...files].filter((file) => file.startsWith('broker/'))).toEqual([])
+    expect(STORE_PACKAGES.filter((pkg) => packages.has(pkg))).toEqual([])
+    // The graph is followed into what is shared: express and mqtt.js are reached through the page server and the clock.
+    expect(packages).toContain('express')
+    expect(packages).toContain('mqtt')
   })
 })

@@ -3,7 +3,7 @@
  * sorted by id, showing its state and detail. Options are updated in place, so the user's choice (and an
  * open drop-down) survives every update.
  */
-import { readPrinterStatus, type PrinterState, type PrinterStatusMessage } from '../protocol/payloads.ts'
+import { readPrinterStatus, type PrinterState, type PrinterStatusMessage } from '../../protocol/payloads.ts'
 
 export interface PrinterEntry {
   id: string

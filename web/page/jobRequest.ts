@@ -1,6 +1,6 @@
 /** What the Print button publishes: the form's values checked, and the JSON envelope (SPEC "Jobs"). */
-import type { JobEnvelope } from '../protocol/payloads.ts'
-import { DEFAULT_MAX_JOB_BYTES, MAX_COPIES, MIN_COPIES } from '../protocol/limits.ts'
+import type { JobEnvelope } from '../../protocol/payloads.ts'
+import { MAX_COPIES, MIN_COPIES } from '../../protocol/limits.ts'
 import { randomSuffix } from './connection.ts'
 
 export type Checked<T> = { ok: true, value: T } | { ok: false, message: string }
@@ -19,11 +19,12 @@ export function checkCopies (raw: string): Checked<number> {
   return { ok: true, value: copies }
 }
 
-export function checkTicket (text: string): Checked<string> {
+/** `maxJobBytes`: the broker's MAX_JOB_BYTES, from `/config.json`. */
+export function checkTicket (text: string, maxJobBytes: number): Checked<string> {
   if (text.trim() === '') return { ok: false, message: 'Type a ticket to print, e.g. <RC10,10><F3>Hello<p>.' }
   const bytes = new TextEncoder().encode(text).length
-  if (bytes > DEFAULT_MAX_JOB_BYTES) {
-    return { ok: false, message: `The ticket is ${bytes} bytes; jobs are limited to ${DEFAULT_MAX_JOB_BYTES} bytes.` }
+  if (bytes > maxJobBytes) {
+    return { ok: false, message: `The ticket is ${bytes} bytes; jobs are limited to ${maxJobBytes} bytes.` }
   }
   return { ok: true, value: text }
 }

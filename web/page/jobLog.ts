@@ -2,7 +2,7 @@
  * The job log: one row per job this page sent, newest first, updated live from `responses` and `errors`.
  * Everything in a row is set with textContent: results come from the network.
  */
-import { readJobOutcome, type JobErrorMessage, type JobResult } from '../protocol/payloads.ts'
+import { readJobOutcome, type JobErrorMessage, type JobResult } from '../../protocol/payloads.ts'
 
 /** `queued`: sent, no result yet; `retrying`: a retryable error, the relay keeps the job; `failed`: final error. */
 export type JobRowStatus = 'queued' | 'printed' | 'sent' | 'retrying' | 'failed'

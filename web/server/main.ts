@@ -1,6 +1,6 @@
 /** `npm run web`: the page, `/mqtt` and `server/time` in front of an external broker such as Mosquitto. */
-import { configOrExit, runParts } from '../runtime/lifecycle.ts'
-import { createLogger } from '../runtime/logger.ts'
+import { configOrExit, runParts } from '../../runtime/lifecycle.ts'
+import { createLogger } from '../../runtime/logger.ts'
 import { loadWebServerConfig } from './config.ts'
 import { WebServer } from './webServer.ts'
 

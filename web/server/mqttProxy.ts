@@ -7,8 +7,8 @@
  */
 import type { IncomingMessage, Server } from 'node:http'
 import { WebSocket, WebSocketServer, type RawData } from 'ws'
-import type { Logger } from '../runtime/logger.ts'
-import { originVerifier } from '../runtime/originCheck.ts'
+import type { Logger } from '../../runtime/logger.ts'
+import { originVerifier } from '../../runtime/originCheck.ts'
 
 export interface MqttProxyDeps {
   server: Server

@@ -4,8 +4,8 @@
  * write `server/time`: an admin.
  */
 import mqtt, { type MqttClient } from 'mqtt'
-import { SERVER_TIME_TOPIC } from '../protocol/index.ts'
-import type { Logger } from '../runtime/logger.ts'
+import { SERVER_TIME_TOPIC } from '../../protocol/index.ts'
+import type { Logger } from '../../runtime/logger.ts'
 
 export interface TimePublisherDeps {
   config: { MQTT_URL: string, MQTT_USERNAME?: string | undefined, MQTT_PASSWORD?: string | undefined, SERVER_TIME_INTERVAL_MS: number }

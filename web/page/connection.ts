@@ -31,10 +31,10 @@ export interface PageConnectionDeps {
 /** CONNACK return codes of MQTT 3.1.1 that mean "log in (again)": bad user name or password, not authorized. */
 const LOGIN_REFUSED = new Set([4, 5])
 
-/** `ws(s)://<this page's host>/mqtt`: wss when the page itself came over https. */
-export function brokerUrlFor (location: Pick<Location, 'protocol' | 'host'>): string {
+/** `ws(s)://<this page's host><mqttPath>` (`/mqtt`): wss when the page itself came over https. */
+export function brokerUrlFor (location: Pick<Location, 'protocol' | 'host'>, mqttPath: string): string {
   const scheme = location.protocol === 'https:' ? 'wss' : 'ws'
-  return `${scheme}://${location.host}/mqtt`
+  return `${scheme}://${location.host}${mqttPath}`
 }
 
 /** `printwire-web-` and 12 random base-36 characters (getRandomValues works outside secure contexts too). */
@@ -60,21 +60,32 @@ export class PageConnection {
 
   start (): void {
     const { url } = this.deps
-    const reconnectPeriod = this.deps.reconnectPeriodMs ?? 2000
     this.report('connecting', `Connecting to ${url}…`)
     const client = mqtt.connect(url, {
       protocolVersion: 4,
       clean: true,
       clientId: `printwire-web-${randomSuffix()}`,
-      reconnectPeriod,
+      reconnectPeriod: this.reconnectPeriodMs,
       connectTimeout: 10_000,
       keepalive: 30,
       ...(this.deps.username === undefined ? {} : { username: this.deps.username, password: this.deps.password ?? '' })
     })
     this.client = client
-    const seconds = Math.max(1, Math.round(reconnectPeriod / 1000))
-    let lastError = ''
+    this.watch(client)
+    client.on('message', (topic, payload) => {
+      this.deps.onMessage(topic, this.decoder.decode(payload))
+    })
+  }
 
+  private get reconnectPeriodMs (): number {
+    return this.deps.reconnectPeriodMs ?? 2000
+  }
+
+  /** Turns mqtt.js's connect, close, offline and error events into `ConnectionState`s. */
+  private watch (client: MqttClient): void {
+    const { url } = this.deps
+    const seconds = Math.max(1, Math.round(this.reconnectPeriodMs / 1000))
+    let lastError = ''
     client.on('connect', () => {
       lastError = ''
       this.report('connected', `Connected to ${url}`)
@@ -94,17 +105,16 @@ export class PageConnection {
     client.on('error', (error) => {
       lastError = error.message
       console.warn('MQTT error:', error.message)
-      const code = (error as { code?: unknown }).code
-      if (typeof code === 'number' && LOGIN_REFUSED.has(code)) {
-        // Retrying the same credentials cannot help: stop, and let the page ask for others.
-        client.end(true)
-        this.report('disconnected', 'The broker refused the log-in.')
-        this.deps.onLoginRefused(code)
-      }
+      this.refusedLogIn(client, (error as { code?: unknown }).code)
     })
-    client.on('message', (topic, payload) => {
-      this.deps.onMessage(topic, this.decoder.decode(payload))
-    })
+  }
+
+  /** A CONNACK refusing the log-in: retrying the same credentials cannot help, so stop and let the page ask. */
+  private refusedLogIn (client: MqttClient, code: unknown): void {
+    if (typeof code !== 'number' || !LOGIN_REFUSED.has(code)) return
+    client.end(true)
+    this.report('disconnected', 'The broker refused the log-in.')
+    this.deps.onLoginRefused(code)
   }
 
   /** Publishes QoS 1; resolves when the broker has acknowledged it (PUBACK). */

@@ -1,29 +1,31 @@
 /**
- * The web server for an external broker (`npm run web`): Express serves the page on PORT (HTTPS with
- * TLS_CERT/TLS_KEY), `/mqtt` is passed through to the broker's WebSocket listener, and `server/time` is
+ * The web server for an external broker (`npm run web`): Express serves the page and `/config.json` on PORT
+ * (HTTPS with TLS_CERT/TLS_KEY; pageApp.ts), `/mqtt` is passed through to the broker's WebSocket listener, and `server/time` is
  * published as a client. With the embedded broker none of this is needed: it serves all of it itself.
  */
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
-import { bundlePageScript, createWebApp } from '../broker/webApp.ts'
-import { MQTT_WEBSOCKET_PATH as WEBSOCKET_PATH } from '../protocol/index.ts'
-import { maxPayloadBytes } from '../protocol/index.ts'
-import type { Logger } from '../runtime/logger.ts'
-import { closeServer, listen } from '../runtime/servers.ts'
-import { readTlsFiles } from '../runtime/tls.ts'
+import { maxPayloadBytes, WEBSOCKET_PATH } from '../../protocol/index.ts'
+import type { Logger } from '../../runtime/logger.ts'
+import { closeServer, listen } from '../../runtime/servers.ts'
+import { readTlsFiles } from '../../runtime/tls.ts'
 import type { WebServerConfig } from './config.ts'
 import { MqttProxy } from './mqttProxy.ts'
+import { loadPageApp } from './pageApp.ts'
 import { TimePublisher } from './timePublisher.ts'
 
 export interface WebServerDeps {
   config: WebServerConfig
   logger: Logger
+  /** Where the page script is cached (web/server/pageBundle.ts); its default otherwise. */
+  pageCacheDir?: string
 }
 
 export class WebServer {
   private readonly config: WebServerConfig
   private readonly logger: Logger
+  private readonly pageCacheDir: string | undefined
   private server: Server | undefined
   private proxy: MqttProxy | undefined
   private clock: TimePublisher | undefined
@@ -32,6 +34,7 @@ export class WebServer {
   constructor (deps: WebServerDeps) {
     this.config = deps.config
     this.logger = deps.logger
+    this.pageCacheDir = deps.pageCacheDir
   }
 
   get port (): number {
@@ -41,7 +44,7 @@ export class WebServer {
   async start (): Promise<void> {
     const { config, logger } = this
     const tls = await readTlsFiles('web server', config)
-    const app = createWebApp(await bundlePageScript())
+    const app = await loadPageApp({ config, logger, pageCacheDir: this.pageCacheDir })
     const server = tls === undefined ? createHttpServer(app) : createHttpsServer({ ...tls }, app)
     this.server = server
     server.on('connection', (socket: Socket) => {

@@ -1,0 +1,30 @@
+/**
+ * The Printwire page's entry (bundled as `/app.js` by web/server/pageBundle.ts): reads the broker's settings
+ * from `/config.json`, then runs the print page (printPage.ts). Without those settings it does not connect:
+ * it would print under a topic prefix or a job limit the broker does not use.
+ */
+import { findPageElements, showNotice, type PageElements } from './pageElements.ts'
+import { PrintPage } from './printPage.ts'
+import { fetchPageConfig } from './serverConfig.ts'
+
+async function start (ui: PageElements): Promise<void> {
+  let config
+  try {
+    config = await fetchPageConfig()
+  } catch (error) {
+    cannotStart(ui, error instanceof Error ? error.message : String(error))
+    return
+  }
+  new PrintPage({ ui, config, location, storage: sessionStorage }).start()
+}
+
+function cannotStart (ui: PageElements, why: string): void {
+  showNotice(ui.notice, `This page cannot read the broker's settings: ${why}. Reload the page; if this persists, the web server is not a Printwire page server of this version.`)
+  ui.connection.dataset.state = 'disconnected'
+  ui.connection.textContent = 'Not connected: no broker settings.'
+  ui.printForm.print.disabled = true
+  ui.printForm.printer.disabled = true
+  ui.printForm.printReason.textContent = 'Printing needs the broker\'s settings (/config.json).'
+}
+
+void start(findPageElements())

@@ -1,0 +1,58 @@
+/**
+ * The page server's routes, as an Express app that the embedded broker (broker/mqttBroker.ts) and `npm run
+ * web` (webServer.ts) each mount on their HTTP server: the page (web/page/) at `/`, its script as `/app.js`
+ * (pageBundle.ts), `/config.json` (the broker's settings the page needs, protocol/pageConfig.ts) and `/healthz`.
+ * Everything here is public, like the page itself: `/config.json` holds no user, password or file path.
+ */
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import express, { type Express } from 'express'
+import { PAGE_CONFIG_PATH, pageConfigFor, type PageConfig } from '../../protocol/index.ts'
+import type { Logger } from '../../runtime/logger.ts'
+import { loadPageScript } from './pageBundle.ts'
+
+const PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'page')
+
+export interface PageAppDeps {
+  /** The bundled page script (pageBundle.ts). */
+  pageScript: string
+  pageConfig: PageConfig
+}
+
+export interface LoadPageAppDeps {
+  /** The broker's settings the page needs (`/config.json`). */
+  config: { TOPIC_PREFIX: string, MAX_JOB_BYTES: number }
+  logger: Logger
+  /** Where the page script is cached (pageBundle.ts); its default otherwise. */
+  pageCacheDir?: string | undefined
+}
+
+/** The page app for a server with these settings, its script bundled or taken from the cache. */
+export async function loadPageApp (deps: LoadPageAppDeps): Promise<Express> {
+  const { config, logger, pageCacheDir } = deps
+  const pageScript = await loadPageScript({ logger, ...(pageCacheDir === undefined ? {} : { cacheDir: pageCacheDir }) })
+  return createPageApp({ pageScript, pageConfig: pageConfigFor(config) })
+}
+
+export function createPageApp (deps: PageAppDeps): Express {
+  const app = express()
+  app.disable('x-powered-by')
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff')
+    res.setHeader('Referrer-Policy', 'no-referrer')
+    next()
+  })
+  app.get('/app.js', (_req, res) => {
+    res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
+    res.send(deps.pageScript)
+  })
+  app.get(PAGE_CONFIG_PATH, (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache')
+    res.json(deps.pageConfig)
+  })
+  app.get('/healthz', (_req, res) => { res.json({ ok: true }) })
+  // The page's sources are served bundled as /app.js, never as they are.
+  app.use((req, res, next) => { if (req.path.endsWith('.ts')) res.sendStatus(404); else next() })
+  app.use(express.static(PAGE_DIR, { index: 'index.html', extensions: ['html'], dotfiles: 'ignore' }))
+  return app
+}
