@@ -2,7 +2,7 @@
  * The embedded broker, built from parts started in order and stopped in reverse (runtime/lifecycle.ts
  * PartStack): its store (persistence.ts), the users (AUTH_FILE), Aedes with what the broker adds to it
  * (brokerCore.ts), the listeners (listeners.ts: MQTT over TCP on MQTT_PORT; the page and MQTT over WebSockets
- * on PORT; mqtts:// on MQTTS_PORT with TLS, plain MQTT then on loopback) and `server/time` (serverClock.ts).
+ * on PORT; mqtts:// on MQTTS_PORT with TLS, plain MQTT then on loopback) and `server/time` (serverTimePublisher.ts).
  */
 import type { Aedes } from 'aedes'
 import { AccessControl } from '../access/accessControl.ts'
@@ -16,7 +16,7 @@ import { BrokerCore } from './brokerCore.ts'
 import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
 import { BrokerListeners } from './listeners.ts'
 import { openPersistence } from './persistence.ts'
-import { ServerClock } from './serverClock.ts'
+import { ServerTimePublisher } from './serverTimePublisher.ts'
 
 export interface PrintwireBrokerDeps {
   config: BrokerConfig
@@ -92,7 +92,7 @@ export class PrintwireBroker {
     await parts.start('broker', core)
     await parts.start('listeners', listeners)
     this.running = { core, listeners, persistence: persistence.describe, users: access?.userCount }
-    await parts.start('server time', new ServerClock({ broker: core.aedes, intervalMs: config.SERVER_TIME_INTERVAL_MS, logger }))
+    await parts.start('server time', new ServerTimePublisher({ broker: core.aedes, intervalMs: config.SERVER_TIME_INTERVAL_MS, logger }))
   }
 
   private logStarted (): void {

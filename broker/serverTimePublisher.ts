@@ -3,17 +3,17 @@ import type { Aedes } from 'aedes'
 import { SERVER_TIME_TOPIC } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 
-export interface ServerClockDeps {
+export interface ServerTimePublisherDeps {
   broker: Aedes
   intervalMs: number
   logger: Logger
 }
 
-export class ServerClock {
-  private readonly deps: ServerClockDeps
+export class ServerTimePublisher {
+  private readonly deps: ServerTimePublisherDeps
   private timer: NodeJS.Timeout | undefined
 
-  constructor (deps: ServerClockDeps) {
+  constructor (deps: ServerTimePublisherDeps) {
     this.deps = deps
   }
 
