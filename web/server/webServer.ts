@@ -8,6 +8,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { maxPayloadBytes, WEBSOCKET_PATH } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
+import { PartStack } from '../../runtime/lifecycle.ts'
 import { closeServer, listen } from '../../runtime/servers.ts'
 import { readTlsFiles } from '../../runtime/tls.ts'
 import type { WebServerConfig } from './config.ts'
@@ -26,52 +27,56 @@ export class WebServer {
   private readonly config: WebServerConfig
   private readonly logger: Logger
   private readonly pageCacheDir: string | undefined
+  private readonly parts: PartStack
   private server: Server | undefined
-  private proxy: MqttProxy | undefined
-  private clock: TimePublisher | undefined
-  private readonly sockets = new Set<Socket>()
 
   constructor (deps: WebServerDeps) {
     this.config = deps.config
     this.logger = deps.logger
     this.pageCacheDir = deps.pageCacheDir
+    this.parts = new PartStack({ logger: deps.logger })
   }
 
   get port (): number {
     return (this.server?.address() as AddressInfo | null)?.port ?? 0
   }
 
+  /** Starts the proxy, the listener and the time publisher; if one fails, those started are stopped. */
   async start (): Promise<void> {
-    const { config, logger } = this
+    await this.parts.build(() => this.build())
+    const scheme = this.config.TLS_CERT === undefined ? 'http' : 'https'
+    this.logger.info({ web: `${scheme}://localhost:${this.port}/`, broker: this.config.BROKER_WS_URL }, 'web server listening')
+  }
+
+  async stop (): Promise<void> {
+    await this.parts.stop()
+  }
+
+  private async build (): Promise<void> {
+    const { config, logger, parts } = this
     const tls = await readTlsFiles('web server', config)
     const app = await loadPageApp({ config, logger, pageCacheDir: this.pageCacheDir })
     const server = tls === undefined ? createHttpServer(app) : createHttpsServer({ ...tls }, app)
     this.server = server
+    const sockets = new Set<Socket>()
     server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket)
-      socket.once('close', () => this.sockets.delete(socket))
+      sockets.add(socket)
+      socket.once('close', () => sockets.delete(socket))
     })
-    this.proxy = new MqttProxy({
+    parts.onStop('listener', async () => {
+      const closed = closeServer(server)
+      for (const socket of sockets) socket.destroy()
+      await closed
+    })
+    await parts.start('mqtt proxy', new MqttProxy({
       server,
       path: WEBSOCKET_PATH,
       upstreamUrl: config.BROKER_WS_URL,
       maxPayloadBytes: maxPayloadBytes(config.MAX_JOB_BYTES) + 16,
       allowedOrigins: config.ALLOWED_ORIGINS,
       logger
-    })
-    await this.proxy.start()
+    }))
     await listen(server, config.PORT, config.LISTEN_HOST)
-    this.clock = new TimePublisher({ config, logger })
-    await this.clock.start()
-    const scheme = tls === undefined ? 'http' : 'https'
-    logger.info({ web: `${scheme}://localhost:${this.port}/`, broker: config.BROKER_WS_URL }, 'web server listening')
-  }
-
-  async stop (): Promise<void> {
-    await this.clock?.stop()
-    await this.proxy?.stop()
-    const closed = closeServer(this.server)
-    for (const socket of this.sockets) socket.destroy()
-    await closed
+    await parts.start('server time', new TimePublisher({ config, logger }))
   }
 }
