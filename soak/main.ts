@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
-import { runFaultScenario, type FaultScenarioReport } from './faultScenario.ts'
+import { runFaultScenario, type FaultScenarioReport } from '../harness/faultScenario.ts'
 
 const program = new Command('soak')
   .option('--jobs <n>', 'jobs per run', '1000')

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
 import type { Clock } from '../relay/clock.ts'
 import { systemClock } from '../relay/clock.ts'
-import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from './helpers/accessTargets.ts'
-import { TestClient } from './helpers/mqttClient.ts'
-import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
+import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../harness/accessTargets.ts'
+import { TestClient } from '../harness/mqttClient.ts'
+import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
 
 const HOUR = 3_600_000
 

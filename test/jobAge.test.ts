@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
 import { systemClock, type Clock } from '../relay/clock.ts'
 import type { Relay } from '../relay/relay.ts'
-import { TestClient, type Received } from './helpers/mqttClient.ts'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
+import { TestClient, type Received } from '../harness/mqttClient.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

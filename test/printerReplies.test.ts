@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { BocaSimulator, BocaSimulatorConfig } from '../printer-sim/bocaSimulator.ts'
 import { loadRelayConfig } from '../relay/config.ts'
 import { ConfigError } from '../runtime/config.ts'
-import { TestClient } from './helpers/mqttClient.ts'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './helpers/parts.ts'
+import { TestClient } from '../harness/mqttClient.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

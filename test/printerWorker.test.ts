@@ -9,7 +9,7 @@ import { systemClock } from '../relay/clock.ts'
 import { PrinterWorker, type OutcomeSink } from '../relay/printerWorker.ts'
 import { JobSpool, type OutboxEntry } from '../relay/spool.ts'
 import { silentLogger } from '../runtime/logger.ts'
-import { Cleanup, relayEnv, startPrinter, tempDir } from './helpers/parts.ts'
+import { Cleanup, relayEnv, startPrinter, tempDir } from '../harness/parts.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

@@ -8,7 +8,7 @@ import { Level } from 'level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { JobSpool, type StoredOutcome } from '../relay/spool.ts'
 import { silentLogger } from '../runtime/logger.ts'
-import { Cleanup, tempDir } from './helpers/parts.ts'
+import { Cleanup, tempDir } from '../harness/parts.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

@@ -5,12 +5,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { writeTestUsers, PASSWORDS } from '../../test/helpers/accessTargets.ts'
-import { startMosquitto, type MosquittoBroker } from '../../test/helpers/mosquittoBroker.ts'
-import { TestClient } from '../../test/helpers/mqttClient.ts'
-import { freePort } from '../../test/helpers/ports.ts'
-import { PartProcess } from '../../test/helpers/processes.ts'
-import { Cleanup } from '../../test/helpers/parts.ts'
+import { writeTestUsers, PASSWORDS } from '../../harness/accessTargets.ts'
+import { startMosquitto, type MosquittoBroker } from '../../harness/mosquittoBroker.ts'
+import { TestClient } from '../../harness/mqttClient.ts'
+import { freePort } from '../../harness/ports.ts'
+import { PartProcess } from '../../harness/processes.ts'
+import { Cleanup } from '../../harness/parts.ts'
 
 export { Cleanup, PASSWORDS }
 

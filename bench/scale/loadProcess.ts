@@ -11,7 +11,7 @@
  * Both reconnect by themselves after a close, RECONNECT_MIN_MS to RECONNECT_MAX_MS later (jittered).
  *
  * Commands on stdin, one JSON object a line; reports on stdout, one JSON object a line with a `msg`
- * (what test/helpers/processes.ts's PartProcess reads):
+ * (what harness/processes.ts's PartProcess reads):
  *   {"cmd":"open","kind":"relays"|"browsers","round":"<name>"}
  *                                              opens them, at most HANDSHAKES handshakes at a time, then logs
  *                                              "relays <name>" / "browsers <name>" once every one is subscribed

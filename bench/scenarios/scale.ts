@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { hashPassword, verifyPassword } from '../../access/passwordHash.ts'
-import { PartProcess, type LogLine } from '../../test/helpers/processes.ts'
+import { PartProcess, type LogLine } from '../../harness/processes.ts'
 import { BENCH_USER, PASSWORDS, rssBytes, startAedes, type Cleanup } from '../harness/parts.ts'
 import type { ScenarioResult } from '../harness/report.ts'
 import type { Scenario, ScenarioContext } from '../harness/scenario.ts'

@@ -4,7 +4,7 @@
  * its own, stopped by `Cleanup`.
  */
 import { printerIds, type Cleanup } from '../harness/parts.ts'
-import { PartProcess } from '../../test/helpers/processes.ts'
+import { PartProcess } from '../../harness/processes.ts'
 
 export interface StartedSeed {
   /** The seed server, for seedLoad.ts. */

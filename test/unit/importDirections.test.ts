@@ -24,7 +24,9 @@ const MAY_IMPORT: Record<string, string[]> = {
   'web/page': ['protocol'],
   web: ['protocol', 'runtime', 'access'],
   broker: ['protocol', 'runtime', 'access', 'web'],
-  cli: ['protocol', 'runtime', 'access', 'boca', 'relay', 'broker', 'web', 'printer-sim']
+  cli: ['protocol', 'runtime', 'access', 'boca', 'relay', 'broker', 'web', 'printer-sim'],
+  /** Real parts for tests, benchmarks and the soak: any product folder, never test/, bench/ or soak/. */
+  harness: ['protocol', 'runtime', 'access', 'boca', 'relay', 'broker', 'web', 'printer-sim', 'cli']
 }
 const PRODUCT = Object.keys(MAY_IMPORT).filter((folder) => !folder.includes('/'))
 
