@@ -15,7 +15,9 @@ import net from 'node:net'
 import { decodeStatusByte, hex } from '../boca/status.ts'
 import type { PrinterReport } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
-import { closeGracefully, type AttemptOutcome, type AttemptResult, type PrintOptions, type PrintTimeouts, type StatusTarget } from './printerClient.ts'
+import type { Clock, TimerHandle } from './clock.ts'
+import type { AttemptOptions, AttemptOutcome, AttemptResult, PrinterPort, PrintTimeouts, StatusTarget } from './printAttempt.ts'
+import { checkReachable, closeGracefully, probeReady } from './printerProbe.ts'
 
 export interface PrinterConnectionDeps {
   /** The printer, and the form of its status bytes. */
@@ -23,29 +25,37 @@ export interface PrinterConnectionDeps {
   /** Close the connection after this long without a job (well under Boca's 30 s idle reset). */
   idleCloseMs: number
   logger: Logger
+  /** The timers of an attempt (PRINTER_TIMEOUT_MS, STATUS_WAIT_MS, TICKET_SETTLE_MS) and of the idle close. */
+  clock: Clock
 }
 
-export class PrinterConnection {
+export class PrinterConnection implements PrinterPort {
   private readonly deps: PrinterConnectionDeps
   private socket: net.Socket | undefined
-  private idleTimer: NodeJS.Timeout | undefined
-  /** Connections opened so far (a kept connection serves many jobs). */
-  opened = 0
+  private idleTimer: TimerHandle | undefined
 
   constructor (deps: PrinterConnectionDeps) {
     this.deps = deps
   }
-
-  async start (): Promise<void> {}
 
   /** Closes the connection, if one is open, waiting for the printer to close its side. */
   async stop (): Promise<void> {
     await this.close(true)
   }
 
+  /** Asks the printer, on a connection of its own, whether it is ready (printerProbe.ts). */
+  probeReady (timeouts: PrintTimeouts): Promise<boolean> {
+    return probeReady(this.deps.target, timeouts)
+  }
+
+  /** Whether a connection to the printer can be made (printerProbe.ts): null when it can, else the reason. */
+  checkReachable (connectMs: number): Promise<string | null> {
+    return checkReachable(this.deps.target, connectMs)
+  }
+
   /** Closes the open connection (gracefully: the printer refuses the next one until it has seen this one close). */
   async close (graceful: boolean): Promise<void> {
-    clearTimeout(this.idleTimer)
+    this.deps.clock.clearTimeout(this.idleTimer)
     const socket = this.socket
     this.socket = undefined
     if (socket !== undefined) await closeGracefully(socket, graceful)
@@ -55,8 +65,8 @@ export class PrinterConnection {
    * One attempt at a job, cut into `pieces` (boca/fgl.ts `splitTickets`, per copy). With `expectedAcks` > 0
    * there is one piece per ticket, and each piece is written only once the previous one is acknowledged.
    */
-  async print (pieces: readonly Buffer[], expectedAcks: number, timeouts: PrintTimeouts, options: PrintOptions = {}): Promise<AttemptResult> {
-    clearTimeout(this.idleTimer)
+  async print (pieces: readonly Buffer[], expectedAcks: number, timeouts: PrintTimeouts, options: AttemptOptions = {}): Promise<AttemptResult> {
+    this.deps.clock.clearTimeout(this.idleTimer)
     const report: PrinterReport = { acks: 0, expectedAcks, statusBytes: [], condition: 'none' }
     let socket = this.socket
     const reused = socket !== undefined
@@ -79,7 +89,7 @@ export class PrinterConnection {
     }
     const keep = result.outcome.kind === 'printed' || result.outcome.kind === 'sent'
     if (keep && this.socket === socket && !socket.destroyed) {
-      this.idleTimer = setTimeout(() => { void this.close(true) }, this.deps.idleCloseMs)
+      this.idleTimer = this.deps.clock.setTimeout(() => { void this.close(true) }, this.deps.idleCloseMs)
     } else {
       if (this.socket === socket) this.socket = undefined
       await closeGracefully(socket, keep)
@@ -94,26 +104,25 @@ export class PrinterConnection {
       const socket = net.connect({ host: target.host, port: target.port })
       socket.setNoDelay(true)
       const fail = (reason: string): void => {
-        clearTimeout(timer)
+        this.deps.clock.clearTimeout(timer)
         socket.removeAllListeners()
         socket.on('error', () => {})
         socket.destroy()
         resolve(reason)
       }
-      const timer = setTimeout(() => fail(`no connection within ${connectMs} ms`), connectMs)
+      const timer = this.deps.clock.setTimeout(() => fail(`no connection within ${connectMs} ms`), connectMs)
       socket.once('error', (error: NodeJS.ErrnoException) => fail(error.code ?? error.message))
       socket.once('close', () => fail('connection closed'))
       socket.once('connect', () => {
-        clearTimeout(timer)
+        this.deps.clock.clearTimeout(timer)
         socket.removeAllListeners()
-        this.opened++
         this.socket = socket
         // Between jobs: keep reading (stale status bytes are dropped) so that the printer closing is noticed.
         socket.on('data', () => {})
         socket.on('error', (error: NodeJS.ErrnoException) => logger.debug({ err: error }, 'printer connection error'))
         socket.once('close', () => {
           if (this.socket === socket) this.socket = undefined
-          clearTimeout(this.idleTimer)
+          this.deps.clock.clearTimeout(this.idleTimer)
         })
         resolve(socket)
       })
@@ -128,7 +137,7 @@ export class PrinterConnection {
    * the printer's form (ASCII_STATUS_PRINTERS); a chunk holding any byte that is not Boca status ends the job
    * as `foreign`: the device on that port does not speak Boca status, whatever other bytes it sent.
    */
-  private attempt (socket: net.Socket, pieces: readonly Buffer[], report: PrinterReport, timeouts: PrintTimeouts, options: PrintOptions): Promise<AttemptResult> {
+  private attempt (socket: net.Socket, pieces: readonly Buffer[], report: PrinterReport, timeouts: PrintTimeouts, options: AttemptOptions): Promise<AttemptResult> {
     const { expectedAcks } = report
     const { statusEncoding } = this.deps.target
     return new Promise((resolve) => {
@@ -143,12 +152,13 @@ export class PrinterConnection {
       let settlingSince: number | undefined
       let settled = false
       let busy = false
-      let timer: NodeJS.Timeout | undefined
+      let timer: TimerHandle | undefined
+      const { clock } = this.deps
 
       const finish = (outcome: AttemptOutcome): void => {
         if (settled) return
         settled = true
-        clearTimeout(timer)
+        clock.clearTimeout(timer)
         socket.off('data', onData)
         socket.off('close', onClose)
         socket.off('error', onError)
@@ -158,8 +168,8 @@ export class PrinterConnection {
         resolve({ outcome, report, bytesWritten })
       }
       const arm = (ms: number, onExpire: () => void): void => {
-        clearTimeout(timer)
-        timer = setTimeout(onExpire, ms)
+        clock.clearTimeout(timer)
+        timer = clock.setTimeout(onExpire, ms)
       }
       const allAcknowledged = (): boolean => expectedAcks > 0 && report.acks >= expectedAcks && sent === pieces.length
       /** Writes `piece` (`count` pieces of the job, 1 unless they go together unconfirmed), then runs `then`. */
@@ -183,8 +193,8 @@ export class PrinterConnection {
           const settle = timeouts.ticketSettleMs ?? 0
           // A quiet gap after an ACK before the next ticket, restarted by anything the printer says in it, but
           // never longer in all than PRINTER_TIMEOUT_MS (a device that chatters on still gets the next ticket).
-          settlingSince ??= Date.now()
-          const waited = Date.now() - settlingSince
+          settlingSince ??= clock.monotonic()
+          const waited = clock.monotonic() - settlingSince
           if (settle > 0 && sent > 0 && waited < timeouts.printerMs) return arm(Math.min(settle, timeouts.printerMs - waited), () => { settlingSince = undefined; writePiece(pieces[sent] as Buffer, 1, advance) })
           settlingSince = undefined
           return writePiece(pieces[sent] as Buffer, 1, advance)

@@ -20,42 +20,13 @@
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { Level } from 'level'
-import { PrintwireError, type JobErrorMessage, type JobResult } from '../protocol/index.ts'
+import { PrintwireError } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { systemClock, type Clock } from './clock.ts'
-import { decodeJob, encodeJob, jobKey, openSublevels, pad, seqOfKey, UPTIME_KEY, writeBatch, type SpoolOp, type SpoolSublevels } from './spoolLayout.ts'
+import { decodeJob, encodeJob, jobKey, openSublevels, pad, seqOfKey, UPTIME_KEY, writeBatch, type JobPhase, type NewJob, type OutboxEntry, type SpooledJob, type SpoolOp, type SpoolSublevels, type StoredOutcome } from './spoolLayout.ts'
 import { migrateSpool, startUptimeClock } from './spoolMigration.ts'
 
-export type JobPhase = 'queued' | 'printing'
-
-/** A job the relay has taken responsibility for. */
-export interface SpooledJob {
-  seq: number
-  id: string
-  printerId: string
-  copies: number
-  /** Copies already acknowledged by the printer (after a fault, only the rest is sent). */
-  copiesDone: number
-  expiresAt?: number
-  /** Wall-clock time the relay took it in (for people; its age is measured on `spooledAtUptimeMs`). */
-  receivedAt: number
-  /** The spool's uptime (`JobSpool.uptimeMs()`) when the job came in: its age is the uptime since. */
-  spooledAtUptimeMs: number
-  /** `printing` from just before the first byte is written until the outcome is stored. */
-  phase: JobPhase
-}
-
-export type StoredOutcome =
-  | { kind: 'result', message: JobResult }
-  | { kind: 'error', message: JobErrorMessage }
-
-export interface OutboxEntry {
-  seq: number
-  printerId: string
-  outcome: StoredOutcome
-  /** The outcome of a finished job (kept for duplicates), not an outcome of its own in the outbox. */
-  finishedJob?: true
-}
+export type { JobPhase, NewJob, OutboxEntry, SpooledJob, StoredOutcome } from './spoolLayout.ts'
 
 export interface JobSpoolDeps {
   dir: string
@@ -223,7 +194,7 @@ export class JobSpool {
    * Durably takes a job in; resolves once it is on disk. `phase: 'printing'` when it goes to the printer
    * at once (its mark then costs no sync of its own).
    */
-  async add (job: Omit<SpooledJob, 'seq' | 'phase' | 'copiesDone' | 'spooledAtUptimeMs'>, bytes: Buffer, phase: JobPhase = 'queued'): Promise<SpooledJob> {
+  async add (job: NewJob, bytes: Buffer, phase: JobPhase = 'queued'): Promise<SpooledJob> {
     const spooled: SpooledJob = { ...job, seq: this.nextSeq++, phase, copiesDone: 0, spooledAtUptimeMs: this.uptimeMs() }
     const ops: Batch = [{ type: 'put', sublevel: this.s.queue, key: jobKey(spooled), value: encodeJob(spooled, bytes) }]
     if (phase === 'printing') ops.push(markOp(this.s, spooled))

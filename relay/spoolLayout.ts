@@ -4,7 +4,41 @@
  */
 import type { AbstractBatchOperation } from 'abstract-level'
 import type { Level } from 'level'
-import type { SpooledJob } from './spool.ts'
+import type { JobErrorMessage, JobResult } from '../protocol/index.ts'
+
+export type JobPhase = 'queued' | 'printing'
+
+/** A job the relay has taken responsibility for (its record, its `printing` mark and its progress, together). */
+export interface SpooledJob {
+  seq: number
+  id: string
+  printerId: string
+  copies: number
+  /** Copies already acknowledged by the printer (after a fault, only the rest is sent). */
+  copiesDone: number
+  expiresAt?: number
+  /** Wall-clock time the relay took it in (for people; its age is measured on `spooledAtUptimeMs`). */
+  receivedAt: number
+  /** The spool's uptime (`JobSpool.uptimeMs()`) when the job came in: its age is the uptime since. */
+  spooledAtUptimeMs: number
+  /** `printing` from just before the first byte is written until the outcome is stored. */
+  phase: JobPhase
+}
+
+export type StoredOutcome =
+  | { kind: 'result', message: JobResult }
+  | { kind: 'error', message: JobErrorMessage }
+
+export interface OutboxEntry {
+  seq: number
+  printerId: string
+  outcome: StoredOutcome
+  /** The outcome of a finished job (kept for duplicates), not an outcome of its own in the outbox. */
+  finishedJob?: true
+}
+
+/** A job as it is taken in: the spool gives it its seq, phase, progress and age. */
+export type NewJob = Omit<SpooledJob, 'seq' | 'phase' | 'copiesDone' | 'spooledAtUptimeMs'>
 
 /** One write of a batch, on any of the spool's sublevels (each with its own value encoding). */
 export type SpoolOp = AbstractBatchOperation<Level<string, string>, string, unknown>

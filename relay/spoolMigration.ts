@@ -5,8 +5,7 @@
  * entries keep their layout. Returns the number of records converted (0: nothing to do).
  */
 import type { Level } from 'level'
-import type { SpooledJob, StoredOutcome } from './spool.ts'
-import { decodeJob, encodeJob, pad, UPTIME_KEY, writeBatch, type SpoolOp, type SpoolSublevels } from './spoolLayout.ts'
+import { decodeJob, encodeJob, pad, UPTIME_KEY, writeBatch, type SpooledJob, type SpoolOp, type SpoolSublevels, type StoredOutcome } from './spoolLayout.ts'
 
 
 export async function migrateSpool (db: Level<string, string>, s: SpoolSublevels): Promise<number> {
