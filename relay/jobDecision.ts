@@ -17,7 +17,7 @@
  */
 import { PrintwireError, type ErrorCode } from '../protocol/index.ts'
 import type { AttemptOutcome } from './printAttempt.ts'
-import type { JobPhase } from './spoolLayout.ts'
+import type { JobPhase, SpooledJob } from './spoolLayout.ts'
 
 
 export type JobSituation =
@@ -113,4 +113,26 @@ export const NOT_BOCA_STATUS = 'not-boca-status'
 /** No ticket acknowledged, and no connection, or no byte taken before the drop or silence. */
 function tookNothing (outcome: Extract<AttemptOutcome, { kind: 'unreachable' | 'timeout' | 'dropped' }>, acks: number): boolean {
   return acks === 0 && (outcome.kind === 'unreachable' || outcome.whileWriting)
+}
+
+/** The times a job's expiry is judged by. */
+export interface ExpiryTimes {
+  /** The broker's time now (read only for a job with `expiresAt`). */
+  brokerNow: () => number
+  /** The broker's time has been heard; otherwise `brokerNow` is the relay's own clock. */
+  brokerTimeKnown: boolean
+  /** The spool's uptime clock now (monotonic, kept across restarts): a job's age is measured on it. */
+  uptimeMs: number
+}
+
+/**
+ * Why a job must not print any more, or undefined while it may: `expiresAt` passed by the broker's clock, or the
+ * job waited more than `jobMaxAgeS` (JOB_MAX_AGE; 0: no limit) on the spool's uptime clock.
+ */
+export function expiryOf (job: Pick<SpooledJob, 'expiresAt' | 'spooledAtUptimeMs'>, times: ExpiryTimes, jobMaxAgeS: number): string | undefined {
+  if (job.expiresAt !== undefined && times.brokerNow() > job.expiresAt) {
+    return `the job expired at ${new Date(job.expiresAt).toISOString()} (by the broker's clock${times.brokerTimeKnown ? '' : ', which the relay has not heard yet: by its own'}) before the printer could print it`
+  }
+  if (jobMaxAgeS > 0 && times.uptimeMs - job.spooledAtUptimeMs > jobMaxAgeS * 1000) return `the job waited longer than JOB_MAX_AGE (${jobMaxAgeS} s) for the printer`
+  return undefined
 }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { decodeStatusByte } from '../../boca/status.ts'
 import { PrintwireError } from '../../protocol/index.ts'
-import { decide, NOT_BOCA_STATUS, type Decision } from '../../relay/jobDecision.ts'
+import { decide, expiryOf, NOT_BOCA_STATUS, type Decision } from '../../relay/jobDecision.ts'
 import type { AttemptOutcome } from '../../relay/printAttempt.ts'
 import type { JobPhase } from '../../relay/spoolLayout.ts'
 
@@ -99,5 +99,30 @@ describe('a job id arriving', () => {
     { known: 'done' as const, retained: true, action: 'answer-stored' }
   ])('known $known, retained $retained: $action', ({ known, retained, action }) => {
     expect(decide({ event: 'arrived', known, retained })).toEqual({ action })
+  })
+})
+
+describe('expiry', () => {
+  const AT = Date.parse('2026-11-30T10:00:00Z')
+  it.each([
+    { name: 'no limit at all', job: { spooledAtUptimeMs: 0 }, brokerNow: AT, uptimeMs: 10 * 3_600_000, maxAgeS: 0, expired: undefined },
+    { name: 'expiresAt not yet passed', job: { expiresAt: AT + 1, spooledAtUptimeMs: 0 }, brokerNow: AT, uptimeMs: 0, maxAgeS: 0, expired: undefined },
+    { name: 'expiresAt just reached', job: { expiresAt: AT, spooledAtUptimeMs: 0 }, brokerNow: AT, uptimeMs: 0, maxAgeS: 0, expired: undefined },
+    { name: 'expiresAt passed', job: { expiresAt: AT - 1, spooledAtUptimeMs: 0 }, brokerNow: AT, uptimeMs: 0, maxAgeS: 0, expired: 'by the broker\'s clock' },
+    { name: 'JOB_MAX_AGE just reached', job: { spooledAtUptimeMs: 500 }, brokerNow: AT, uptimeMs: 60_500, maxAgeS: 60, expired: undefined },
+    { name: 'JOB_MAX_AGE passed', job: { spooledAtUptimeMs: 500 }, brokerNow: AT, uptimeMs: 60_501, maxAgeS: 60, expired: 'JOB_MAX_AGE (60 s)' },
+    { name: 'JOB_MAX_AGE passed, stamped before the uptime clock began', job: { spooledAtUptimeMs: -59_000 }, brokerNow: AT, uptimeMs: 1001, maxAgeS: 60, expired: 'JOB_MAX_AGE (60 s)' }
+  ])('$name', ({ job, brokerNow, uptimeMs, maxAgeS, expired }) => {
+    const reason = expiryOf(job, { brokerNow: () => brokerNow, brokerTimeKnown: true, uptimeMs }, maxAgeS)
+    if (expired === undefined) expect(reason).toBeUndefined()
+    else expect(reason).toContain(expired)
+  })
+
+  it('reads the broker\'s time only for a job with expiresAt, and says when it was the relay\'s own', () => {
+    let reads = 0
+    const brokerNow = (): number => { reads++; return AT }
+    expect(expiryOf({ spooledAtUptimeMs: 0 }, { brokerNow, brokerTimeKnown: false, uptimeMs: 0 }, 60)).toBeUndefined()
+    expect(reads).toBe(0)
+    expect(expiryOf({ expiresAt: AT - 1, spooledAtUptimeMs: 0 }, { brokerNow, brokerTimeKnown: false, uptimeMs: 0 }, 60)).toContain('which the relay has not heard yet: by its own')
   })
 })
