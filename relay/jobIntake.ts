@@ -27,7 +27,7 @@ export interface JobIntakeDeps {
   /** An error message about this printer, dated now. */
   errorMessage: (jobId: string | undefined, code: ErrorCode, message: string) => JobErrorMessage
   /** Publishes an error that is not stored (the spool cannot write). */
-  announce: (message: JobErrorMessage) => void
+  deliverUnstored: (message: JobErrorMessage) => void
   /** Whether the printer is idle and working, so that a job arriving now goes to it at once. */
   idle: () => boolean
   /** A job was queued. */
@@ -66,7 +66,7 @@ export class JobIntake {
     const jobId = peekJobId(payload)
     const problem = spool.problem ?? 'relay disk full'
     logger.warn({ jobId, bytes: payload.length, problem }, 'job not taken: the spool cannot write; it stays with the broker')
-    this.deps.announce(this.deps.errorMessage(jobId, 'RELAY_DISK_FULL', `relay ${config.RELAY_ID} cannot take ${jobId === undefined ? 'this job' : `job ${jobId}`} for printer ${printer.id} now (${problem}): it stays with the broker, which delivers it again once the relay can write`))
+    this.deps.deliverUnstored(this.deps.errorMessage(jobId, 'RELAY_DISK_FULL', `relay ${config.RELAY_ID} cannot take ${jobId === undefined ? 'this job' : `job ${jobId}`} for printer ${printer.id} now (${problem}): it stays with the broker, which delivers it again once the relay can write`))
   }
 
   /**
@@ -82,7 +82,7 @@ export class JobIntake {
     // a retained publish to the subscribers of the moment), and its publisher then has that answer.
     this.deps.logger.warn({ jobId, bytes: payload.length }, 'retained job not printed')
     const which = jobId === undefined ? 'a retained job' : `a retained copy of job ${jobId}`
-    await this.report(undefined, 'INVALID_JOB', `${which} was delivered from the broker's retained messages and is not printed from there (every new relay session would print it again); clear it with an empty retained publish on the jobs topic, and publish jobs without the retain flag`)
+    await this.answerError(undefined, 'INVALID_JOB', `${which} was delivered from the broker's retained messages and is not printed from there (every new relay session would print it again); clear it with an empty retained publish on the jobs topic, and publish jobs without the retain flag`)
   }
 
   /** A job id this printer knows: ignored while queued, answered with its stored outcome once done. True when handled. */
@@ -97,7 +97,7 @@ export class JobIntake {
     }
     if (decision.action !== 'answer-stored' || stored === undefined) return false
     logger.info({ jobId, outcome: stored.kind }, retained ? 'retained copy of a finished job: answered with its original outcome' : 'duplicate of a finished job: answered with its original outcome')
-    await phases.report(stored)
+    await phases.answer(stored)
     return true
   }
 
@@ -110,7 +110,7 @@ export class JobIntake {
       if (!(error instanceof PrintwireError)) throw error
       const jobId = peekJobId(payload)
       logger.warn({ jobId, code: error.code, bytes: payload.length, reason: error.message }, 'job refused')
-      await this.report(jobId, error.code, error.message)
+      await this.answerError(jobId, error.code, error.message)
       return
     }
     if (parsed.id !== undefined && await this.answeredAsKnown(parsed.id, false)) return
@@ -146,11 +146,11 @@ export class JobIntake {
     const { logger, config, printer, queue } = this.deps
     const { waiting, waitingBytes } = queue
     logger.warn({ jobId, bytes: size, queued: waiting, queuedBytes: waitingBytes }, 'job refused: the printer\'s queue is full')
-    return this.report(jobId, 'QUEUE_FULL', `printer ${printer.id} already has ${waiting} job(s) of ${waitingBytes} bytes waiting in relay ${config.RELAY_ID} (limits: MAX_QUEUED_JOBS ${config.MAX_QUEUED_JOBS}, MAX_QUEUED_BYTES ${config.MAX_QUEUED_BYTES}); this job of ${size} bytes is not taken: send it again once the printer has caught up`)
+    return this.answerError(jobId, 'QUEUE_FULL', `printer ${printer.id} already has ${waiting} job(s) of ${waitingBytes} bytes waiting in relay ${config.RELAY_ID} (limits: MAX_QUEUED_JOBS ${config.MAX_QUEUED_JOBS}, MAX_QUEUED_BYTES ${config.MAX_QUEUED_BYTES}); this job of ${size} bytes is not taken: send it again once the printer has caught up`)
   }
 
   /** An error that finishes no job (a refusal), stored then published. */
-  private report (jobId: string | undefined, code: ErrorCode, message: string): Promise<void> {
-    return this.deps.phases.report({ kind: 'error', message: this.deps.errorMessage(jobId, code, message) })
+  private answerError (jobId: string | undefined, code: ErrorCode, message: string): Promise<void> {
+    return this.deps.phases.answer({ kind: 'error', message: this.deps.errorMessage(jobId, code, message) })
   }
 }

@@ -97,7 +97,7 @@ export class JobPhases {
   }
 
   /** Stores an outcome that finishes no job (a refusal, a transient error, a duplicate's answer), then publishes it. */
-  report (outcome: StoredOutcome): Promise<void> {
+  answer (outcome: StoredOutcome): Promise<void> {
     return this.finish(undefined, outcome)
   }
 

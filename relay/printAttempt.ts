@@ -64,7 +64,7 @@ export interface AttemptResult {
 }
 
 /** How a worker reaches its printer: printerConnection.ts over TCP; a scripted one in unit tests. */
-export interface PrinterPort {
+export interface PrinterChannel {
   /** One attempt at a job, cut into `pieces`, expecting `expectedAcks` ticket ACKs. */
   print(pieces: readonly Buffer[], expectedAcks: number, timeouts: PrintTimeouts, options?: AttemptOptions): Promise<AttemptResult>
   /** Whether the printer says it is ready (`<S1>`); false when unreachable, busy, in fault or silent. */

@@ -16,7 +16,7 @@ import { decodeStatusByte, hex } from '../boca/status.ts'
 import type { PrinterReport } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Clock, TimerHandle } from './clock.ts'
-import type { AttemptOptions, AttemptOutcome, AttemptResult, PrinterPort, PrintTimeouts, StatusTarget } from './printAttempt.ts'
+import type { AttemptOptions, AttemptOutcome, AttemptResult, PrinterChannel, PrintTimeouts, StatusTarget } from './printAttempt.ts'
 import { checkReachable, closeGracefully, probeReady } from './printerProbe.ts'
 
 export interface PrinterConnectionDeps {
@@ -29,7 +29,7 @@ export interface PrinterConnectionDeps {
   clock: Clock
 }
 
-export class PrinterConnection implements PrinterPort {
+export class PrinterConnection implements PrinterChannel {
   private readonly deps: PrinterConnectionDeps
   private socket: net.Socket | undefined
   private idleTimer: TimerHandle | undefined
@@ -143,7 +143,7 @@ export class PrinterConnection implements PrinterPort {
     return new Promise((resolve) => {
       let writing = false
       /** Pieces handed to the socket. */
-      let sent = 0
+      let handed = 0
       /** The last piece handed to the socket has been accepted whole. */
       let flushed = false
       let bytesWritten = 0
@@ -171,10 +171,10 @@ export class PrinterConnection implements PrinterPort {
         clock.clearTimeout(timer)
         timer = clock.setTimeout(onExpire, ms)
       }
-      const allAcknowledged = (): boolean => expectedAcks > 0 && report.acks >= expectedAcks && sent === pieces.length
+      const allAcknowledged = (): boolean => expectedAcks > 0 && report.acks >= expectedAcks && handed === pieces.length
       /** Writes `piece` (`count` pieces of the job, 1 unless they go together unconfirmed), then runs `then`. */
       const writePiece = (piece: Buffer, count: number, then: () => void): void => {
-        sent += count
+        handed += count
         flushed = false
         arm(timeouts.printerMs, () => finish({ kind: 'timeout', whileWriting: bytesWritten === 0, reason: `the printer took no bytes for ${timeouts.printerMs} ms` }))
         socket.write(piece, (error) => {
@@ -189,22 +189,22 @@ export class PrinterConnection implements PrinterPort {
       const advance = (): void => {
         if (allAcknowledged()) return finish({ kind: 'printed' })
         if (settled || !flushed) return
-        if (report.acks >= sent && sent < pieces.length) {
+        if (report.acks >= handed && handed < pieces.length) {
           const settle = timeouts.ticketSettleMs ?? 0
           // A quiet gap after an ACK before the next ticket, restarted by anything the printer says in it, but
           // never longer in all than PRINTER_TIMEOUT_MS (a device that chatters on still gets the next ticket).
           settlingSince ??= clock.monotonic()
           const waited = clock.monotonic() - settlingSince
-          if (settle > 0 && sent > 0 && waited < timeouts.printerMs) return arm(Math.min(settle, timeouts.printerMs - waited), () => { settlingSince = undefined; writePiece(pieces[sent] as Buffer, 1, advance) })
+          if (settle > 0 && handed > 0 && waited < timeouts.printerMs) return arm(Math.min(settle, timeouts.printerMs - waited), () => { settlingSince = undefined; writePiece(pieces[handed] as Buffer, 1, advance) })
           settlingSince = undefined
-          return writePiece(pieces[sent] as Buffer, 1, advance)
+          return writePiece(pieces[handed] as Buffer, 1, advance)
         }
         armSilence()
       }
       /** The printer said nothing since the first ticket: it does not report status; the rest goes at once. */
       const sendRestUnconfirmed = (): void => {
-        if (sent === pieces.length) return finish({ kind: 'sent' })
-        const rest = pieces.slice(sent)
+        if (handed === pieces.length) return finish({ kind: 'sent' })
+        const rest = pieces.slice(handed)
         writePiece(Buffer.concat(rest), rest.length, () => finish({ kind: 'sent' }))
       }
       const armSilence = (): void => {
@@ -231,7 +231,7 @@ export class PrinterConnection implements PrinterPort {
           report.statusBytes.push(hex(status.byte))
           report.condition = status.condition
           if (status.kind === 'ack') {
-            if (report.acks < sent) report.acks++
+            if (report.acks < handed) report.acks++
             else surplusAcks++
             // The last ticket acknowledged: the job printed, whatever the printer says next (that is about the next job).
             if (allAcknowledged()) return finish({ kind: 'printed' })

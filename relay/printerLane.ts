@@ -53,7 +53,7 @@ export function buildPrinterLane (deps: PrinterLaneDeps): PrinterLane {
     clock,
     sink: {
       deliver: (entry) => outgoing.emit('stored', entry),
-      announce: (message) => outgoing.emit('unstored', message),
+      deliverUnstored: (message) => outgoing.emit('unstored', message),
       publishStatus: (state, detail) => outgoing.emit('status', state, detail)
     }
   })

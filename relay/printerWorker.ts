@@ -24,7 +24,7 @@ import { decide, expiryOf, type Decision } from './jobDecision.ts'
 import { describeFault, errorMessage, resultMessage, type JobProgress } from './jobMessages.ts'
 import { JobIntake } from './jobIntake.ts'
 import { JobPhases } from './jobPhases.ts'
-import type { AttemptResult, PrinterPort, PrintTimeouts, StatusTarget } from './printAttempt.ts'
+import type { AttemptResult, PrinterChannel, PrintTimeouts, StatusTarget } from './printAttempt.ts'
 import { PrinterConnection } from './printerConnection.ts'
 import { PrinterQueue, type QueueEntry } from './printerQueue.ts'
 import { PrinterStatus, type StateAndDetail } from './printerStatus.ts'
@@ -37,7 +37,7 @@ export interface OutcomeSink {
   /** Publishes an outcome stored in the outbox; the sink clears it from the outbox once the broker has it. */
   deliver(entry: OutboxEntry): void
   /** Publishes an error that is not stored (the spool cannot write), about a job the broker still holds. */
-  announce(message: JobErrorMessage): void
+  deliverUnstored(message: JobErrorMessage): void
   publishStatus(state: PrinterState, detail?: string): void
 }
 
@@ -52,7 +52,7 @@ export interface PrinterWorkerDeps {
   /** The relay's clocks and timers (default: the system's). */
   clock?: Clock
   /** How jobs reach the printer (default: a kept TCP connection, printerConnection.ts); tests give a scripted one. */
-  port?: PrinterPort
+  channel?: PrinterChannel
 }
 
 /** A job at the head of the queue, while the worker tries to print it. */
@@ -69,7 +69,7 @@ export class PrinterWorker {
   private readonly deps: PrinterWorkerDeps
   private readonly clock: Clock
   private readonly phases: JobPhases
-  private readonly port: PrinterPort
+  private readonly channel: PrinterChannel
   /** The printer, and the form its status bytes come in (ASCII_STATUS_PRINTERS). */
   private readonly target: StatusTarget
   private readonly queue = new PrinterQueue()
@@ -88,7 +88,7 @@ export class PrinterWorker {
     this.wait = new StoppableWait(this.clock)
     this.status = new PrinterStatus({ logger: deps.logger, storageProblem: () => deps.spool.problem, publish: (state, detail) => deps.sink.publishStatus(state, detail) })
     this.target = { host: deps.printer.host, port: deps.printer.port, statusEncoding: statusEncodingOf(deps.config, deps.printer.id) }
-    this.port = deps.port ?? new PrinterConnection({ target: this.target, idleCloseMs: deps.config.PRINTER_IDLE_CLOSE_MS, logger: deps.logger, clock: this.clock })
+    this.channel = deps.channel ?? new PrinterConnection({ target: this.target, idleCloseMs: deps.config.PRINTER_IDLE_CLOSE_MS, logger: deps.logger, clock: this.clock })
     this.phases = new JobPhases({
       printerId: deps.printer.id,
       spool: deps.spool,
@@ -103,7 +103,7 @@ export class PrinterWorker {
       queue: this.queue,
       clock: this.clock,
       errorMessage: (jobId, code, message) => this.errorMessage(jobId, code, message),
-      announce: (message) => deps.sink.announce(message),
+      deliverUnstored: (message) => deps.sink.deliverUnstored(message),
       idle: () => this.running === undefined && !this.stopped && this.status.printerOnline,
       onQueued: () => this.kick()
     })
@@ -148,7 +148,7 @@ export class PrinterWorker {
     }
     if (this.queue.length > 0) logger.info({ queued: this.queue.length, bytes: this.queue.waitingBytes }, 'resuming spooled jobs')
     this.stopped = false
-    const reason = await this.port.checkReachable(config.PRINTER_CONNECT_TIMEOUT_MS)
+    const reason = await this.channel.checkReachable(config.PRINTER_CONNECT_TIMEOUT_MS)
     if (reason === null) this.status.set('online')
     else this.status.set('unreachable', `${printer.host}:${printer.port}: ${reason}`)
     this.kick()
@@ -162,7 +162,7 @@ export class PrinterWorker {
     // A head job still marked `printing` and not sent was marked ahead (with the previous outcome, or on arrival).
     const head = this.queue.head
     if (head !== undefined) await this.phases.unmarkUnsent(head.job)
-    await this.port.stop()
+    await this.channel.stop()
   }
 
   /**
@@ -241,7 +241,7 @@ export class PrinterWorker {
     const { job, piecesPerCopy, ticketsPerCopy } = run
     const copies = job.copies - job.copiesDone
     const pieces = copies === 1 ? piecesPerCopy : Array.from({ length: copies }, () => piecesPerCopy).flat()
-    const attempt = await this.port.print(pieces, ticketsPerCopy * copies, this.timeouts(), {
+    const attempt = await this.channel.print(pieces, ticketsPerCopy * copies, this.timeouts(), {
       beforeWrite: () => this.phases.beforeSend(job),
       expectStatus: this.reportsStatus
     })
@@ -297,7 +297,7 @@ export class PrinterWorker {
     this.status.set('unreachable', `${where}: ${reason}`)
     run.outage = decision.outage
     if (!decision.report) return
-    await this.report(run.job.id, decision.code, `printer ${printer.id} (${where}): ${reason}; the job is kept and retried until the printer is back`)
+    await this.answerError(run.job.id, decision.code, `printer ${printer.id} (${where}): ${reason}; the job is kept and retried until the printer is back`)
     logger.warn({ jobId: run.job.id, code: decision.code, reason }, 'printer unreachable; job kept')
   }
 
@@ -308,13 +308,13 @@ export class PrinterWorker {
     this.status.set('error', fault.detail)
     run.outage = decision.outage
     if (!decision.report) return
-    await this.report(run.job.id, decision.code, `${fault.message}; ${run.acks} ticket(s) printed so far; the job is kept and resumed when the printer is ready`)
+    await this.answerError(run.job.id, decision.code, `${fault.message}; ${run.acks} ticket(s) printed so far; the job is kept and resumed when the printer is ready`)
     this.deps.logger.warn({ jobId: run.job.id, condition: decision.outage, acks: run.acks, ...(outcome.kind === 'foreign' ? { bytes: hexDump(outcome.bytes, 32) } : {}) }, 'printer fault; job kept')
   }
 
   /** A printer in fault answers <S1> only once it is ready again: the job is resent only then (or once expired). */
   private async untilReady (run: PrintRun): Promise<void> {
-    while (!this.stopped && this.expiry(run.job) === undefined && !(await this.port.probeReady(this.timeouts()))) {
+    while (!this.stopped && this.expiry(run.job) === undefined && !(await this.channel.probeReady(this.timeouts()))) {
       await this.wait.sleep(run.backoff.next())
     }
     run.backoff.reset()
@@ -355,9 +355,9 @@ export class PrinterWorker {
   }
 
   /** An error that finishes no job (a transient error), stored then published. */
-  private report (jobId: string | undefined, code: ErrorCode, message: string): Promise<void> {
+  private answerError (jobId: string | undefined, code: ErrorCode, message: string): Promise<void> {
     const outcome: StoredOutcome = { kind: 'error', message: this.errorMessage(jobId, code, message) }
-    return this.phases.report(outcome)
+    return this.phases.answer(outcome)
   }
 
   private timeouts (): PrintTimeouts {

@@ -100,7 +100,7 @@ export class JobSpool {
     if (migrated > 0) this.deps.logger.info({ dir, records: migrated }, 'spool converted from the layout of an earlier version')
     const stamped = await startUptimeClock(db, sublevels, this.clock.now())
     if (stamped > 0) this.deps.logger.info({ dir, jobs: stamped }, 'queued jobs of an earlier version: their age so far taken from the wall clock, once')
-    this.uptimeBase = Number(await sublevels.clock.get(UPTIME_KEY) ?? 0)
+    this.uptimeBase = Number(await sublevels.uptime.get(UPTIME_KEY) ?? 0)
     this.monotonicBase = this.clock.monotonic()
     this.uptimeTimer = setInterval(() => { void this.saveUptime() }, UPTIME_SAVE_MS)
     this.uptimeTimer.unref()
@@ -298,7 +298,7 @@ export class JobSpool {
   }
 
   private uptimeOp (): SpoolOp {
-    return { type: 'put', sublevel: this.writer.sublevels.clock, key: UPTIME_KEY, value: String(Math.floor(this.uptimeMs())) }
+    return { type: 'put', sublevel: this.writer.sublevels.uptime, key: UPTIME_KEY, value: String(Math.floor(this.uptimeMs())) }
   }
 
   /** Writes the uptime clock down (not synced: a crash of the process loses nothing the OS has). */

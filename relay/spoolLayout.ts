@@ -130,7 +130,8 @@ export function openSublevels (db: Level<string, string>) {
     outcomes: db.sublevel<string, string>('outcome', { valueEncoding: 'utf8' }),
     acked: db.sublevel<string, string>('acked', { valueEncoding: 'utf8' }),
     outbox: db.sublevel<string, string>('outbox', { valueEncoding: 'utf8' }),
-    clock: db.sublevel<string, string>('clock', { valueEncoding: 'utf8' }),
+    /** The uptime clock; named `clock` on disk. */
+    uptime: db.sublevel<string, string>('clock', { valueEncoding: 'utf8' }),
     probe: db.sublevel<string, string>('probe', { valueEncoding: 'utf8' })
   }
 }

@@ -55,7 +55,7 @@ export async function migrateSpool (db: Level<string, string>, sublevels: SpoolS
  * that already has its clock.
  */
 export async function startUptimeClock (db: Level<string, string>, sublevels: SpoolSublevels, wallNow: number): Promise<number> {
-  if (await sublevels.clock.get(UPTIME_KEY) !== undefined) return 0
+  if (await sublevels.uptime.get(UPTIME_KEY) !== undefined) return 0
   const ops: SpoolOp[] = []
   for await (const [key, record] of sublevels.queue.iterator()) {
     const { settings, bytes } = decodeJob(record)
@@ -63,7 +63,7 @@ export async function startUptimeClock (db: Level<string, string>, sublevels: Sp
     const waited = Math.max(0, wallNow - settings.receivedAt)
     ops.push({ type: 'put', sublevel: sublevels.queue, key, value: encodeJob({ ...settings, spooledAtUptimeMs: -waited }, bytes) })
   }
-  ops.push({ type: 'put', sublevel: sublevels.clock, key: UPTIME_KEY, value: '0' })
+  ops.push({ type: 'put', sublevel: sublevels.uptime, key: UPTIME_KEY, value: '0' })
   await writeBatch(db, ops, true)
   return ops.length - 1
 }

@@ -34,7 +34,8 @@ export class SpoolWriter {
   private db: Level<string, string> | undefined
   /** The sublevels' handles: they outlive a reopen, so a lazy write may name one after a failure. */
   private handles: SpoolSublevels | undefined
-  private pending: Array<{ ops: SpoolOp[], resolve: () => void, reject: (error: Error) => void }> = []
+  /** Writes promised to their callers, waiting for the next synced batch. */
+  private awaitingSync: Array<{ ops: SpoolOp[], resolve: () => void, reject: (error: Error) => void }> = []
   private flushing: Promise<void> | undefined
   /** Writes nobody waits for. */
   private lazy: SpoolOp[] = []
@@ -104,7 +105,7 @@ export class SpoolWriter {
   commit (ops: SpoolOp[]): Promise<void> {
     if (this.failure !== undefined) return Promise.reject(this.failure.error)
     return new Promise((resolve, reject) => {
-      this.pending.push({ ops, resolve, reject })
+      this.awaitingSync.push({ ops, resolve, reject })
       if (this.flushing === undefined) {
         this.flushing = new Promise<void>((done) => setImmediate(done)).then(() => this.flushLoop())
       }
@@ -148,7 +149,7 @@ export class SpoolWriter {
   async close (): Promise<void> {
     clearTimeout(this.lazyTimer)
     this.lazyTimer = undefined
-    if (this.failure === undefined && (this.pending.length > 0 || this.hasLazyWrites())) await this.flush()
+    if (this.failure === undefined && (this.awaitingSync.length > 0 || this.hasLazyWrites())) await this.flush()
     await this.closing
     await this.db?.close()
     this.db = undefined
@@ -169,12 +170,12 @@ export class SpoolWriter {
   }
 
   private async flushLoop (): Promise<void> {
-    while (this.pending.length > 0 || (this.hasLazyWrites() && this.failure === undefined)) await this.flush()
+    while (this.awaitingSync.length > 0 || (this.hasLazyWrites() && this.failure === undefined)) await this.flush()
     this.flushing = undefined
   }
 
   private async flush (): Promise<void> {
-    const group = this.pending.splice(0)
+    const group = this.awaitingSync.splice(0)
     if (this.failure !== undefined) {
       for (const g of group) g.reject(this.failure.error)
       return

@@ -2,7 +2,7 @@
  * A printer's worker on fake time (test/unit/fakeClock.ts): backoff between attempts, the wait for a faulted
  * printer, expiresAt by the broker's clock, JOB_MAX_AGE and PRINTER_TIMEOUT, without waiting for any of them.
  * The worker, its spool (LevelDB in a temporary directory, unsynced) and the broker clock are real; the printer
- * is a scripted PrinterPort, so no socket is opened.
+ * is a scripted PrinterChannel, so no socket is opened.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
@@ -12,7 +12,7 @@ import { decodeStatusByte } from '../../boca/status.ts'
 import type { PrinterReport } from '../../protocol/index.ts'
 import { BrokerClock } from '../../relay/brokerClock.ts'
 import { loadRelayConfig } from '../../relay/config.ts'
-import type { AttemptOptions, AttemptResult, PrinterPort, PrintTimeouts } from '../../relay/printAttempt.ts'
+import type { AttemptOptions, AttemptResult, PrinterChannel, PrintTimeouts } from '../../relay/printAttempt.ts'
 import { PrinterWorker } from '../../relay/printerWorker.ts'
 import { JobSpool } from '../../relay/spool.ts'
 import type { StoredOutcome } from '../../relay/spoolLayout.ts'
@@ -22,7 +22,7 @@ import { FakeClock } from './fakeClock.ts'
 type Mode = 'unreachable' | 'print' | 'fault' | 'hang'
 
 /** A printer that does what `mode` says; it records when (fake monotonic ms) each attempt and probe came. */
-class ScriptedPrinter implements PrinterPort {
+class ScriptedPrinter implements PrinterChannel {
   mode: Mode = 'unreachable'
   readonly attempts: number[] = []
   readonly probes: number[] = []
@@ -103,8 +103,8 @@ async function setup (mode: Mode, env: Record<string, string> = {}): Promise<{ c
     spool,
     brokerClock,
     clock,
-    port: printer,
-    sink: { deliver: (entry) => outcomes.push(entry.outcome), announce: () => {}, publishStatus: () => {} }
+    channel: printer,
+    sink: { deliver: (entry) => outcomes.push(entry.outcome), deliverUnstored: () => {}, publishStatus: () => {} }
   })
   await worker.start()
   stops.push(() => worker.stop())
