@@ -89,9 +89,9 @@ export class BrokerLink {
       clean: false,
       protocolVersion: 4,
       keepalive: config.MQTT_KEEPALIVE_S,
-      // After a broker restart thousands of relays reconnect at once, and the broker takes a few tens of them
-      // a second: a patient connect and retries spread in time keep the storm from feeding itself
-      // (bench/scenarios/scale.ts: with 10 s and retries every 0.2-2 s, 10,000 relays never all got back).
+      // After a broker restart thousands of relays reconnect at once, faster than the broker takes them in: a
+      // patient connect and retries spread in time keep the storm from feeding itself, where a short connect
+      // timeout and quick retries did not (bench/scenarios/scale.ts; its figures are in BENCHMARKS.md).
       reconnectPeriod: 1000 + Math.floor(Math.random() * 2000),
       // mqtt.js 5 stops reconnecting after a refused CONNACK unless told otherwise: a relay refused once (its
       // RELAY_ID still connected, a store error, a log-in blocked for a while) must keep trying, as it logs.

@@ -104,7 +104,8 @@ export class JobPhases {
   /**
    * Stores an outcome in the spool's outbox, then publishes it. With `job`, the job leaves the queue and its
    * outcome is remembered for duplicates; `next`: the job marked ahead (`markAhead`), its mark in the same sync.
-   * Published only once on disk: a relay that died while writing would otherwise give one job two answers.
+   * Published only once on disk: publishing while writing saves a little time per job, but a relay that died in
+   * that instant gave one job two answers (`printed`, then `UNCERTAIN` after its restart; seen in the soak).
    */
   async finish (job: SpooledJob | undefined, outcome: StoredOutcome, next?: SpooledJob): Promise<void> {
     const { spool, printerId, logger } = this.deps
