@@ -12,12 +12,12 @@
  * but `printed` or `sent`, the connection is dropped, and the next attempt opens a fresh one.
  */
 import net from 'node:net'
-import { decodeStatusByte, hex } from '../boca/status.ts'
 import type { PrinterReport } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Clock, TimerHandle } from './clock.ts'
-import type { AttemptOptions, AttemptOutcome, AttemptResult, PrinterChannel, PrintTimeouts, StatusTarget } from './printAttempt.ts'
+import type { AttemptOptions, AttemptResult, PrinterChannel, PrintTimeouts, StatusTarget } from './printAttempt.ts'
 import { checkReachable, closeGracefully, probeReady } from './printerProbe.ts'
+import { TicketExchange } from './ticketExchange.ts'
 
 export interface PrinterConnectionDeps {
   /** The printer, and the form of its status bytes. */
@@ -129,134 +129,9 @@ export class PrinterConnection implements PrinterChannel {
     })
   }
 
-  /**
-   * One job over an open connection. An ACK counts only for a ticket already written and not yet
-   * acknowledged: the next ticket is written once the last one is acknowledged, so a printer that ACKs twice
-   * per ticket, or a stray ACK, never confirms a ticket still to be sent; and a printer in Boca's "delayed
-   * status" mode, which ACKs only after the last ticket it holds, ACKs every ticket. Status bytes are read in
-   * the printer's form (ASCII_STATUS_PRINTERS); a chunk holding any byte that is not Boca status ends the job
-   * as `foreign`: the device on that port does not speak Boca status, whatever other bytes it sent.
-   */
+  /** One job over an open connection (ticketExchange.ts). */
   private attempt (socket: net.Socket, pieces: readonly Buffer[], report: PrinterReport, timeouts: PrintTimeouts, options: AttemptOptions): Promise<AttemptResult> {
-    const { expectedAcks } = report
-    const { statusEncoding } = this.deps.target
-    return new Promise((resolve) => {
-      let writing = false
-      /** Pieces handed to the socket. */
-      let handed = 0
-      /** The last piece handed to the socket has been accepted whole. */
-      let flushed = false
-      let bytesWritten = 0
-      let surplusAcks = 0
-      /** When the quiet gap before the next ticket began. */
-      let settlingSince: number | undefined
-      let settled = false
-      let busy = false
-      let timer: TimerHandle | undefined
-      const { clock } = this.deps
-
-      const finish = (outcome: AttemptOutcome): void => {
-        if (settled) return
-        settled = true
-        clock.clearTimeout(timer)
-        socket.off('data', onData)
-        socket.off('close', onClose)
-        socket.off('error', onError)
-        // Every ticket acknowledged: every byte was written, whether or not the last write's callback ran yet.
-        if (outcome.kind === 'printed') bytesWritten = pieces.reduce((sum, piece) => sum + piece.length, 0)
-        if (surplusAcks > 0) this.deps.logger.warn({ surplusAcks, acks: report.acks, expectedAcks, statusBytes: report.statusBytes.slice(0, 32) }, 'the printer acknowledged more tickets than it was sent: extra ACKs not counted')
-        resolve({ outcome, report, bytesWritten })
-      }
-      const arm = (ms: number, onExpire: () => void): void => {
-        clock.clearTimeout(timer)
-        timer = clock.setTimeout(onExpire, ms)
-      }
-      const allAcknowledged = (): boolean => expectedAcks > 0 && report.acks >= expectedAcks && handed === pieces.length
-      /** Writes `piece` (`count` pieces of the job, 1 unless they go together unconfirmed), then runs `then`. */
-      const writePiece = (piece: Buffer, count: number, then: () => void): void => {
-        handed += count
-        flushed = false
-        arm(timeouts.printerMs, () => finish({ kind: 'timeout', whileWriting: bytesWritten === 0, reason: `the printer took no bytes for ${timeouts.printerMs} ms` }))
-        socket.write(piece, (error) => {
-          if (error !== undefined && error !== null) return
-          if (settled) return
-          flushed = true
-          bytesWritten += piece.length
-          then()
-        })
-      }
-      /** After a piece is accepted, or an ACK: the next piece, the end, or a wait for the printer. */
-      const advance = (): void => {
-        if (allAcknowledged()) return finish({ kind: 'printed' })
-        if (settled || !flushed) return
-        if (report.acks >= handed && handed < pieces.length) {
-          const settle = timeouts.ticketSettleMs ?? 0
-          // A quiet gap after an ACK before the next ticket, restarted by anything the printer says in it, but
-          // never longer in all than PRINTER_TIMEOUT_MS (a device that chatters on still gets the next ticket).
-          settlingSince ??= clock.monotonic()
-          const waited = clock.monotonic() - settlingSince
-          if (settle > 0 && handed > 0 && waited < timeouts.printerMs) return arm(Math.min(settle, timeouts.printerMs - waited), () => { settlingSince = undefined; writePiece(pieces[handed] as Buffer, 1, advance) })
-          settlingSince = undefined
-          return writePiece(pieces[handed] as Buffer, 1, advance)
-        }
-        armSilence()
-      }
-      /** The printer said nothing since the first ticket: it does not report status; the rest goes at once. */
-      const sendRestUnconfirmed = (): void => {
-        if (handed === pieces.length) return finish({ kind: 'sent' })
-        const rest = pieces.slice(handed)
-        writePiece(Buffer.concat(rest), rest.length, () => finish({ kind: 'sent' }))
-      }
-      const armSilence = (): void => {
-        if (report.acks === 0 && !busy && report.statusBytes.length === 0) {
-          if (options.expectStatus === true) {
-            arm(timeouts.printerMs, () => finish({ kind: 'timeout', whileWriting: false, reason: `the printer, which reports status, said nothing for ${timeouts.printerMs} ms after taking the job` }))
-          } else {
-            arm(timeouts.statusWaitMs, sendRestUnconfirmed)
-          }
-        } else {
-          arm(timeouts.printerMs, () => finish({ kind: 'timeout', whileWriting: false, reason: `the printer went silent after ${report.acks} of ${expectedAcks} tickets` }))
-        }
-      }
-      const onError = (error: NodeJS.ErrnoException): void => finish({ kind: 'dropped', whileWriting: bytesWritten === 0, reason: error.code ?? error.message })
-      const onClose = (): void => {
-        if (allAcknowledged()) finish({ kind: 'printed' })
-        else finish({ kind: 'dropped', whileWriting: bytesWritten === 0, reason: 'the printer closed the connection' })
-      }
-      const onData = (chunk: Buffer): void => {
-        if (!writing) return // stale bytes from before this job: not about it
-        const statuses = Array.from(chunk, (byte) => decodeStatusByte(byte, statusEncoding))
-        if (statuses.some((status) => status.kind === 'foreign')) return finish({ kind: 'foreign', bytes: Buffer.from(chunk) })
-        for (const status of statuses) {
-          report.statusBytes.push(hex(status.byte))
-          report.condition = status.condition
-          if (status.kind === 'ack') {
-            if (report.acks < handed) report.acks++
-            else surplusAcks++
-            // The last ticket acknowledged: the job printed, whatever the printer says next (that is about the next job).
-            if (allAcknowledged()) return finish({ kind: 'printed' })
-          }
-          if (status.kind === 'busy') busy = true
-          if (status.kind === 'ready') busy = false
-          if (status.kind === 'error') return finish({ kind: 'fault', status })
-        }
-        advance()
-      }
-      socket.on('data', onData)
-      socket.on('close', onClose)
-      socket.on('error', onError)
-
-      const write = (): void => {
-        if (settled) return
-        writing = true
-        if (expectedAcks === 0) {
-          writePiece(pieces.length === 1 ? pieces[0] as Buffer : Buffer.concat(pieces), pieces.length, () => finish({ kind: 'sent' }))
-          return
-        }
-        writePiece(pieces[0] as Buffer, 1, advance)
-      }
-      if (options.beforeWrite === undefined) write()
-      else options.beforeWrite().then(write, (error: unknown) => finish({ kind: 'local', error: error as Error }))
-    })
+    const { target, clock, logger } = this.deps
+    return new TicketExchange({ socket, pieces, report, timeouts, options, statusEncoding: target.statusEncoding, clock, logger }).run()
   }
 }
