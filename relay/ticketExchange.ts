@@ -57,7 +57,7 @@ export class TicketExchange {
       socket.on('close', this.onClose)
       socket.on('error', this.onError)
       if (options.beforeWrite === undefined) this.write()
-      else options.beforeWrite().then(() => this.write(), (error: unknown) => this.finish({ kind: 'local', error: error as Error }))
+      else options.beforeWrite().then(() => this.write(), (error: unknown) => this.end({ kind: 'local', error: error as Error }))
     })
   }
 
@@ -65,7 +65,8 @@ export class TicketExchange {
     return this.deps.report.expectedAcks
   }
 
-  private finish (outcome: AttemptOutcome): void {
+  /** Ends the exchange with `outcome` (once: later calls do nothing). */
+  private end (outcome: AttemptOutcome): void {
     if (this.settled) return
     const { socket, pieces, report, clock, logger } = this.deps
     this.settled = true
@@ -93,7 +94,7 @@ export class TicketExchange {
     const { printerMs } = this.deps.timeouts
     this.handed += count
     this.flushed = false
-    this.arm(printerMs, () => this.finish({ kind: 'timeout', whileWriting: this.bytesWritten === 0, reason: `the printer took no bytes for ${printerMs} ms` }))
+    this.arm(printerMs, () => this.end({ kind: 'timeout', whileWriting: this.bytesWritten === 0, reason: `the printer took no bytes for ${printerMs} ms` }))
     this.deps.socket.write(piece, (error) => {
       if (error !== undefined && error !== null) return
       if (this.settled) return
@@ -105,7 +106,7 @@ export class TicketExchange {
 
   /** After a piece is accepted, or an ACK: the next piece, the end, or a wait for the printer. */
   private readonly advance = (): void => {
-    if (this.allAcknowledged()) return this.finish({ kind: 'printed' })
+    if (this.allAcknowledged()) return this.end({ kind: 'printed' })
     if (this.settled || !this.flushed) return
     const { report, pieces, timeouts, clock } = this.deps
     if (report.acks >= this.handed && this.handed < pieces.length) {
@@ -130,38 +131,38 @@ export class TicketExchange {
   /** The printer said nothing since the first ticket: it does not report status; the rest goes at once. */
   private sendRestUnconfirmed (): void {
     const { pieces } = this.deps
-    if (this.handed === pieces.length) return this.finish({ kind: 'sent' })
+    if (this.handed === pieces.length) return this.end({ kind: 'sent' })
     const rest = pieces.slice(this.handed)
-    this.writePiece(Buffer.concat(rest), rest.length, () => this.finish({ kind: 'sent' }))
+    this.writePiece(Buffer.concat(rest), rest.length, () => this.end({ kind: 'sent' }))
   }
 
   private armSilence (): void {
     const { report, timeouts, options } = this.deps
     if (report.acks === 0 && !this.busy && report.statusBytes.length === 0) {
       if (options.expectStatus === true) {
-        this.arm(timeouts.printerMs, () => this.finish({ kind: 'timeout', whileWriting: false, reason: `the printer, which reports status, said nothing for ${timeouts.printerMs} ms after taking the job` }))
+        this.arm(timeouts.printerMs, () => this.end({ kind: 'timeout', whileWriting: false, reason: `the printer, which reports status, said nothing for ${timeouts.printerMs} ms after taking the job` }))
       } else {
         this.arm(timeouts.statusWaitMs, () => this.sendRestUnconfirmed())
       }
     } else {
-      this.arm(timeouts.printerMs, () => this.finish({ kind: 'timeout', whileWriting: false, reason: `the printer went silent after ${report.acks} of ${this.expectedAcks} tickets` }))
+      this.arm(timeouts.printerMs, () => this.end({ kind: 'timeout', whileWriting: false, reason: `the printer went silent after ${report.acks} of ${this.expectedAcks} tickets` }))
     }
   }
 
   private readonly onError = (error: NodeJS.ErrnoException): void => {
-    this.finish({ kind: 'dropped', whileWriting: this.bytesWritten === 0, reason: error.code ?? error.message })
+    this.end({ kind: 'dropped', whileWriting: this.bytesWritten === 0, reason: error.code ?? error.message })
   }
 
   private readonly onClose = (): void => {
-    if (this.allAcknowledged()) this.finish({ kind: 'printed' })
-    else this.finish({ kind: 'dropped', whileWriting: this.bytesWritten === 0, reason: 'the printer closed the connection' })
+    if (this.allAcknowledged()) this.end({ kind: 'printed' })
+    else this.end({ kind: 'dropped', whileWriting: this.bytesWritten === 0, reason: 'the printer closed the connection' })
   }
 
   private readonly onData = (chunk: Buffer): void => {
     if (!this.writing) return // stale bytes from before this job: not about it
     const { report, statusEncoding } = this.deps
     const statuses = Array.from(chunk, (byte) => decodeStatusByte(byte, statusEncoding))
-    if (statuses.some((status) => status.kind === 'foreign')) return this.finish({ kind: 'foreign', bytes: Buffer.from(chunk) })
+    if (statuses.some((status) => status.kind === 'foreign')) return this.end({ kind: 'foreign', bytes: Buffer.from(chunk) })
     for (const status of statuses) {
       report.statusBytes.push(hex(status.byte))
       report.condition = status.condition
@@ -169,11 +170,11 @@ export class TicketExchange {
         if (report.acks < this.handed) report.acks++
         else this.surplusAcks++
         // The last ticket acknowledged: the job printed, whatever the printer says next (that is about the next job).
-        if (this.allAcknowledged()) return this.finish({ kind: 'printed' })
+        if (this.allAcknowledged()) return this.end({ kind: 'printed' })
       }
       if (status.kind === 'busy') this.busy = true
       if (status.kind === 'ready') this.busy = false
-      if (status.kind === 'error') return this.finish({ kind: 'fault', status })
+      if (status.kind === 'error') return this.end({ kind: 'fault', status })
     }
     this.advance()
   }
@@ -183,7 +184,7 @@ export class TicketExchange {
     const { pieces } = this.deps
     this.writing = true
     if (this.expectedAcks === 0) {
-      this.writePiece(pieces.length === 1 ? pieces[0] as Buffer : Buffer.concat(pieces), pieces.length, () => this.finish({ kind: 'sent' }))
+      this.writePiece(pieces.length === 1 ? pieces[0] as Buffer : Buffer.concat(pieces), pieces.length, () => this.end({ kind: 'sent' }))
       return
     }
     this.writeNext()
