@@ -12,7 +12,7 @@
  * sample arrives (a broker that never publishes `server/time`, a user not allowed to read it).
  */
 import type { Logger } from '../runtime/logger.ts'
-import type { Clock } from './clock.ts'
+import type { Clock, TimerHandle } from './clock.ts'
 
 export interface BrokerClockDeps {
   clock: Clock
@@ -28,7 +28,7 @@ export class BrokerClock {
   private readonly deps: BrokerClockDeps
   private sample: { brokerMs: number, monotonic: number } | undefined
   private waitedOut = false
-  private timer: NodeJS.Timeout | undefined
+  private timer: TimerHandle | undefined
   private waiters: Array<() => void> = []
   private warnedFallback = false
   private warnedSkew = false
@@ -38,14 +38,14 @@ export class BrokerClock {
   }
 
   async start (): Promise<void> {
-    this.timer = setTimeout(() => {
+    this.timer = this.deps.clock.setTimeout(() => {
       this.waitedOut = true
       this.release()
     }, this.deps.waitMs)
   }
 
   async stop (): Promise<void> {
-    clearTimeout(this.timer)
+    this.deps.clock.clearTimeout(this.timer)
     this.waitedOut = true
     this.release()
   }

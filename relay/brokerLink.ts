@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt'
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt'
 import {
   errorsTopic, jobsTopic, relayClientId, responsesTopic, SERVER_TIME_TOPIC, statusTopic,
   type JobErrorMessage, type JobResult, type PrinterState, type PrinterStatusMessage
@@ -66,6 +66,8 @@ export class BrokerLink {
   /** The broker refused the jobs subscription (another relay serves the printer): standing down until retried. */
   private conflicted = false
   private conflictTimer: NodeJS.Timeout | undefined
+  /** The jobs subscription has been granted on a connection of this process before (`onConnect`'s `first`). */
+  private subscribedBefore = false
 
   constructor (deps: BrokerLinkDeps) {
     this.deps = deps
@@ -80,18 +82,31 @@ export class BrokerLink {
   }
 
   async start (): Promise<void> {
-    const { config, printerId, logger } = this.deps
-    const prefix = config.TOPIC_PREFIX
-    const will: PrinterStatusMessage = { printerId, state: 'offline', detail: 'relay disconnected', relayId: config.RELAY_ID, instance: this.instance, at: new Date().toISOString() }
+    const { config, logger } = this.deps
     const ca = config.MQTT_CA_FILE === undefined ? undefined : await readCaFile(config.MQTT_CA_FILE)
-    const client = mqtt.connect(config.MQTT_URL, {
+    const client = mqtt.connect(config.MQTT_URL, this.connectOptions(ca))
+    disableNagle(client)
+    // Assigned before CONNACK can arrive: queued jobs may be delivered right after it.
+    client.handleMessage = (packet: IPublishPacket, callback) => { this.takeJob(packet, callback) }
+    this.client = client
+    client.on('connect', (connack) => this.onConnack(client, connack.sessionPresent))
+    this.resampleTimer = setInterval(() => this.sampleServerTime(), SERVER_TIME_RESAMPLE_MS)
+    client.on('reconnect', () => logger.debug('reconnecting to broker'))
+    client.on('offline', () => logger.warn('broker connection lost; reconnecting'))
+    client.on('error', (error) => this.logConnectionError(error))
+  }
+
+  private connectOptions (ca: Buffer | undefined): IClientOptions {
+    const { config, printerId } = this.deps
+    const will: PrinterStatusMessage = { printerId, state: 'offline', detail: 'relay disconnected', relayId: config.RELAY_ID, instance: this.instance, at: new Date().toISOString() }
+    return {
       clientId: this.clientId,
       clean: false,
       protocolVersion: 4,
       keepalive: config.MQTT_KEEPALIVE_S,
-      // After a broker restart thousands of relays reconnect at once, and the broker takes a few tens of them
-      // a second: a patient connect and retries spread in time keep the storm from feeding itself
-      // (bench/scenarios/scale.ts: with 10 s and retries every 0.2-2 s, 10,000 relays never all got back).
+      // After a broker restart thousands of relays reconnect at once, faster than the broker takes them in: a
+      // patient connect and retries spread in time keep the storm from feeding itself, where a short connect
+      // timeout and quick retries did not (bench/scenarios/scale.ts; its figures are in BENCHMARKS.md).
       reconnectPeriod: 1000 + Math.floor(Math.random() * 2000),
       // mqtt.js 5 stops reconnecting after a refused CONNACK unless told otherwise: a relay refused once (its
       // RELAY_ID still connected, a store error, a log-in blocked for a while) must keep trying, as it logs.
@@ -101,56 +116,61 @@ export class BrokerLink {
       ...(config.MQTT_USERNAME === undefined ? {} : { username: config.MQTT_USERNAME }),
       ...(config.MQTT_PASSWORD === undefined ? {} : { password: config.MQTT_PASSWORD }),
       ...(ca === undefined ? {} : { ca }),
-      will: { topic: statusTopic(prefix, printerId), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true }
-    })
-    disableNagle(client)
-    // Assigned before CONNACK can arrive: queued jobs may be delivered right after it.
-    client.handleMessage = (packet: IPublishPacket, callback) => { this.takeJob(packet, callback) }
-    this.client = client
-    let first = true
-    client.on('connect', (connack) => {
-      logger.info({ sessionPresent: connack.sessionPresent, clientId: this.clientId }, 'connected to broker')
-      this.sampling = false
-      this.sampleServerTime()
-      // A new connection: the broker delivers what was not acknowledged again.
-      this.withholding = false
-      if (this.cycling) {
-        this.cycling = false
-        for (const publish of this.deferred.splice(0)) publish()
+      will: { topic: statusTopic(config.TOPIC_PREFIX, printerId), payload: Buffer.from(JSON.stringify(will)), qos: 1, retain: true }
+    }
+  }
+
+  /** A CONNACK: resumes what waited for a connection, and subscribes to the printer's jobs. */
+  private onConnack (client: MqttClient, sessionPresent: boolean): void {
+    this.deps.logger.info({ sessionPresent, clientId: this.clientId }, 'connected to broker')
+    this.sampling = false
+    this.sampleServerTime()
+    // A new connection: the broker delivers what was not acknowledged again.
+    this.withholding = false
+    if (this.cycling) {
+      this.cycling = false
+      for (const publish of this.deferred.splice(0)) publish()
+    }
+    this.subscribeJobs(client)
+  }
+
+  /**
+   * Subscribed on every connection, session present or not: a session whose subscription was once refused
+   * (another relay served the printer) is present without it, and the broker checks each SUBSCRIBE against
+   * the printer's relay (relayExclusivity.ts). MQTT makes a repeated SUBSCRIBE harmless.
+   */
+  private subscribeJobs (client: MqttClient): void {
+    const { config, printerId, logger } = this.deps
+    client.subscribe(jobsTopic(config.TOPIC_PREFIX, printerId), { qos: 1 }, (error, granted) => {
+      // mqtt.js reports a refused subscription (SUBACK 0x80) as an error that carries the SUBACK.
+      const suback = (error as { packet?: { granted?: number[] } } | undefined)?.packet
+      const refused = suback?.granted?.includes(128) === true || granted?.some((g) => g.qos === 128) === true
+      if (refused) this.standDown(client)
+      else if (error) logger.error({ err: error }, 'could not subscribe to jobs')
+      else if (granted?.some((g) => g.qos !== 1)) logger.error({ granted }, 'the broker granted the jobs subscription at another QoS')
+      else {
+        if (this.conflicted) logger.info('the broker now gives this relay the printer\'s jobs')
+        this.conflicted = false
+        this.subscribed()
       }
-      const announce = (): void => {
-        // Announced once subscribed: a client that sees the printer's status can print on it.
-        const { state, detail } = this.deps.currentState()
-        this.publishStatus(state, detail)
-        this.deps.onConnect?.(first)
-        first = false
-      }
-      // Subscribed on every connection, session present or not: a session whose subscription was once refused
-      // (another relay served the printer) is present without it, and the broker checks each SUBSCRIBE against
-      // the printer's relay (relayExclusivity.ts). MQTT makes a repeated SUBSCRIBE harmless.
-      client.subscribe(jobsTopic(prefix, printerId), { qos: 1 }, (error, granted) => {
-        // mqtt.js reports a refused subscription (SUBACK 0x80) as an error that carries the SUBACK.
-        const suback = (error as { packet?: { granted?: number[] } } | undefined)?.packet
-        const refused = suback?.granted?.includes(128) === true || granted?.some((g) => g.qos === 128) === true
-        if (refused) this.standDown(client)
-        else if (error) logger.error({ err: error }, 'could not subscribe to jobs')
-        else if (granted?.some((g) => g.qos !== 1)) logger.error({ granted }, 'the broker granted the jobs subscription at another QoS')
-        else {
-          if (this.conflicted) logger.info('the broker now gives this relay the printer\'s jobs')
-          this.conflicted = false
-          announce()
-        }
-      })
     })
-    this.resampleTimer = setInterval(() => this.sampleServerTime(), SERVER_TIME_RESAMPLE_MS)
-    client.on('reconnect', () => logger.debug('reconnecting to broker'))
-    client.on('offline', () => logger.warn('broker connection lost; reconnecting'))
-    client.on('error', (error) => {
-      const code = (error as { code?: unknown }).code
-      if (code === 2) logger.error({ err: error, clientId: this.clientId }, 'the broker refused this relay\'s client id: another relay process with the same RELAY_ID is connected (or the id belongs to another user); this one prints nothing until it is gone; retrying')
-      else if (code === 4 || code === 5) logger.error({ err: error, user: config.MQTT_USERNAME }, 'the broker refused this relay\'s log-in: check MQTT_USERNAME/MQTT_PASSWORD and that the user is a relay of this printer; retrying')
-      else logger.warn({ err: error }, 'broker connection error')
-    })
+  }
+
+  /** Announced once subscribed: a client that sees the printer's status can print on it. */
+  private subscribed (): void {
+    const { state, detail } = this.deps.currentState()
+    this.publishStatus(state, detail)
+    const first = !this.subscribedBefore
+    this.subscribedBefore = true
+    this.deps.onConnect?.(first)
+  }
+
+  private logConnectionError (error: Error): void {
+    const { config, logger } = this.deps
+    const code = (error as { code?: unknown }).code
+    if (code === 2) logger.error({ err: error, clientId: this.clientId }, 'the broker refused this relay\'s client id: another relay process with the same RELAY_ID is connected (or the id belongs to another user); this one prints nothing until it is gone; retrying')
+    else if (code === 4 || code === 5) logger.error({ err: error, user: config.MQTT_USERNAME }, 'the broker refused this relay\'s log-in: check MQTT_USERNAME/MQTT_PASSWORD and that the user is a relay of this printer; retrying')
+    else logger.warn({ err: error }, 'broker connection error')
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { BrokerClock } from '../relay/brokerClock.ts'
-import type { Clock } from '../relay/clock.ts'
+import { systemClock, type Clock } from '../relay/clock.ts'
 import { silentLogger } from '../runtime/logger.ts'
 
 const HOUR = 3_600_000
@@ -13,7 +13,7 @@ const BROKER_NOW = Date.parse('2026-11-21T19:00:00.000Z')
 
 /** A clock the test moves: `wall` (can jump anywhere) and `mono` (only forward). */
 function testClock (wall: number): Clock & { wall: number, mono: number } {
-  const clock = { wall, mono: 1000, now: () => clock.wall, monotonic: () => clock.mono }
+  const clock = { ...systemClock, wall, mono: 1000, now: () => clock.wall, monotonic: () => clock.mono }
   return clock
 }
 

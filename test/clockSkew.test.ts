@@ -14,7 +14,7 @@ import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from '../harness
 
 const HOUR = 3_600_000
 
-const skewed = (ms: number): Clock => ({ now: () => Date.now() + ms, monotonic: systemClock.monotonic })
+const skewed = (ms: number): Clock => ({ ...systemClock, now: () => Date.now() + ms })
 
 describe.each(BROKER_TARGETS)('expiresAt by the broker\'s clock on $name', (target) => {
   const cleanup = new Cleanup()

@@ -19,6 +19,7 @@ const HOUR = 3_600_000
 /** The system's clocks, the wall one stepped by `wallStep`, the monotonic one advanced by `advanced`. */
 function movableClock (): Clock & { wallStep: number, advanced: number } {
   const clock = {
+    ...systemClock,
     wallStep: 0,
     advanced: 0,
     now: () => Date.now() + clock.wallStep,

@@ -30,7 +30,7 @@ describe('printer worker', () => {
     const sink: OutcomeSink = {
       // Stop right when the first outcome is recorded: its sync also marked the next job `printing`.
       deliver: (entry) => { delivered.push(entry); stopping ??= worker?.stop() },
-      announce: () => {},
+      deliverUnstored: () => {},
       publishStatus: () => {}
     }
     worker = new PrinterWorker({ config, printer, logger: silentLogger(), spool, sink, brokerClock })
@@ -43,7 +43,7 @@ describe('printer worker', () => {
     expect(left.map(({ job }) => [job.id, job.phase])).toEqual([['w-2', 'queued'], ['w-3', 'queued']])
 
     // After a restart they print, none reported UNCERTAIN.
-    const again = new PrinterWorker({ config, printer, logger: silentLogger(), spool, brokerClock, sink: { deliver: (entry) => delivered.push(entry), announce: () => {}, publishStatus: () => {} } })
+    const again = new PrinterWorker({ config, printer, logger: silentLogger(), spool, brokerClock, sink: { deliver: (entry) => delivered.push(entry), deliverUnstored: () => {}, publishStatus: () => {} } })
     await again.start()
     await expect.poll(() => delivered.length, { timeout: 5_000 }).toBe(3)
     await again.stop()
@@ -64,7 +64,7 @@ describe('printer worker', () => {
     const delivered: OutboxEntry[] = []
     const brokerClock = cleanup.add(new BrokerClock({ clock: systemClock, logger: silentLogger(), waitMs: 1 }))
     await brokerClock.start()
-    const worker = new PrinterWorker({ config, printer, logger: silentLogger(), spool, brokerClock, sink: { deliver: (entry) => delivered.push(entry), announce: () => {}, publishStatus: () => {} } })
+    const worker = new PrinterWorker({ config, printer, logger: silentLogger(), spool, brokerClock, sink: { deliver: (entry) => delivered.push(entry), deliverUnstored: () => {}, publishStatus: () => {} } })
     await worker.start()
     cleanup.defer(() => worker.stop())
     const ids = ['c-1', 'c-2', 'c-3', 'c-4', 'c-5']

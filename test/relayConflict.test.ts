@@ -72,7 +72,7 @@ describe('two relays for one printer (embedded broker)', () => {
     const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
     await client.subscribe('printers/lobby/responses')
     // The relay's own client reconnects while its old connection is still open on the broker's side.
-    const link = (relay as unknown as { lanes: Array<{ link: { client: { stream: { destroy(): void } } } }> }).lanes[0]?.link
+    const link = (relay as unknown as { running: { lanes: Array<{ link: { client: { stream: { destroy(): void } } } }> } }).running.lanes[0]?.link
     link?.client.stream.destroy()
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'after-reconnect', data: 'x<p>' }))
     expect((await client.outcome('lobby', 'after-reconnect', 15_000)).json.status).toBe('printed')

@@ -64,6 +64,21 @@ describe('relay lifecycle', () => {
     expect(offline.json.detail).toBe('relay stopped')
   })
 
+  it('stops what it started when its start fails (an unreadable MQTT_CA_FILE), so that a relay can start on the same state directory', async () => {
+    const broker = cleanup.add(await startBroker())
+    const sim = cleanup.add(await startPrinter())
+    const client = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await client.subscribe('printers/lobby/responses', 'printers/lobby/errors', 'printers/lobby/status')
+    const dir = await tempDir(cleanup)
+    const env = relayEnv(broker.mqttUrl, { lobby: sim }, dir)
+    await expect(startRelay({ ...env, MQTT_CA_FILE: `${dir}/missing-ca.pem` })).rejects.toThrow('MQTT_CA_FILE')
+    // The spool (a LevelDB, locked while open) was closed: a relay starts on the same state directory and prints.
+    cleanup.add(await startRelay(env))
+    await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
+    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'after-failed-start', data: 'after<p>' }))
+    expect((await client.outcome('lobby', 'after-failed-start')).json).toMatchObject({ status: 'printed' })
+  })
+
   it('refuses to start with bad configuration, naming every bad variable', async () => {
     const relay = cleanup.add(new PartProcess('relay/main.ts', { PRINTERS: 'lobby=host:99999,bad id=x', MQTT_URL: 'http://nope', STATUS_WAIT_MS: '-1' }))
     expect(await relay.exitCode()).toBe(1)

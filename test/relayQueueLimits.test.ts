@@ -47,8 +47,8 @@ describe('relay queue limits', () => {
     expect(relay.pendingBytes()).toEqual({ lobby: 80 * KiB + 200 })
 
     // The waiting jobs' bytes are on disk, not in the relay's queue.
-    const lanes = Reflect.get(relay, 'lanes') as Array<{ worker: object }>
-    const queue = Reflect.get(lanes[0]?.worker ?? {}, 'queue') as unknown[]
+    const lanes = (Reflect.get(relay, 'running') as { lanes: Array<{ worker: object }> }).lanes
+    const queue = Reflect.get(Reflect.get(lanes[0]?.worker ?? {}, 'queue') as object, 'entries') as unknown[]
     expect(queue).toHaveLength(4)
     expect(holdsBytes(queue)).toBe(false)
 

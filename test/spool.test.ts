@@ -6,6 +6,7 @@
 import path from 'node:path'
 import { Level } from 'level'
 import { afterEach, describe, expect, it } from 'vitest'
+import { systemClock } from '../relay/clock.ts'
 import { JobSpool, type StoredOutcome } from '../relay/spool.ts'
 import { silentLogger } from '../runtime/logger.ts'
 import { Cleanup, tempDir } from '../harness/parts.ts'
@@ -136,7 +137,7 @@ describe('job spool', () => {
 
   it('ages jobs on its uptime clock, kept across a reopen, whatever the wall clock does', async () => {
     const dir = await tempDir(cleanup)
-    const clock = { wall: Date.parse('2026-11-21T19:00:00Z'), mono: 500, now: () => clock.wall, monotonic: () => clock.mono }
+    const clock = { ...systemClock, wall: Date.parse('2026-11-21T19:00:00Z'), mono: 500, now: () => clock.wall, monotonic: () => clock.mono }
     let spool = new JobSpool({ dir, logger: silentLogger(), dedupeWindow: 10, clock })
     await spool.start()
     expect(spool.uptimeMs()).toBe(0)
@@ -167,7 +168,7 @@ describe('job spool', () => {
     await queue.put('p!0000000000000001', record)
     await db.close()
 
-    const clock = { wall: Date.parse('2026-11-21T19:00:00Z'), mono: 0, now: () => clock.wall, monotonic: () => clock.mono }
+    const clock = { ...systemClock, wall: Date.parse('2026-11-21T19:00:00Z'), mono: 0, now: () => clock.wall, monotonic: () => clock.mono }
     let spool = new JobSpool({ dir, logger: silentLogger(), dedupeWindow: 10, clock })
     await spool.start()
     let [found] = await spool.unfinished('p')

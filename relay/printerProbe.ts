@@ -1,68 +1,11 @@
 /**
- * Talking to a raw TCP/9100 printer outside a job: what an attempt can end in, checking that a printer
- * can be reached, asking whether it is ready (`<S1>`), and closing a connection the way a Boca needs.
- * Jobs themselves go through the kept connection of printerConnection.ts.
+ * Short exchanges with a raw TCP/9100 printer outside a job: checking that it can be reached, asking whether
+ * it is ready (`<S1>`), and closing a connection the way a Boca needs. Jobs themselves go through the kept
+ * connection of printerConnection.ts.
  */
 import net from 'node:net'
-import { decodeStatusByte, type BocaStatus, type StatusEncoding } from '../boca/status.ts'
-import type { PrinterReport } from '../protocol/index.ts'
-
-export interface PrinterTarget {
-  host: string
-  port: number
-}
-
-/** A printer and the form its status bytes come in. */
-export interface StatusTarget extends PrinterTarget {
-  statusEncoding: StatusEncoding
-}
-
-export interface PrintTimeouts {
-  connectMs: number
-  /** Silence after the last byte is written before a job with no status heard counts as `sent`. */
-  statusWaitMs: number
-  /** Silence allowed while writing, while the printer is busy, or between ACKs once it reports. */
-  printerMs: number
-  /**
-   * After a ticket's ACK, how long the printer must stay quiet before the next ticket is written: an ACK sent
-   * twice for one ticket then falls in the gap and is not counted for the next (0: no gap).
-   */
-  ticketSettleMs?: number
-}
-
-export type AttemptOutcome =
-  /** Every expected ticket was acknowledged. */
-  | { kind: 'printed' }
-  /** Every byte was accepted over TCP; the printer reported nothing. */
-  | { kind: 'sent' }
-  /** The TCP connection could not be made. */
-  | { kind: 'unreachable', reason: string }
-  /** The printer reported a fault; `acks` tickets printed before it. */
-  | { kind: 'fault', status: BocaStatus }
-  /** The device answered with bytes that are not Boca status (in its configured form): `bytes`, the first ones seen. */
-  | { kind: 'foreign', bytes: Buffer }
-  /** The printer stopped taking bytes, or stopped answering after it had reported. */
-  | { kind: 'timeout', whileWriting: boolean, reason: string }
-  /** The connection closed before the job finished. */
-  | { kind: 'dropped', whileWriting: boolean, reason: string }
-  /** The relay itself failed before writing (its `beforeWrite` hook threw): nothing was sent. */
-  | { kind: 'local', error: Error }
-
-export interface PrintOptions {
-  /** Runs once the connection is open, before the first byte is written (the relay marks the job `printing`). */
-  beforeWrite?: () => Promise<void>
-  /**
-   * The printer is known to report status (it has sent status bytes before): silence after a job is then a
-   * PRINTER_TIMEOUT, not `sent`.
-   */
-  expectStatus?: boolean
-}
-
-export interface AttemptResult {
-  outcome: AttemptOutcome
-  report: PrinterReport
-  bytesWritten: number
-}
+import { decodeStatusByte } from '../boca/status.ts'
+import type { PrinterTarget, PrintTimeouts, StatusTarget } from './printAttempt.ts'
 
 /** How long a printer is given to close its side after the relay's FIN. */
 const CLOSE_GRACE_MS = 1000
