@@ -3,9 +3,9 @@
  * print when it returns, in order; a relay killed with SIGKILL shows `offline`.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../harness/parts.ts'
-import { TestClient } from '../harness/mqttClient.ts'
-import { PartProcess } from '../harness/processes.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../../harness/parts.ts'
+import { TestClient } from '../../harness/mqttClient.ts'
+import { PartProcess } from '../../harness/processes.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

@@ -6,10 +6,10 @@ import { access } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
-import { connectListening, TestClient } from '../harness/mqttClient.ts'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
-import { PASSWORDS, writeTestUsers } from '../harness/accessTargets.ts'
-import { leaveEarlierRelaySession } from '../harness/earlierVersion.ts'
+import { connectListening, TestClient } from '../../harness/mqttClient.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
+import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
+import { leaveEarlierRelaySession } from '../../harness/earlierVersion.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

@@ -5,8 +5,8 @@
  * on disk only: the relay's queue in memory holds none of their bytes.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { TestClient, type Received } from '../harness/mqttClient.ts'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
+import { TestClient, type Received } from '../../harness/mqttClient.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

@@ -3,9 +3,9 @@
  * duplicate suppression by job id, and UNCERTAIN instead of a silent reprint.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
-import { TestClient } from '../harness/mqttClient.ts'
-import { PartProcess } from '../harness/processes.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
+import { TestClient } from '../../harness/mqttClient.ts'
+import { PartProcess } from '../../harness/processes.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

@@ -4,9 +4,9 @@
  * the start-up wait.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { BrokerClock } from '../relay/brokerClock.ts'
-import { systemClock, type Clock } from '../relay/clock.ts'
-import { silentLogger } from '../runtime/logger.ts'
+import { BrokerClock } from '../../relay/brokerClock.ts'
+import { systemClock, type Clock } from '../../relay/clock.ts'
+import { silentLogger } from '../../runtime/logger.ts'
 
 const HOUR = 3_600_000
 const BROKER_NOW = Date.parse('2026-11-21T19:00:00.000Z')

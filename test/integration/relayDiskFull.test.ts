@@ -9,14 +9,14 @@
  */
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { JobSpool, type StoredOutcome } from '../relay/spool.ts'
-import { silentLogger } from '../runtime/logger.ts'
-import type { Received, TestClient as Client } from '../harness/mqttClient.ts'
-import { TestClient } from '../harness/mqttClient.ts'
-import { PASSWORDS, writeTestUsers } from '../harness/accessTargets.ts'
-import { startMosquitto } from '../harness/mosquittoBroker.ts'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
-import { mountTinyDisk, tinyDiskUnavailable } from '../harness/tinyDisk.ts'
+import { JobSpool, type StoredOutcome } from '../../relay/spool.ts'
+import { silentLogger } from '../../runtime/logger.ts'
+import type { Received, TestClient as Client } from '../../harness/mqttClient.ts'
+import { TestClient } from '../../harness/mqttClient.ts'
+import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
+import { startMosquitto } from '../../harness/mosquittoBroker.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
+import { mountTinyDisk, tinyDiskUnavailable } from '../../harness/tinyDisk.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

@@ -4,11 +4,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import pino from 'pino'
-import { loadRelayConfig } from '../relay/config.ts'
-import { Relay } from '../relay/relay.ts'
-import { TestClient } from '../harness/mqttClient.ts'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
-import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../harness/accessTargets.ts'
+import { loadRelayConfig } from '../../relay/config.ts'
+import { Relay } from '../../relay/relay.ts'
+import { TestClient } from '../../harness/mqttClient.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
+import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

@@ -5,11 +5,11 @@
  * wall clock and advances the monotonic one instead of waiting; everything else is real.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
-import { systemClock, type Clock } from '../relay/clock.ts'
-import type { Relay } from '../relay/relay.ts'
-import { TestClient, type Received } from '../harness/mqttClient.ts'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
+import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
+import { systemClock, type Clock } from '../../relay/clock.ts'
+import type { Relay } from '../../relay/relay.ts'
+import { TestClient, type Received } from '../../harness/mqttClient.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

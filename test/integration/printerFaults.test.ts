@@ -3,9 +3,9 @@
  * a hung printer, a dropped connection, and random payloads on the jobs topic.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
-import { TestClient } from '../harness/mqttClient.ts'
-import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
+import { TestClient } from '../../harness/mqttClient.ts'
+import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

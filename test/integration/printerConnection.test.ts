@@ -5,9 +5,9 @@
 import { once } from 'node:events'
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
-import { TestClient } from '../harness/mqttClient.ts'
-import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
+import { TestClient } from '../../harness/mqttClient.ts'
+import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -63,7 +63,7 @@ describe('the kept printer connection', () => {
   })
 
   it('refuses a PRINTER_IDLE_CLOSE_MS at or past a Boca\'s 30 s idle reset', async () => {
-    const { loadRelayConfig } = await import('../relay/config.ts')
+    const { loadRelayConfig } = await import('../../relay/config.ts')
     expect(() => loadRelayConfig({ PRINTERS: 'a=h', PRINTER_IDLE_CLOSE_MS: '30000' })).toThrow(/PRINTER_IDLE_CLOSE_MS: must be at most 25000/)
   })
 })

@@ -3,13 +3,13 @@
  * exact: the worker is driven directly, its outcomes collected by the sink a relay gives it.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { loadRelayConfig } from '../relay/config.ts'
-import { BrokerClock } from '../relay/brokerClock.ts'
-import { systemClock } from '../relay/clock.ts'
-import { PrinterWorker, type OutcomeSink } from '../relay/printerWorker.ts'
-import { JobSpool, type OutboxEntry } from '../relay/spool.ts'
-import { silentLogger } from '../runtime/logger.ts'
-import { Cleanup, relayEnv, startPrinter, tempDir } from '../harness/parts.ts'
+import { loadRelayConfig } from '../../relay/config.ts'
+import { BrokerClock } from '../../relay/brokerClock.ts'
+import { systemClock } from '../../relay/clock.ts'
+import { PrinterWorker, type OutcomeSink } from '../../relay/printerWorker.ts'
+import { JobSpool, type OutboxEntry } from '../../relay/spool.ts'
+import { silentLogger } from '../../runtime/logger.ts'
+import { Cleanup, relayEnv, startPrinter, tempDir } from '../../harness/parts.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

@@ -6,10 +6,10 @@
 import path from 'node:path'
 import { Level } from 'level'
 import { afterEach, describe, expect, it } from 'vitest'
-import { systemClock } from '../relay/clock.ts'
-import { JobSpool, type StoredOutcome } from '../relay/spool.ts'
-import { silentLogger } from '../runtime/logger.ts'
-import { Cleanup, tempDir } from '../harness/parts.ts'
+import { systemClock } from '../../relay/clock.ts'
+import { JobSpool, type StoredOutcome } from '../../relay/spool.ts'
+import { silentLogger } from '../../runtime/logger.ts'
+import { Cleanup, tempDir } from '../../harness/parts.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

@@ -6,11 +6,11 @@
  */
 import net from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { BocaSimulator, BocaSimulatorConfig } from '../printer-sim/bocaSimulator.ts'
-import { loadRelayConfig } from '../relay/config.ts'
-import { ConfigError } from '../runtime/config.ts'
-import { TestClient } from '../harness/mqttClient.ts'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
+import type { BocaSimulator, BocaSimulatorConfig } from '../../printer-sim/bocaSimulator.ts'
+import { loadRelayConfig } from '../../relay/config.ts'
+import { ConfigError } from '../../runtime/config.ts'
+import { TestClient } from '../../harness/mqttClient.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())

@@ -5,12 +5,12 @@
  * relay user read it. The relay's wall clock is skewed through its deps; everything else is real.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { BocaSimulator } from '../printer-sim/bocaSimulator.ts'
-import type { Clock } from '../relay/clock.ts'
-import { systemClock } from '../relay/clock.ts'
-import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../harness/accessTargets.ts'
-import { TestClient } from '../harness/mqttClient.ts'
-import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from '../harness/parts.ts'
+import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
+import type { Clock } from '../../relay/clock.ts'
+import { systemClock } from '../../relay/clock.ts'
+import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
+import { TestClient } from '../../harness/mqttClient.ts'
+import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
 
 const HOUR = 3_600_000
 
