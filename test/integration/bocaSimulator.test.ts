@@ -7,6 +7,7 @@ import path from 'node:path'
 import readline from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 import { STATUS } from '../../boca/status.ts'
+import { ROOT } from '../../harness/processes.ts'
 import { silentLogger } from '../../runtime/logger.ts'
 import { BocaSimulator, type BocaSimulatorConfig } from '../../printer-sim/bocaSimulator.ts'
 
@@ -258,7 +259,7 @@ describe('BocaSimulator', () => {
 describe('printer-sim/main.ts', () => {
   it('starts as a process, reports its port, takes stdin commands and exits 0 on SIGTERM', async () => {
     const child: ChildProcessWithoutNullStreams = spawn('node_modules/.bin/tsx', ['printer-sim/main.ts', '--port', '0'], {
-      cwd: path.resolve(import.meta.dirname, '..'),
+      cwd: ROOT,
       env: { ...process.env, LOG_LEVEL: 'info' }
     })
     const exited = new Promise<number | null>((resolve) => { child.on('exit', (code) => { resolve(code) }) })
