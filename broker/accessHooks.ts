@@ -64,67 +64,76 @@ export class AccessHooks {
     this.logger = deps.logger
   }
 
+  /** Aedes' four access hooks, each a method below. */
   hooks (): Hooks {
     return {
-      authenticate: (client, username, password, done) => {
-        const refuse = (returnCode: number, reason: string, extra: Record<string, unknown> = {}): void => {
-          this.logger.warn({ clientId: clipForLog(client.id), user: clipForLog(username), remote: remoteAddressOf(client), reason, ...extra }, 'connection refused')
-          done(Object.assign(new Error(`connection refused: ${reason}`), { returnCode }) as AuthenticateError, false)
-        }
-        // Past its wrong passwords, an address is refused (NOT_AUTHORIZED) without a password check: access/loginThrottle.ts.
-        this.throttle.attempt(username, password, remoteAddressOf(client), () => this.access.login(username, password, client.id)).then(async (result) => {
-          if (!result.ok || username === undefined) {
-            const limit = result.limit === undefined ? {} : { limit: result.limit, retryAfterMs: result.retryAfterMs }
-            return refuse(result.refusal === 'BAD_CREDENTIALS' ? BAD_USERNAME_OR_PASSWORD : NOT_AUTHORIZED, result.refusal ?? 'unknown', limit)
-          }
-          const refusal = await this.admit(client, username)
-          if (refusal !== undefined) return refuse(refusal === 'CLIENT_ID_OWNED' ? IDENTIFIER_REJECTED : NOT_AUTHORIZED, refusal)
-          this.users.set(client, username)
-          this.logger.debug({ clientId: clipForLog(client.id), user: clipForLog(username) }, 'client logged in')
-          done(null, true)
-        }).catch((error: unknown) => done(Object.assign(error as Error, { returnCode: NOT_AUTHORIZED }) as AuthenticateError, false))
-      },
-      authorizePublish: (client, packet, done) => {
-        if (client === null) return this.authorizeOrphanWill(packet, done)
-        const user = this.users.get(client)
-        if (user !== undefined && this.access.mayPublish(user, packet.topic)) return done(null)
-        this.logger.warn({ clientId: clipForLog(client.id), user, topic: clipForLog(packet.topic) }, 'publish refused: connection closed')
-        done(new PrintwireError('PUBLISH_NOT_ALLOWED', `not allowed to publish to ${packet.topic}`))
-      },
-      authorizeSubscribe: (client, subscription, done) => {
-        const user = this.users.get(client)
-        const refusal = user === undefined || !this.access.maySubscribe(user, subscription.topic)
-          ? 'it can match nothing the user may read'
-          : this.relayJobsRefusal(client, user, subscription.topic)
-        if (refusal !== undefined || user === undefined) {
-          // A few per connection at warn level: a client refused in a loop does not fill the log.
-          const refused = (this.refusedSubscriptions.get(client) ?? 0) + 1
-          this.refusedSubscriptions.set(client, refused)
-          this.logger[refused <= LOGGED_REFUSALS_PER_CONNECTION ? 'warn' : 'debug']({ clientId: clipForLog(client.id), user: clipForLog(user), topic: clipForLog(subscription.topic), why: refusal }, 'subscription refused')
-          return done(null, null)
-        }
-        const topics = this.access.readableTopicsOf(user, subscription.topic)
-        if (topics === undefined) return done(null, subscription)
-        this.narrowedOf(client).set(subscription.topic, topics)
-        const [first, ...rest] = topics as [string, ...string[]]
-        const filter = subscription.topic
-        // The others as the broker's own SUBSCRIBE for this client: no SUBACK, retained messages sent.
-        if (rest.length > 0) {
-          client.subscribe(rest.map((topic) => ({ ...subscription, topic })), (error?: Error) => {
-            if (error) this.logger.warn({ err: error, clientId: clipForLog(client.id), topic: clipForLog(filter) }, 'could not subscribe to a narrowed topic')
-          })
-        }
-        // Rewritten in place, as Aedes documents it: its retained-message read then looks up this topic too,
-        // rather than every retained message under the filter.
-        subscription.topic = first
-        done(null, subscription)
-      },
-      authorizeForward: (client, packet) => {
-        const user = this.users.get(client)
-        if (user !== undefined && this.access.mayRead(user, packet.topic)) return packet
-        return null
-      }
+      authenticate: (client, username, password, done) => this.authenticate(client, username, password, done),
+      authorizePublish: (client, packet, done) => this.authorizePublish(client, packet, done),
+      authorizeSubscribe: (client, subscription, done) => this.authorizeSubscribe(client, subscription, done),
+      authorizeForward: (client, packet) => this.authorizeForward(client, packet)
     }
+  }
+
+  private authenticate (...[client, username, password, done]: Parameters<Hooks['authenticate']>): void {
+    const refuse = (returnCode: number, reason: string, extra: Record<string, unknown> = {}): void => {
+      this.logger.warn({ clientId: clipForLog(client.id), user: clipForLog(username), remote: remoteAddressOf(client), reason, ...extra }, 'connection refused')
+      done(Object.assign(new Error(`connection refused: ${reason}`), { returnCode }) as AuthenticateError, false)
+    }
+    // Past its wrong passwords, an address is refused (NOT_AUTHORIZED) without a password check: access/loginThrottle.ts.
+    this.throttle.attempt(username, password, remoteAddressOf(client), () => this.access.login(username, password, client.id)).then(async (result) => {
+      if (!result.ok || username === undefined) {
+        const limit = result.limit === undefined ? {} : { limit: result.limit, retryAfterMs: result.retryAfterMs }
+        return refuse(result.refusal === 'BAD_CREDENTIALS' ? BAD_USERNAME_OR_PASSWORD : NOT_AUTHORIZED, result.refusal ?? 'unknown', limit)
+      }
+      const refusal = await this.admit(client, username)
+      if (refusal !== undefined) return refuse(refusal === 'CLIENT_ID_OWNED' ? IDENTIFIER_REJECTED : NOT_AUTHORIZED, refusal)
+      this.users.set(client, username)
+      this.logger.debug({ clientId: clipForLog(client.id), user: clipForLog(username) }, 'client logged in')
+      done(null, true)
+    }).catch((error: unknown) => done(Object.assign(error as Error, { returnCode: NOT_AUTHORIZED }) as AuthenticateError, false))
+  }
+
+  private authorizePublish (...[client, packet, done]: Parameters<Hooks['authorizePublish']>): void {
+    if (client === null) return this.authorizeOrphanWill(packet, done)
+    const user = this.users.get(client)
+    if (user !== undefined && this.access.mayPublish(user, packet.topic)) return done(null)
+    this.logger.warn({ clientId: clipForLog(client.id), user, topic: clipForLog(packet.topic) }, 'publish refused: connection closed')
+    done(new PrintwireError('PUBLISH_NOT_ALLOWED', `not allowed to publish to ${packet.topic}`))
+  }
+
+  private authorizeSubscribe (...[client, subscription, done]: Parameters<Hooks['authorizeSubscribe']>): void {
+    const user = this.users.get(client)
+    const refusal = user === undefined || !this.access.maySubscribe(user, subscription.topic)
+      ? 'it can match nothing the user may read'
+      : this.relayJobsRefusal(client, user, subscription.topic)
+    if (refusal !== undefined || user === undefined) {
+      // A few per connection at warn level: a client refused in a loop does not fill the log.
+      const refused = (this.refusedSubscriptions.get(client) ?? 0) + 1
+      this.refusedSubscriptions.set(client, refused)
+      this.logger[refused <= LOGGED_REFUSALS_PER_CONNECTION ? 'warn' : 'debug']({ clientId: clipForLog(client.id), user: clipForLog(user), topic: clipForLog(subscription.topic), why: refusal }, 'subscription refused')
+      return done(null, null)
+    }
+    const topics = this.access.readableTopicsOf(user, subscription.topic)
+    if (topics === undefined) return done(null, subscription)
+    this.narrowedOf(client).set(subscription.topic, topics)
+    const [first, ...rest] = topics as [string, ...string[]]
+    const filter = subscription.topic
+    // The others as the broker's own SUBSCRIBE for this client: no SUBACK, retained messages sent.
+    if (rest.length > 0) {
+      client.subscribe(rest.map((topic) => ({ ...subscription, topic })), (error?: Error) => {
+        if (error) this.logger.warn({ err: error, clientId: clipForLog(client.id), topic: clipForLog(filter) }, 'could not subscribe to a narrowed topic')
+      })
+    }
+    // Rewritten in place, as Aedes documents it: its retained-message read then looks up this topic too,
+    // rather than every retained message under the filter.
+    subscription.topic = first
+    done(null, subscription)
+  }
+
+  private authorizeForward (...[client, packet]: Parameters<Hooks['authorizeForward']>): ReturnType<Hooks['authorizeForward']> {
+    const user = this.users.get(client)
+    if (user !== undefined && this.access.mayRead(user, packet.topic)) return packet
+    return null
   }
 
   /**
