@@ -48,10 +48,6 @@ export type LocalErrorCode = keyof typeof LOCAL_ERROR_CODES
 /** Every code a PrintwireError may carry. */
 export type PrintwireErrorCode = ErrorCode | LocalErrorCode
 
-export function isPrintwireErrorCode (value: string): value is PrintwireErrorCode {
-  return Object.hasOwn(ERROR_CODES, value) || Object.hasOwn(LOCAL_ERROR_CODES, value)
-}
-
 /**
  * Every error that callers branch on, in every part: a stable `code` from the catalogues above (branch on it),
  * a `message` for people, and whether trying again later may succeed.

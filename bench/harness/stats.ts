@@ -23,10 +23,6 @@ export function summarize (latenciesMs: number[]): LatencySummary {
   return { count: sorted.length, p50: round(percentile(sorted, 50)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? Number.NaN), mean: round(mean) }
 }
 
-export function median (values: number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50)
-}
-
 export function ratio (a: number, b: number): number {
   return Math.round((a / b) * 100) / 100
 }
