@@ -18,8 +18,14 @@ export type CliConfig = Readonly<z.infer<typeof cliConfigSchema>>
 export const DEFAULT_AUTH_FILE = 'auth.json'
 
 
-export function loadCliConfig (env: Record<string, string | undefined>): CliConfig {
-  return loadConfig('printwire', cliConfigSchema, env)
+export type CliVariable = keyof typeof cliConfigSchema.shape
+
+/**
+ * The variables `reads` names (default: all of them), validated; the others keep their defaults unread, so that a
+ * command is not refused for a variable it does not use (`user` and MQTT_URL, or a variable whose flag is given).
+ */
+export function loadCliConfig (env: Record<string, string | undefined>, reads: readonly CliVariable[] = Object.keys(cliConfigSchema.shape) as CliVariable[]): CliConfig {
+  return loadConfig('printwire', cliConfigSchema, Object.fromEntries(reads.map((name) => [name, env[name]])))
 }
 
 /** For help texts: a shared field's default, as the schema gives it. */

@@ -71,7 +71,8 @@ export async function printJob (options: PrintOptions): Promise<JobResult> {
           options.progress(`${error.code}: ${error.message} (waiting)`)
           return
         }
-        reject(new PrintwireError(error.code, error.message))
+        // As the relay says (a code of a newer relay's is not in this version's tables).
+        reject(new PrintwireError(error.code, error.message, { retryable: error.retryable }))
       })
     })
     // If subscribing, waiting or publishing fails, nobody awaits `outcome`: it must not become an unhandled rejection.

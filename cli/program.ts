@@ -9,7 +9,7 @@ import { printJob } from './printCommand.ts'
 import { addUser, listUsers, removeUser } from './userCommand.ts'
 import { readAuthFile } from '../access/authFile.ts'
 import { mosquittoFiles, writeMosquittoFiles } from '../access/mosquittoExport.ts'
-import { authFile, brokerTarget, DEFAULT_AUTH_FILE, defaultOf, loadCliConfig, topicPrefix } from './config.ts'
+import { authFile, brokerTarget, DEFAULT_AUTH_FILE, defaultOf, loadCliConfig, topicPrefix, type CliVariable } from './config.ts'
 
 type Env = Record<string, string | undefined>
 
@@ -58,7 +58,10 @@ function addPrintCommand (program: Command, env: Env): void {
     .option('--prefix <prefix>', prefixHelp)
     .option('--wait-for-printer <ms>', 'first wait up to this long for the broker and for a relay serving the printer (status online, unreachable or error); without it the job is published at once', wholeNumber(1, 86_400_000))
     .action(async (file: string | undefined, opts: PrintFlags) => {
-      const target = brokerTarget(opts, loadCliConfig(env))
+      const reads: CliVariable[] = ['MQTT_USERNAME', 'MQTT_PASSWORD']
+      if (opts.url === undefined) reads.push('MQTT_URL')
+      if (opts.prefix === undefined) reads.push('TOPIC_PREFIX')
+      const target = brokerTarget(opts, loadCliConfig(env, reads))
       const data = await readInput(file)
       if (data.length === 0) throw new PrintwireError('INVALID_ARGUMENT', 'nothing to print: the input is empty')
       const result = await printJob({
@@ -86,7 +89,7 @@ function addUserCommands (program: Command, env: Env): void {
     .requiredOption('--printers <list>', 'printer ids, comma-separated, or *')
     .option(fileOption, fileHelp)
     .action(async (name: string, opts: { password: string, role: string, printers: string, file?: string }) => {
-      const file = authFile(opts.file, loadCliConfig(env))
+      const file = authFile(opts.file, loadCliConfig(env, ['AUTH_FILE']))
       const outcome = await addUser(file, name, opts)
       process.stdout.write(`${outcome} ${name} (${opts.role}) in ${file}\n`)
     })
@@ -95,7 +98,7 @@ function addUserCommands (program: Command, env: Env): void {
     .argument('<name>', 'user name')
     .option(fileOption, fileHelp)
     .action(async (name: string, opts: { file?: string }) => {
-      const file = authFile(opts.file, loadCliConfig(env))
+      const file = authFile(opts.file, loadCliConfig(env, ['AUTH_FILE']))
       await removeUser(file, name)
       process.stdout.write(`removed ${name} from ${file}\n`)
     })
@@ -103,7 +106,7 @@ function addUserCommands (program: Command, env: Env): void {
     .description('list users: name, role, printers')
     .option(fileOption, fileHelp)
     .action(async (opts: { file?: string }) => {
-      for (const line of await listUsers(authFile(opts.file, loadCliConfig(env)))) process.stdout.write(line + '\n')
+      for (const line of await listUsers(authFile(opts.file, loadCliConfig(env, ['AUTH_FILE'])))) process.stdout.write(line + '\n')
     })
 }
 
@@ -114,7 +117,7 @@ function addMosquittoExport (program: Command, env: Env): void {
     .requiredOption('--out <dir>', 'directory for `passwords` and `acl` (mosquitto.conf reads them from there)')
     .option('--prefix <prefix>', prefixHelp)
     .action(async (opts: { file?: string, out: string, prefix?: string }) => {
-      const config = loadCliConfig(env)
+      const config = loadCliConfig(env, opts.prefix === undefined ? ['AUTH_FILE', 'TOPIC_PREFIX'] : ['AUTH_FILE'])
       const prefix = topicPrefix(opts.prefix, config)
       const file = authFile(opts.file, config)
       const files = mosquittoFiles(await readAuthFile(file), prefix, file)

@@ -74,11 +74,13 @@ export class JobPhases {
   async requeue (job: SpooledJob, acks: number, ticketsPerCopy: number): Promise<void> {
     if (ticketsPerCopy > 0) job.copiesDone += Math.floor(acks / ticketsPerCopy)
     if (job.copiesDone >= job.copies) job.copiesDone = job.copies - 1
+    // Known before the write: even if it fails (a full disk), the job may go again once the spool can write
+    // (`beforeSend` then writes its mark again; a crash meanwhile leaves it `printing` on disk: UNCERTAIN).
+    this.maybePrinted.delete(job)
     if (job.phase !== 'queued') {
       job.phase = 'queued'
       await this.deps.spool.update(job)
     }
-    this.maybePrinted.delete(job)
   }
 
   /** Marks the job to print next `printing` in memory, for `finish` to write with the outcome before it. */

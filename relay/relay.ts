@@ -53,6 +53,8 @@ export class Relay {
   async start (): Promise<void> {
     const { config, clock, logger } = this
     const storage = new EventEmitter<{ writable: [problem: string | undefined] }>()
+    // One listener per printer lane: more than Node's default of 10 is no leak.
+    storage.setMaxListeners(config.PRINTERS.length)
     const spool = new JobSpool({
       dir: path.resolve(config.STATE_DIR),
       logger,
