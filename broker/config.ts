@@ -5,8 +5,6 @@ import { maxPayloadBytes } from '../protocol/index.ts'
 import { booleanSchema, loadConfig, portSchema, positiveIntSchema } from '../runtime/config.ts'
 import { checkTlsPair, pickFields } from '../runtime/configFields.ts'
 
-// webserver/config.ts still takes it from here.
-
 export const brokerConfigSchema = z.object({
   // Declared in runtime/configFields.ts. Here: without AUTH_FILE the broker is anonymous; TLS_CERT/TLS_KEY also turn on mqtts:// on MQTTS_PORT.
   ...pickFields('PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS'),

@@ -6,7 +6,7 @@
  */
 import type { Aedes } from 'aedes'
 import { AccessControl } from '../access/accessControl.ts'
-import { WEBSOCKET_PATH } from '../protocol/index.ts'
+import { maxPayloadBytes, WEBSOCKET_PATH } from '../protocol/index.ts'
 import { PartStack } from '../runtime/lifecycle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
@@ -56,7 +56,7 @@ export class PrintwireBroker {
 
   /** The largest MQTT packet a client may send: a job of MAX_JOB_BYTES in a base64 envelope, with headers. */
   get maxPacketBytes (): number {
-    return this.running?.listeners.maxPacketBytes ?? 0
+    return maxPayloadBytes(this.config.MAX_JOB_BYTES)
   }
 
   /** Starts every part; if one fails, those already started are stopped and the error is thrown. */

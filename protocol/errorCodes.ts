@@ -60,7 +60,9 @@ export class PrintwireError<C extends PrintwireErrorCode = PrintwireErrorCode> e
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'PrintwireError'
     this.code = code
-    this.retryable = options?.retryable ?? (isErrorCode(code) ? ERROR_CODES[code] : LOCAL_ERROR_CODES[code as LocalErrorCode]).retryable
+    // A code from a newer part (a relay's result) may be in neither table here: not retryable unless told.
+    const known = isErrorCode(code) ? ERROR_CODES[code] : (LOCAL_ERROR_CODES as Partial<Record<string, { retryable: boolean }>>)[code]
+    this.retryable = options?.retryable ?? known?.retryable ?? false
   }
 }
 

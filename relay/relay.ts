@@ -66,8 +66,14 @@ export class Relay {
     const brokerClock = new BrokerClock({ clock, logger, waitMs: config.SERVER_TIME_WAIT_MS })
     const lanes = config.PRINTERS.map((printer) => buildPrinterLane({ config, printer, logger, spool, brokerClock, clock, storage }))
     const workers: Part = {
-      // Together: each checks that its printer can be reached, which may take PRINTER_CONNECT_TIMEOUT_MS.
-      start: async () => { await Promise.all(lanes.map((lane) => lane.worker.start())) },
+      // Together: each checks that its printer can be reached, which may take PRINTER_CONNECT_TIMEOUT_MS. All
+      // have finished starting (or failed) before a failure is thrown, so that the stop after it finds none still
+      // starting, which would carry on against a closed spool.
+      start: async () => {
+        const started = await Promise.allSettled(lanes.map((lane) => lane.worker.start()))
+        const failed = started.find((result) => result.status === 'rejected')
+        if (failed !== undefined) throw failed.reason
+      },
       stop: async () => { await Promise.all(lanes.map((lane) => lane.worker.stop())) }
     }
     const links = lanes.map((lane): Part => ({

@@ -40,6 +40,12 @@ describe('the error family', () => {
     expect(isPrintwireError(thrown(() => checkAedesVersions({ aedes: '0.1.0' })), 'UNSUPPORTED_AEDES_VERSION')).toBe(true)
   })
 
+  it('takes a code this version does not know (a newer relay\'s result) without throwing, not retryable unless told', () => {
+    const unknown = 'PRINTER_ON_FIRE' as unknown as 'INVALID_JOB'
+    expect(new PrintwireError(unknown, 'x')).toMatchObject({ code: 'PRINTER_ON_FIRE', retryable: false })
+    expect(new PrintwireError(unknown, 'x', { retryable: true }).retryable).toBe(true)
+  })
+
   it('tells codes apart', () => {
     const error = new PrintwireError('TIMEOUT', 'x')
     expect(isPrintwireError(error, 'TIMEOUT', 'NO_RELAY')).toBe(true)
