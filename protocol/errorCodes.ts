@@ -14,7 +14,11 @@ export const ERROR_CODES = {
   /** Not in SPEC's list (new behaviour): the job is not taken, and the broker delivers it again once the relay can write. */
   RELAY_DISK_FULL: { retryable: true, summary: 'the relay cannot write to its disk (full, or failing): the job stays with the broker and is taken once it can' },
   /** Not in SPEC's list (new behaviour): refused for good, like JOB_TOO_LARGE; the client may send it again later. */
-  QUEUE_FULL: { retryable: false, summary: 'the printer already has MAX_QUEUED_JOBS jobs or MAX_QUEUED_BYTES bytes waiting in the relay, or for its relay at the broker' }
+  QUEUE_FULL: { retryable: false, summary: 'the printer already has MAX_QUEUED_JOBS jobs or MAX_QUEUED_BYTES bytes waiting in the relay, or for its relay at the broker' },
+  /** SPEC "No relay, cancel": no relay session subscribes to the printer's jobs; the job is not kept. */
+  NO_RELAY: { retryable: false, summary: 'no relay serves the printer: the job was not kept' },
+  /** SPEC "No relay, cancel": the job was cancelled before it started printing. */
+  JOB_CANCELLED: { retryable: false, summary: 'the job was cancelled before it started printing' }
 } as const
 
 export type ErrorCode = keyof typeof ERROR_CODES
@@ -38,9 +42,12 @@ export const LOCAL_ERROR_CODES = {
   NOT_ALLOWED: { retryable: false, summary: 'the broker refused what the user asked for (a subscription)' },
   LOGIN_REFUSED: { retryable: false, summary: 'the broker refused the log-in' },
   BROKER_UNREACHABLE: { retryable: true, summary: 'the broker cannot be reached' },
-  NO_RELAY: { retryable: true, summary: 'no relay serves the printer' },
   PUBLISH_REFUSED: { retryable: false, summary: 'the broker closed the connection when the job was published' },
-  TIMEOUT: { retryable: true, summary: 'no answer in time' }
+  TIMEOUT: { retryable: true, summary: 'no answer in time (the job may still print: sending it again with the same id never prints it twice)' },
+  ABORTED: { retryable: true, summary: 'the caller stopped waiting (an AbortSignal)' },
+  UNAUTHORIZED: { retryable: false, summary: 'no valid credentials (HTTP 401)' },
+  FORBIDDEN: { retryable: false, summary: 'the credentials do not grant this (HTTP 403)' },
+  NOT_FOUND: { retryable: false, summary: 'no such printer, job or route (HTTP 404)' }
 } as const
 
 export type LocalErrorCode = keyof typeof LOCAL_ERROR_CODES

@@ -157,11 +157,11 @@ describe('payload readers: they do not trust what they receive', () => {
 })
 
 describe('error codes', () => {
-  const SPEC_CODES = ['INVALID_JOB', 'JOB_TOO_LARGE', 'JOB_EXPIRED', 'PRINTER_UNREACHABLE', 'PRINTER_TIMEOUT', 'PRINTER_ERROR', 'UNCERTAIN']
+  const SPEC_CODES = ['INVALID_JOB', 'JOB_TOO_LARGE', 'JOB_EXPIRED', 'PRINTER_UNREACHABLE', 'PRINTER_TIMEOUT', 'PRINTER_ERROR', 'UNCERTAIN', 'NO_RELAY', 'JOB_CANCELLED']
   /** Added for behaviour SPEC does not describe (issue #10: a relay's full disk, a relay's queue limits); README lists them. */
   const ADDED_CODES = ['RELAY_DISK_FULL', 'QUEUE_FULL']
 
-  it('are the seven codes of SPEC "Results", and the ones added for new behaviour', () => {
+  it('are the codes of SPEC "Results" and "No relay, cancel", and the ones added for new behaviour', () => {
     expect(Object.keys(ERROR_CODES).sort()).toEqual([...SPEC_CODES, ...ADDED_CODES].sort())
     for (const code of [...SPEC_CODES, ...ADDED_CODES]) expect(isErrorCode(code), code).toBe(true)
   })
