@@ -3,9 +3,9 @@
  * kind. The Aedes hooks check topics against these grants, and `mosquitto-export` writes the very same
  * grants as Mosquitto ACL lines, so both brokers enforce one set of rules.
  *
- * - client: publish its printers' `jobs`; read their `responses`, `errors`, `status`, and `server/time`.
- * - relay: read its printers' `jobs`, and `server/time` (it judges `expiresAt` by the broker's clock); publish
- *   their `responses`, `errors`, `status` (its Last Will too).
+ * - client: publish its printers' `jobs` and `cancel`; read their `responses`, `errors`, `status`, and `server/time`.
+ * - relay: read its printers' `jobs` and `cancel`, and `server/time` (it judges `expiresAt` by the broker's clock);
+ *   publish their `responses`, `errors`, `status` (its Last Will too).
  * - admin: everything, `$SYS` included.
  * `*` in a user's printers becomes the `+` wildcard, which matches one printer id level.
  */
@@ -20,6 +20,8 @@ export interface Grant {
   filter: string
 }
 
+/** What a client sends its printers' relay, and what the relay reads: the same grants (SPEC "No relay, cancel"). */
+const REQUESTS: PrinterTopicKind[] = ['jobs', 'cancel']
 const CLIENT_READS: PrinterTopicKind[] = ['responses', 'errors', 'status']
 const RELAY_WRITES: PrinterTopicKind[] = ['responses', 'errors', 'status']
 
@@ -31,10 +33,10 @@ export function grantsFor (user: Pick<AuthUser, 'role' | 'printers'>, prefix: st
   const grants: Grant[] = []
   for (const id of ids) {
     if (user.role === 'client') {
-      grants.push({ access: 'write', filter: printerTopic(prefix, id, 'jobs') })
+      for (const kind of REQUESTS) grants.push({ access: 'write', filter: printerTopic(prefix, id, kind) })
       for (const kind of CLIENT_READS) grants.push({ access: 'read', filter: printerTopic(prefix, id, kind) })
     } else {
-      grants.push({ access: 'read', filter: printerTopic(prefix, id, 'jobs') })
+      for (const kind of REQUESTS) grants.push({ access: 'read', filter: printerTopic(prefix, id, kind) })
       for (const kind of RELAY_WRITES) grants.push({ access: 'write', filter: printerTopic(prefix, id, kind) })
     }
   }

@@ -21,7 +21,7 @@ import type { Aedes, AedesOptions, AuthenticateError, Client, PublishPacket } fr
 import type { AccessControl } from '../access/accessControl.ts'
 import { connectedClients, willOf } from './aedes/internals.ts'
 import { filtersOverlap } from '../access/policy.ts'
-import { anyPrinterTopic, jobsTopic, LEGACY_RELAY_CLIENT_ID_PREFIX, legacyRelayReadings, parseRelayClientId, PrintwireError } from '../protocol/index.ts'
+import { anyPrinterTopic, cancelTopic, jobsTopic, LEGACY_RELAY_CLIENT_ID_PREFIX, legacyRelayReadings, parseRelayClientId, PrintwireError } from '../protocol/index.ts'
 import type { LoginThrottle } from '../access/loginThrottle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { clipForLog } from '../runtime/logText.ts'
@@ -105,7 +105,7 @@ export class AccessHooks {
     const user = this.users.get(client)
     const refusal = user === undefined || !this.access.maySubscribe(user, subscription.topic)
       ? 'it can match nothing the user may read'
-      : this.relayJobsRefusal(client, user, subscription.topic)
+      : this.relayRequestsRefusal(client, user, subscription.topic)
     if (refusal !== undefined || user === undefined) {
       // A few per connection at warn level: a client refused in a loop does not fill the log.
       const refused = (this.refusedSubscriptions.get(client) ?? 0) + 1
@@ -182,15 +182,19 @@ export class AccessHooks {
   }
 
   /**
-   * A relay user reads a printer's jobs only as that printer's relay: under `printwire-relay:<relay>:<printer>`,
-   * subscribing to exactly that printer's `jobs`, so that the broker can give each printer to one relay
-   * (relayExclusivity.ts). Any other filter of a relay user that could deliver jobs is refused.
+   * A relay user reads a printer's jobs (and cancels) only as that printer's relay: under
+   * `printwire-relay:<relay>:<printer>`, subscribing to exactly that printer's `jobs` or `cancel`, so that the
+   * broker can give each printer to one relay (relayExclusivity.ts). Any other filter of a relay user that could
+   * deliver jobs or cancels is refused.
    */
-  private relayJobsRefusal (client: Client, user: string, filter: string): string | undefined {
-    if (this.access.roleOf(user) !== 'relay' || !filtersOverlap(filter, anyPrinterTopic(this.access.topicPrefix, 'jobs'))) return undefined
+  private relayRequestsRefusal (client: Client, user: string, filter: string): string | undefined {
+    const prefix = this.access.topicPrefix
+    if (this.access.roleOf(user) !== 'relay') return undefined
+    if (!filtersOverlap(filter, anyPrinterTopic(prefix, 'jobs')) && !filtersOverlap(filter, anyPrinterTopic(prefix, 'cancel'))) return undefined
     const relay = parseRelayClientId(client.id)
-    if (relay === null) return 'a relay user reads jobs only under its relay client id (printwire-relay:<RELAY_ID>:<printer>)'
-    if (filter !== jobsTopic(this.access.topicPrefix, relay.printerId)) return `a relay reads only its own printer's jobs topic, ${jobsTopic(this.access.topicPrefix, relay.printerId)}`
+    if (relay === null) return 'a relay user reads jobs and cancels only under its relay client id (printwire-relay:<RELAY_ID>:<printer>)'
+    const own = [jobsTopic(prefix, relay.printerId), cancelTopic(prefix, relay.printerId)]
+    if (!own.includes(filter)) return `a relay reads only its own printer's jobs and cancel topics, ${own.join(' and ')}`
     return undefined
   }
 

@@ -6,12 +6,14 @@
  * 2. A retained job is refused: a retained message is sent again to every new subscriber, so every new relay
  *    session would print it again. It is acknowledged and dropped, and the printer's `errors` topic says why
  *    (INVALID_JOB, with the job's id when it has one), so the publisher is told and does not resend it.
- * 3. Queue limits (jobQueueLimits.ts): a job that would take its printer's relay session over MAX_QUEUED_JOBS or
+ * 3. No relay (SPEC "No relay, cancel"): a job whose topic no relay session subscribes to, live or away, would be
+ *    delivered to nobody; it is acknowledged, dropped and answered NO_RELAY on `errors` (see `relayServes`).
+ * 4. Queue limits (jobQueueLimits.ts): a job that would take its printer's relay session over MAX_QUEUED_JOBS or
  *    MAX_QUEUED_BYTES at the broker is acknowledged, dropped and answered QUEUE_FULL on `errors`.
- * 4. Durability (durablePublish.ts): a QoS 1 message is stored for every session it matches before the PUBACK.
+ * 5. Durability (durablePublish.ts): a QoS 1 message is stored for every session it matches before the PUBACK.
  */
 import type { Aedes, Client, PublishPacket } from 'aedes'
-import { ERROR_CODES, errorsTopic, parseRelayClientId, peekJobId, type JobErrorMessage } from '../protocol/index.ts'
+import { ERROR_CODES, errorsTopic, legacyRelayReadings, parseRelayClientId, peekJobId, type JobErrorMessage } from '../protocol/index.ts'
 import { clipForLog } from '../runtime/logText.ts'
 import { isClosing, persistenceOf } from './aedes/internals.ts'
 import type { Logger } from '../runtime/logger.ts'
@@ -59,21 +61,31 @@ export class PublishGate {
     else authorize(client, packet, allowed)
   }
 
-  /** An allowed publish from a client: counted against its printer's queue if it is a job, then stored. */
+  /**
+   * An allowed publish from a client: a job is refused NO_RELAY when no relay session subscribes to its topic,
+   * counted against its printer's queue otherwise (QoS 1 and 2), then stored.
+   */
   private async admit (client: Client, packet: PublishPacket): Promise<void> {
     const { durable, limits, logger } = this.deps
-    const job = packet.qos > 0 ? limits.printerOfJob(packet.topic) : undefined
-    // A QoS 2 PUBLISH sent again (its first copy is stored, waiting for PUBREL) is published once by Aedes: not counted again.
+    const job = limits.printerOfJob(packet.topic)
+    // A QoS 2 PUBLISH sent again (its first copy is stored, waiting for PUBREL) is published once by Aedes: neither
+    // answered nor counted again.
     const printerId = job !== undefined && !await this.isQos2Repeat(client, packet) ? job : undefined
+    if (printerId !== undefined && !await this.relayServes(packet.topic, printerId)) {
+      logger.warn({ clientId: clipForLog(client.id), printerId, jobId: peekJobId(asBuffer(packet.payload)) }, 'job refused: no relay serves its printer')
+      this.refuseJob(packet, printerId, 'NO_RELAY', `no relay serves printer ${printerId} (no relay session subscribes to ${packet.topic}): the job was not kept; start the printer's relay, then send it again`)
+      return
+    }
+    const counting = packet.qos > 0 ? printerId : undefined
     const bytes = payloadBytes(packet.payload)
     let counted = false
     try {
-      if (printerId !== undefined) {
+      if (counting !== undefined) {
         // Counted before the store, so that jobs arriving together do not all fit.
-        const refusal = await limits.reserve(printerId, bytes)
+        const refusal = await limits.reserve(counting, bytes)
         if (refusal !== undefined) {
-          logger.warn({ clientId: clipForLog(client.id), printerId, bytes }, 'job refused: its printer\'s queue at the broker is full')
-          this.refuseJob(packet, printerId, 'QUEUE_FULL', `not queued: ${refusal}; the relay is away or slow: send it again later`)
+          logger.warn({ clientId: clipForLog(client.id), printerId: counting, bytes }, 'job refused: its printer\'s queue at the broker is full')
+          this.refuseJob(packet, counting, 'QUEUE_FULL', `not queued: ${refusal}; the relay is away or slow: send it again later`)
           return
         }
         counted = true
@@ -81,15 +93,14 @@ export class PublishGate {
       // (QoS 2 is stored by Aedes itself before its PUBREC, after this.)
       await durable.storeBeforeAck(client, packet)
     } catch (storeError) {
-      if (counted && printerId !== undefined) await limits.giveBack(printerId, bytes).catch(() => {})
+      if (counted && counting !== undefined) await limits.giveBack(counting, bytes).catch(() => {})
       // (While the broker stops, its clients' Last Wills fail like this by the thousand: not worth an error each.)
       logger[isClosing(this.deps.aedes) ? 'debug' : 'error']({ err: storeError, clientId: clipForLog(client.id), topic: clipForLog(packet.topic) }, 'could not store a publish: not acknowledged, connection closed (the client sends it again)')
       throw storeError
     }
-    if (printerId === undefined) return
-    // Stored: it counts until the relay takes it; but nothing was queued where no relay session subscribes.
-    const queued = await this.hasRelaySession(packet.topic, printerId)
-    await (queued ? limits.stored(printerId, bytes) : limits.giveBack(printerId, bytes)).catch((error: unknown) => logger.warn({ err: error, printerId }, 'could not update the count of a printer\'s queue'))
+    if (counting === undefined) return
+    // Stored (a relay session subscribed just before): it counts until the relay takes it.
+    await limits.stored(counting, bytes).catch((error: unknown) => logger.warn({ err: error, printerId: counting }, 'could not update the count of a printer\'s queue'))
   }
 
   private async isQos2Repeat (client: Client, packet: PublishPacket): Promise<boolean> {
@@ -97,10 +108,18 @@ export class PublishGate {
     return await persistenceOf(this.deps.aedes).incomingGetPacket(client, packet).then(() => true, () => false)
   }
 
-  /** Whether a relay session of `printerId` subscribes to the job's topic (otherwise nothing was queued). */
-  private async hasRelaySession (topic: string, printerId: string): Promise<boolean> {
+  /**
+   * Whether a relay session of `printerId`, live or away, subscribes to the job's topic: the broker's stored
+   * subscriptions, the very ones Aedes queues the job by, so a job let through here is queued for that session.
+   * Only relay sessions count (`printwire-relay:<relay>:<printer>`, or the earlier `printwire-relay-…` form of a
+   * relay not yet upgraded): an admin or a tool subscribed to `#` prints nothing. A clean session's
+   * subscriptions are not stored, and a relay subscribes only after its CONNACK: a job published while a new
+   * relay session is being made is refused NO_RELAY (told, never lost silently).
+   */
+  private async relayServes (topic: string, printerId: string): Promise<boolean> {
     const subs = await persistenceOf(this.deps.aedes).subscriptionsByTopic(topic)
-    return subs.some((sub) => parseRelayClientId(sub.clientId)?.printerId === printerId)
+    return subs.some((sub) => parseRelayClientId(sub.clientId)?.printerId === printerId ||
+      legacyRelayReadings(sub.clientId).some((reading) => reading.printerId === printerId))
   }
 
   /**
@@ -125,10 +144,10 @@ export class PublishGate {
   }
 
   /** Drops a job (Aedes acknowledges it and publishes nothing) and answers it on its printer's `errors` topic. */
-  private refuseJob (packet: PublishPacket, printerId: string, code: 'INVALID_JOB' | 'QUEUE_FULL', message: string): void {
+  private refuseJob (packet: PublishPacket, printerId: string, code: 'INVALID_JOB' | 'QUEUE_FULL' | 'NO_RELAY', message: string): void {
     const { aedes, durable, topicPrefix, logger } = this.deps
     durable.drop(packet)
-    const jobId = peekJobId(typeof packet.payload === 'string' ? Buffer.from(packet.payload) : packet.payload)
+    const jobId = peekJobId(asBuffer(packet.payload))
     const error: JobErrorMessage = {
       ...(jobId === undefined ? {} : { jobId }),
       printerId,
@@ -141,4 +160,8 @@ export class PublishGate {
       if (publishError) logger.error({ err: publishError, printerId, code }, 'could not publish the refusal of a job')
     })
   }
+}
+
+function asBuffer (payload: PublishPacket['payload']): Buffer {
+  return typeof payload === 'string' ? Buffer.from(payload) : payload
 }

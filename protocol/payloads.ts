@@ -2,6 +2,7 @@
  * Payloads of the public contract (SPEC "Jobs" and "Results"). Browser-safe: no Node imports.
  */
 import type { ErrorCode } from './errorCodes.ts'
+import { JOB_ID_PATTERN } from './limits.ts'
 
 /** What a client publishes on `printers/<id>/jobs` when it is not a raw job. */
 export interface JobEnvelope {
@@ -10,6 +11,11 @@ export interface JobEnvelope {
   encoding?: 'utf8' | 'base64'
   copies?: number
   expiresAt?: string
+}
+
+/** What a client publishes on `printers/<id>/cancel`: the id (an envelope's `id`) of the job to cancel. */
+export interface CancelRequest {
+  jobId: string
 }
 
 /** What the printer said about a job, decoded. */
@@ -80,6 +86,23 @@ export function readPrinterStatus (payload: string): PrinterStatusMessage | null
   } catch {
     return null
   }
+}
+
+/**
+ * Reads a cancel request: its job id, or why it is not one (a relay logs that; the request changes nothing).
+ * Fields other than `jobId` are ignored, so that a later version may add some.
+ */
+export function readCancelRequest (payload: string): CancelRequest | { invalid: string } {
+  let value: unknown
+  try {
+    value = JSON.parse(payload)
+  } catch {
+    return { invalid: 'not JSON: a cancel request is {"jobId": "<the job\'s id>"}' }
+  }
+  if (!isRecord(value)) return { invalid: 'not a JSON object: a cancel request is {"jobId": "<the job\'s id>"}' }
+  if (typeof value.jobId !== 'string') return { invalid: '"jobId" is missing or not a string' }
+  if (!JOB_ID_PATTERN.test(value.jobId)) return { invalid: `"jobId" is not a job id (1-128 characters of A-Z a-z 0-9 . _ : -)` }
+  return { jobId: value.jobId }
 }
 
 /** Reads a response or error message of a job; null when it is neither. */

@@ -12,7 +12,7 @@ export const PRINTER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 /** A topic prefix: one or more MQTT levels with no wildcards, no empty level, no `$` start. */
 export const TOPIC_PREFIX_PATTERN = /^(?!\$)[^/#+\u0000]+(\/[^/#+\u0000]+)*$/
 
-export const PRINTER_TOPIC_KINDS = ['jobs', 'responses', 'errors', 'status'] as const
+export const PRINTER_TOPIC_KINDS = ['jobs', 'responses', 'errors', 'status', 'cancel'] as const
 export type PrinterTopicKind = (typeof PRINTER_TOPIC_KINDS)[number]
 
 export function isValidPrinterId (id: string): boolean {
@@ -27,6 +27,8 @@ export const jobsTopic = (prefix: string, printerId: string): string => printerT
 export const responsesTopic = (prefix: string, printerId: string): string => printerTopic(prefix, printerId, 'responses')
 export const errorsTopic = (prefix: string, printerId: string): string => printerTopic(prefix, printerId, 'errors')
 export const statusTopic = (prefix: string, printerId: string): string => printerTopic(prefix, printerId, 'status')
+/** `{"jobId"}` (payloads.ts `CancelRequest`): the printer's relay drops that job if it has not started printing. */
+export const cancelTopic = (prefix: string, printerId: string): string => printerTopic(prefix, printerId, 'cancel')
 
 /** Every printer's topic of one kind, e.g. `printers/+/status`. */
 export function anyPrinterTopic (prefix: string, kind: PrinterTopicKind): string {

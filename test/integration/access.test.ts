@@ -137,10 +137,10 @@ describe('printwire mosquitto-export', () => {
     const rules = acl.split('\n').filter((l) => /^(user|topic) /.test(l))
     expect(rules).toEqual([
       'user alice',
-      'topic write printers/lobby/jobs', 'topic read printers/lobby/responses', 'topic read printers/lobby/errors', 'topic read printers/lobby/status', 'topic read server/time',
+      'topic write printers/lobby/jobs', 'topic write printers/lobby/cancel', 'topic read printers/lobby/responses', 'topic read printers/lobby/errors', 'topic read printers/lobby/status', 'topic read server/time',
       'user venue',
-      'topic read printers/lobby/jobs', 'topic write printers/lobby/responses', 'topic write printers/lobby/errors', 'topic write printers/lobby/status',
-      'topic read printers/bar/jobs', 'topic write printers/bar/responses', 'topic write printers/bar/errors', 'topic write printers/bar/status',
+      'topic read printers/lobby/jobs', 'topic read printers/lobby/cancel', 'topic write printers/lobby/responses', 'topic write printers/lobby/errors', 'topic write printers/lobby/status',
+      'topic read printers/bar/jobs', 'topic read printers/bar/cancel', 'topic write printers/bar/responses', 'topic write printers/bar/errors', 'topic write printers/bar/status',
       'topic read server/time'
     ])
   })

@@ -6,21 +6,22 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { allStatuses, decodeStatusByte, hex, hexDump, STATUS, type StatusKind } from '../../boca/status.ts'
 import {
-  anyPrinterTopic, DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, ERROR_CODES, errorsTopic, isErrorCode, isValidPrinterId,
+  anyPrinterTopic, cancelTopic, DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, ERROR_CODES, errorsTopic, isErrorCode, isValidPrinterId,
   JOB_ID_PATTERN, jobsTopic, MAX_COPIES, maxPayloadBytes, MIN_COPIES, parseJob, parsePrinterTopic, PRINTER_TOPIC_KINDS,
-  printerTopic, PrintwireError, readJobOutcome, readPrinterStatus, responsesTopic, SERVER_TIME_TOPIC, statusTopic,
+  printerTopic, PrintwireError, readCancelRequest, readJobOutcome, readPrinterStatus, responsesTopic, SERVER_TIME_TOPIC, statusTopic,
   TOPIC_PREFIX_PATTERN
 } from '../../protocol/index.ts'
 
 const validId = fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/)
 
 describe('topics', () => {
-  it('builds the four printer topics and the server time topic of SPEC "Topics"', () => {
+  it('builds the five printer topics and the server time topic of SPEC "Topics"', () => {
     expect(DEFAULT_TOPIC_PREFIX).toBe('printers')
     expect(jobsTopic('printers', 'lobby')).toBe('printers/lobby/jobs')
     expect(responsesTopic('printers', 'lobby')).toBe('printers/lobby/responses')
     expect(errorsTopic('printers', 'lobby')).toBe('printers/lobby/errors')
     expect(statusTopic('printers', 'lobby')).toBe('printers/lobby/status')
+    expect(cancelTopic('printers', 'lobby')).toBe('printers/lobby/cancel')
     expect(printerTopic('printers', 'bar', 'jobs')).toBe('printers/bar/jobs')
     expect(anyPrinterTopic('printers', 'status')).toBe('printers/+/status')
     expect(SERVER_TIME_TOPIC).toBe('server/time')
@@ -31,12 +32,12 @@ describe('topics', () => {
     expect(anyPrinterTopic('venue-1/printers', 'errors')).toBe('venue-1/printers/+/errors')
   })
 
-  it('has exactly the four kinds', () => {
-    expect([...PRINTER_TOPIC_KINDS].sort()).toEqual(['errors', 'jobs', 'responses', 'status'])
+  it('has exactly the five kinds (SPEC "Topics", and "No relay, cancel")', () => {
+    expect([...PRINTER_TOPIC_KINDS].sort()).toEqual(['cancel', 'errors', 'jobs', 'responses', 'status'])
   })
 
-  it('parses each of the four kinds', () => {
-    for (const kind of ['jobs', 'responses', 'errors', 'status'] as const) {
+  it('parses each of the five kinds', () => {
+    for (const kind of ['jobs', 'responses', 'errors', 'status', 'cancel'] as const) {
       expect(parsePrinterTopic('printers', `printers/lobby/${kind}`)).toEqual({ printerId: 'lobby', kind })
     }
     expect(parsePrinterTopic('venue/printers', 'venue/printers/bar_2/status')).toEqual({ printerId: 'bar_2', kind: 'status' })
@@ -148,10 +149,26 @@ describe('payload readers: they do not trust what they receive', () => {
     for (const payload of malformed) expect(readJobOutcome(payload), payload).toBeNull()
   })
 
+  it('reads a cancel request\'s job id, and says what is wrong with anything else', () => {
+    expect(readCancelRequest('{"jobId":"t-1001"}')).toEqual({ jobId: 't-1001' })
+    // Other fields are ignored (a later version may add some).
+    expect(readCancelRequest('{"jobId":"a.b:c_d-1","reason":"refund"}')).toEqual({ jobId: 'a.b:c_d-1' })
+    const refused: Array<[string, RegExp]> = [
+      ['', /not JSON/], ['t-1001', /not JSON/], ['{', /not JSON/], ['null', /not a JSON object/], ['["t-1"]', /not a JSON object/],
+      ['{}', /"jobId" is missing/], ['{"id":"t-1"}', /"jobId" is missing/], ['{"jobId":7}', /"jobId" is missing or not a string/],
+      ['{"jobId":""}', /not a job id/], ['{"jobId":"a b"}', /not a job id/], [JSON.stringify({ jobId: 'x'.repeat(129) }), /not a job id/]
+    ]
+    for (const [payload, why] of refused) {
+      const read = readCancelRequest(payload)
+      expect('invalid' in read ? read.invalid : `read as ${JSON.stringify(read)}`, payload).toMatch(why)
+    }
+  })
+
   it('never throws, whatever the payload', () => {
     fc.assert(fc.property(fc.oneof(fc.string(), fc.jsonValue().map((v) => JSON.stringify(v))), (payload) => {
       expect(() => readPrinterStatus(payload)).not.toThrow()
       expect(() => readJobOutcome(payload)).not.toThrow()
+      expect(() => readCancelRequest(payload)).not.toThrow()
     }))
   })
 })
