@@ -289,11 +289,18 @@ describe('printwire print, with access control', () => {
 })
 
 describe('printwire print --wait-for-printer', () => {
-  /** Publishes a fence job itself and waits for it: what the CLI published before it has arrived by then. */
+  /**
+   * Publishes a fence job itself and waits for it, delivered to the watcher or answered NO_RELAY (no relay session
+   * at all): what the CLI published before it has arrived, or been answered, by then. The watcher subscribes to the
+   * printer's jobs and errors.
+   */
   async function jobsPublishedBefore (watcher: TestClient, printerId: string): Promise<string[]> {
-    await watcher.publish(`printers/${printerId}/jobs`, 'fence<p>')
-    await watcher.waitFor((m) => m.topic === `printers/${printerId}/jobs` && m.text === 'fence<p>', 10_000, 'the fence job')
-    return watcher.messages.filter((m) => m.topic === `printers/${printerId}/jobs` && m.text !== 'fence<p>').map((m) => m.text)
+    const jobs = `printers/${printerId}/jobs`
+    const errors = `printers/${printerId}/errors`
+    const fence = JSON.stringify({ id: 'fence', data: 'fence<p>' })
+    await watcher.publish(jobs, fence)
+    await watcher.waitFor((m) => (m.topic === jobs && m.text === fence) || (m.topic === errors && m.json?.jobId === 'fence'), 10_000, 'the fence job')
+    return watcher.messages.filter((m) => (m.topic === jobs && m.text !== fence) || (m.topic === errors && m.json?.code === 'NO_RELAY' && m.json?.jobId !== 'fence')).map((m) => m.text)
   }
 
   it('publishes only once a relay serves the printer, then prints', async () => {
@@ -302,7 +309,7 @@ describe('printwire print --wait-for-printer', () => {
     const sim = cleanup.add(await startPrinter())
     const dir = await tempDir(cleanup)
     const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
-    await watcher.subscribe('printers/lobby/jobs')
+    await watcher.subscribe('printers/lobby/jobs', 'printers/lobby/errors')
     const run = cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--wait-for-printer', '30000'], Buffer.from('<RC10,10>waited<p>'))
     await run.waitForStderr('for a relay to serve printer lobby')
     expect(await jobsPublishedBefore(watcher, 'lobby')).toEqual([])
@@ -337,7 +344,7 @@ describe('printwire print --wait-for-printer', () => {
   it('exits 1 with NO_RELAY when no relay serves the printer in time, and publishes nothing', async () => {
     const broker = cleanup.add(await startBroker())
     const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
-    await watcher.subscribe('printers/lobby/jobs')
+    await watcher.subscribe('printers/lobby/jobs', 'printers/lobby/errors')
     const run = await cli(['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--wait-for-printer', '1000'], Buffer.from('<RC10,10>never<p>')).exit()
     expect(run.code).toBe(1)
     expect(run.stderr).toContain('printwire: NO_RELAY: no relay served printer "lobby" within 1000 ms: no relay has announced it on this broker; nothing was published')
@@ -350,7 +357,7 @@ describe('printwire print --wait-for-printer', () => {
     const sim = cleanup.add(await startPrinter())
     const dir = await tempDir(cleanup)
     const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
-    await watcher.subscribe('printers/lobby/status', 'printers/lobby/jobs')
+    await watcher.subscribe('printers/lobby/status', 'printers/lobby/jobs', 'printers/lobby/errors')
     const relay = cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, path.join(dir, 'state'))))
     await watcher.waitFor((m) => m.json?.state === 'online', 10_000, 'lobby online')
     await relay.stop()

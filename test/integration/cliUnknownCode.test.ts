@@ -15,7 +15,8 @@ afterEach(() => cleanup.closeAll())
 describe('printwire print and a final error of a code it does not know', () => {
   it('prints the code and message it was given, and exits 1', async () => {
     const broker = cleanup.add(await startBroker())
-    const relay = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    // A relay's session (its client id and a persistent session): otherwise the broker answers NO_RELAY.
+    const relay = cleanup.add(await TestClient.connect(broker.mqttUrl, { clientId: 'printwire-relay:future:lobby', clean: false }))
     await relay.subscribe('printers/lobby/jobs')
     const run = new CliRun(cleanup, ['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--id', 'future-1'], Buffer.from('<RC1,1>hi<p>'))
     await relay.waitFor((m) => m.topic === 'printers/lobby/jobs' && m.json?.id === 'future-1', 15_000, 'the job')

@@ -39,7 +39,8 @@ describe('printwire and a variable the command does not read', () => {
 
   it('print --url publishes to that broker whatever MQTT_URL holds', async () => {
     const broker = cleanup.add(await startBroker())
-    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    // A relay's session (its client id, persistent): otherwise the broker answers the job NO_RELAY.
+    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl, { clientId: 'printwire-relay:watch:lobby', clean: false }))
     await watcher.subscribe('printers/lobby/jobs')
     const run = new CliRun(cleanup, ['print', '--printer', 'lobby', '--url', broker.mqttUrl, '--id', 'cli-url-1', '--timeout', '60000'], Buffer.from('<RC1,1>hi<p>'), { MQTT_URL: BAD_MQTT_URL })
     const job = await Promise.race([

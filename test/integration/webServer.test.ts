@@ -61,7 +61,8 @@ describe('web server for an external broker', () => {
     expect(page.status).toBe(200)
     expect(await page.text()).toContain('<title>Printwire</title>')
 
-    const viaProxy = cleanup.add(await TestClient.connect(`ws://127.0.0.1:${web.port}/mqtt`))
+    // A relay's session (its client id, persistent), so that the broker delivers the job rather than answer NO_RELAY.
+    const viaProxy = cleanup.add(await TestClient.connect(`ws://127.0.0.1:${web.port}/mqtt`, { clientId: 'printwire-relay:proxied:lobby', clean: false }))
     const direct = cleanup.add(await TestClient.connect(broker.mqttUrl))
     await viaProxy.subscribe('printers/lobby/jobs', 'server/time')
     await direct.subscribe('printers/lobby/responses')
