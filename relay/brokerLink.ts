@@ -5,6 +5,10 @@
  * returns. Jobs are taken in `handleMessage`, which acknowledges them (PUBACK) only once `onJob` has
  * taken them in: it never waits for the printer.
  *
+ * The same connection reads the printer's `cancel` topic (SPEC "No relay, cancel"): a cancel is acknowledged only
+ * once `onCancel` has made its effect durable; one it cannot (a full disk) is not, and comes again on a new
+ * connection.
+ *
  * A job the relay cannot take because its disk is full (`RELAY_DISK_FULL`) is not acknowledged, so the broker
  * keeps it; the jobs delivered after it on that connection are withheld too, so that order holds. MQTT 3.1.1
  * delivers an unacknowledged message again only on a new connection, so once the relay can write again
@@ -16,7 +20,7 @@ import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt'
 import {
-  errorsTopic, jobsTopic, relayClientId, responsesTopic, SERVER_TIME_TOPIC, statusTopic,
+  cancelTopic, errorsTopic, jobsTopic, relayClientId, responsesTopic, SERVER_TIME_TOPIC, statusTopic,
   type JobErrorMessage, type JobResult, type PrinterState, type PrinterStatusMessage
 } from '../protocol/index.ts'
 import { ConfigError } from '../runtime/config.ts'
@@ -32,6 +36,8 @@ export interface BrokerLinkDeps {
   onJob: (payload: Buffer) => Promise<void> | void
   /** A job delivered as a retained message (printerWorker.ts `refuseRetained`); resolves once answered. */
   onRetainedJob: (payload: Buffer) => Promise<void> | void
+  /** Takes a cancel request in, resolving once its effect is durable (or it has none). Called in delivery order. */
+  onCancel: (payload: Buffer) => Promise<void> | void
   /** A job delivered after one the relay could not take (disk full) is not offered: its client is to be told. */
   onWithheld: (payload: Buffer) => void
   /** The state to announce when the connection (re)opens. */
@@ -135,24 +141,25 @@ export class BrokerLink {
   }
 
   /**
-   * Subscribed on every connection, session present or not: a session whose subscription was once refused
-   * (another relay served the printer) is present without it, and the broker checks each SUBSCRIBE against
-   * the printer's relay (relayExclusivity.ts). MQTT makes a repeated SUBSCRIBE harmless.
+   * The printer's jobs and cancels, subscribed on every connection, session present or not: a session whose
+   * subscription was once refused (another relay served the printer) is present without it, and the broker checks
+   * each SUBSCRIBE against the printer's relay (relayExclusivity.ts). MQTT makes a repeated SUBSCRIBE harmless.
    */
   private subscribeJobs (client: MqttClient): void {
     const { config, printerId, logger } = this.deps
-    client.subscribe(jobsTopic(config.TOPIC_PREFIX, printerId), { qos: 1 }, (error, granted) => {
-      // mqtt.js reports a refused subscription (SUBACK 0x80) as an error that carries the SUBACK.
-      const suback = (error as { packet?: { granted?: number[] } } | undefined)?.packet
-      const refused = suback?.granted?.includes(128) === true || granted?.some((g) => g.qos === 128) === true
-      if (refused) this.standDown(client)
-      else if (error) logger.error({ err: error }, 'could not subscribe to jobs')
-      else if (granted?.some((g) => g.qos !== 1)) logger.error({ granted }, 'the broker granted the jobs subscription at another QoS')
-      else {
-        if (this.conflicted) logger.info('the broker now gives this relay the printer\'s jobs')
-        this.conflicted = false
-        this.subscribed()
-      }
+    const jobs = jobsTopic(config.TOPIC_PREFIX, printerId)
+    const cancel = cancelTopic(config.TOPIC_PREFIX, printerId)
+    client.subscribe({ [jobs]: { qos: 1 }, [cancel]: { qos: 1 } }, (error, _granted, suback) => {
+      // mqtt.js reports a refused subscription (SUBACK 0x80) as an error that carries the SUBACK, in the order asked.
+      const codes = suback?.granted ?? []
+      const [jobsCode, cancelCode] = codes as Array<number | undefined>
+      if (jobsCode === 128) return this.standDown(client)
+      if (jobsCode === undefined) return logger.error({ err: error }, 'could not subscribe to jobs')
+      if (cancelCode !== 1) logger.error({ granted: codes, user: config.MQTT_USERNAME }, `the broker refused this relay ${cancel} (or granted it at another QoS): cancels are not applied; grant the relay user read on it (with Mosquitto, run \`printwire mosquitto-export\` again)`)
+      if (jobsCode !== 1) return logger.error({ granted: codes }, 'the broker granted the jobs subscription at another QoS')
+      if (this.conflicted) logger.info('the broker now gives this relay the printer\'s jobs')
+      this.conflicted = false
+      this.subscribed()
     })
   }
 
@@ -290,7 +297,10 @@ export class BrokerLink {
       callback()
       return
     }
-    if (packet.retain) {
+    // A cancel (SPEC "No relay, cancel") goes the way of a job, and is acknowledged once its effect is on disk. (A
+    // retained one is applied like any other: applied again, it finds the job finished.)
+    const cancel = packet.topic === cancelTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId)
+    if (packet.retain && !cancel) {
       // A retained job would come again to every new relay session: never printed from there.
       Promise.resolve(this.deps.onRetainedJob(payload)).then(() => callback(), (error: Error) => {
         this.deps.logger.warn({ err: error }, 'could not answer a retained job: not acknowledged')
@@ -300,19 +310,20 @@ export class BrokerLink {
     }
     if (this.withholding) {
       // Not acknowledged: it comes again, after the one withheld before it, on the next connection.
-      this.deps.onWithheld(payload)
+      if (!cancel) this.deps.onWithheld(payload)
       callback(new Error('withheld: the relay cannot write to its disk'))
       return
     }
     Promise.resolve()
-      .then(() => this.deps.onJob(payload))
+      .then(() => cancel ? this.deps.onCancel(payload) : this.deps.onJob(payload))
       .then(() => callback(), (error: unknown) => {
         // Not taken in: no PUBACK, so the broker delivers it again (on a new connection).
+        const what = cancel ? 'cancel' : 'job'
         if ((error as { code?: unknown }).code === 'RELAY_DISK_FULL') {
           this.withholding = true
-          this.deps.logger.warn({ reason: (error as Error).message }, 'job not taken: the disk is full; the broker keeps it, and it is taken once the relay can write')
+          this.deps.logger.warn({ reason: (error as Error).message }, `${what} not taken: the disk is full; the broker keeps it, and it is taken once the relay can write`)
         } else {
-          this.deps.logger.error({ err: error }, 'could not take a job in; it stays with the broker')
+          this.deps.logger.error({ err: error }, `could not take a ${what} in; it stays with the broker`)
         }
         callback(error as Error)
       })

@@ -8,7 +8,10 @@
  * - A job id already finished is answered with its stored outcome; one still queued is not queued twice; a job
  *   delivered as a retained message is never printed from there.
  * - A job found on disk still marked `printing` may have printed: it ends `UNCERTAIN`, never resent.
- * - Before each attempt: a job with `expiresAt` waits for the broker's time; an expired job ends `JOB_EXPIRED`.
+ * - A cancel (SPEC "No relay, cancel"): a queued job that has not started printing (no byte of it may have reached
+ *   the printer, no copy of it printed, no outcome being stored) ends `JOB_CANCELLED`; an id not known yet is
+ *   remembered as `JOB_CANCELLED`, so the job is answered so when it arrives; a job started or finished is left.
+ * - Before each attempt: a cancelled job leaves the queue unprinted; a job with `expiresAt` waits for the broker's time; an expired job ends `JOB_EXPIRED`.
  * - After an attempt: every ticket acknowledged, or every byte taken by a printer that reports nothing, ends it
  *   `printed` / `sent`. Nothing printed beyond the acknowledged tickets (no connection, a fault, bytes that are not
  *   Boca status, or a drop or silence before any byte was taken) puts it back to `queued` and retries it, its error
@@ -28,8 +31,16 @@ export type JobSituation =
   | { event: 'arrived', known: JobPhase | 'done' | undefined, retained: boolean }
   /** Found in the spool at start. */
   | { event: 'resumed', phase: JobPhase }
-  /** At the head of the queue, before an attempt; `expired`: why it must not print any more, if it must not. */
-  | { event: 'turn', phase: JobPhase, brokerTimeSettled: boolean, expired: string | undefined }
+  /**
+   * A cancel for a job id: `known`, what the printer's spool knows of it (as for `arrived`); `started`, whether
+   * printing it has begun (a byte may have reached the printer, a copy printed, or its outcome is being stored).
+   */
+  | { event: 'cancel', known: JobPhase | 'done' | undefined, started: boolean }
+  /**
+   * At the head of the queue, before an attempt; `cancelled`: its cancel is on disk; `expired`: why it must not
+   * print any more, if it must not.
+   */
+  | { event: 'turn', phase: JobPhase, cancelled: boolean, brokerTimeSettled: boolean, expired: string | undefined }
   /** An attempt ended; `acks`, tickets it acknowledged; `outage`, what this run of failures has reported. */
   | { event: 'attempted', phase: JobPhase, outcome: AttemptOutcome, acks: number, outage: string | undefined }
 
@@ -51,6 +62,14 @@ export type Decision =
   | { action: 'answer-stored' }
   /** A retained job with no outcome here: not printed (every new relay session would get it again), refused. */
   | { action: 'refuse-retained' }
+  /** A cancel of a job that has not started printing: it ends `JOB_CANCELLED` (stored), and leaves the queue. */
+  | { action: 'cancel' }
+  /** A cancel of a job id not known here: `JOB_CANCELLED` is stored as its outcome, so the job is answered so when it arrives. */
+  | { action: 'cancel-ahead' }
+  /** A cancel that comes too late: the job has started printing, or is finished. Not touched. */
+  | { action: 'leave', why: 'started' | 'finished' }
+  /** A cancelled job (its outcome stored by the cancel) at its turn: it leaves the queue, never printed. */
+  | { action: 'drop-cancelled' }
   | { action: 'enqueue' }
   | { action: 'wait-for-broker-time' }
   | { action: 'print' }
@@ -71,9 +90,14 @@ export function decide (situation: JobSituation): Decision {
       if (situation.known === 'done') return { action: 'answer-stored' }
       if (situation.known !== undefined) return { action: 'ignore' }
       return situation.retained ? { action: 'refuse-retained' } : { action: 'take' }
+    case 'cancel':
+      if (situation.known === 'done') return { action: 'leave', why: 'finished' }
+      if (situation.started) return { action: 'leave', why: 'started' }
+      return situation.known === undefined ? { action: 'cancel-ahead' } : { action: 'cancel' }
     case 'resumed':
       return situation.phase === 'printing' ? { action: 'fail', code: 'UNCERTAIN', why: 'resumed-printing' } : { action: 'enqueue' }
     case 'turn':
+      if (situation.cancelled) return { action: 'drop-cancelled' }
       if (!situation.brokerTimeSettled) return { action: 'wait-for-broker-time' }
       if (situation.expired !== undefined) return { action: 'fail', code: 'JOB_EXPIRED', why: 'expired' }
       return { action: 'print' }
@@ -90,6 +114,8 @@ function afterAttempt (outcome: AttemptOutcome, acks: number, outage: string | u
     case 'local':
       // The one refusal that is not the spool's: jobPhases.ts would not send a job that may have printed.
       if (outcome.error instanceof PrintwireError && outcome.error.code === 'UNCERTAIN') return { action: 'fail', code: 'UNCERTAIN', why: 'may-have-printed' }
+      // Cancelled just before its first byte (jobPhases.ts `beforeSend`): nothing was sent.
+      if (outcome.error instanceof PrintwireError && outcome.error.code === 'JOB_CANCELLED') return { action: 'drop-cancelled' }
       return { action: 'abort', error: outcome.error }
     case 'fault':
     case 'foreign': {

@@ -2,10 +2,10 @@
  * Taking a printer's jobs in from the broker: a payload is parsed, a job id the printer already knows is answered
  * (jobDecision.ts), a job over the queue's limits is refused `QUEUE_FULL`, and any other job is spooled and queued.
  * Each call resolves once the job is safe (durably spooled, or its answer durably in the outbox): only then may
- * the broker be acknowledged. Nothing here waits for the printer.
+ * the broker be acknowledged. Nothing here waits for the printer. Cancels (`cancel`) come in the same way.
  */
 import { randomUUID } from 'node:crypto'
-import { parseJob, peekJobId, PrintwireError, type ErrorCode, type JobErrorMessage } from '../protocol/index.ts'
+import { parseJob, peekJobId, PrintwireError, readCancelRequest, type ErrorCode, type JobErrorMessage } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { BrokerClock } from './brokerClock.ts'
 import type { Clock } from './clock.ts'
@@ -32,6 +32,8 @@ export interface JobIntakeDeps {
   idle: () => boolean
   /** A job was queued. */
   onQueued: () => void
+  /** A queued job was cancelled; `head`: it was at the head of the queue, where the printer's worker may be waiting on it. */
+  onCancelled: (head: boolean) => void
 }
 
 export class JobIntake {
@@ -83,6 +85,51 @@ export class JobIntake {
     this.deps.logger.warn({ jobId, bytes: payload.length }, 'retained job not printed')
     const which = jobId === undefined ? 'a retained job' : `a retained copy of job ${jobId}`
     await this.answerError(undefined, 'INVALID_JOB', `${which} was delivered from the broker's retained messages and is not printed from there (every new relay session would print it again); clear it with an empty retained publish on the jobs topic, and publish jobs without the retain flag`)
+  }
+
+  /**
+   * Takes a payload from `printers/<id>/cancel` (SPEC "No relay, cancel"). Resolves once its effect is on disk (the
+   * job's `JOB_CANCELLED` stored, or stored ahead for an id not arrived yet), or once it has none (the job started or
+   * finished, or the request is not valid: both logged): only then may the broker be acknowledged. Rejects when
+   * the spool cannot write: the cancel has no effect, and the broker delivers it again on the next connection.
+   */
+  async cancel (payload: Buffer): Promise<void> {
+    try {
+      await this.applyCancel(payload)
+    } catch (error) {
+      const problem = this.deps.spool.problem
+      if (problem === undefined) throw error
+      throw new PrintwireError('RELAY_DISK_FULL', `the relay cannot apply the cancel: ${problem}`, { cause: error })
+    }
+  }
+
+  private async applyCancel (payload: Buffer): Promise<void> {
+    const { logger, queue, phases, printer, config } = this.deps
+    const request = readCancelRequest(payload.toString('utf8'))
+    if ('invalid' in request) {
+      logger.warn({ bytes: payload.length, reason: request.invalid }, 'cancel request not valid: ignored')
+      return
+    }
+    const { jobId } = request
+    const job = queue.find(jobId)
+    const known = job === undefined
+      ? (await phases.storedOutcome(jobId) === undefined ? undefined : 'done')
+      : phases.isEnding(job) ? 'done' : job.phase
+    const decision = decide({ event: 'cancel', known, started: job !== undefined && phases.started(job) })
+    if (decision.action === 'leave') {
+      logger.info({ jobId, why: decision.why }, decision.why === 'started' ? 'cancel too late: the job has started printing, it is not touched' : 'cancel too late: the job is finished')
+      return
+    }
+    if (decision.action === 'cancel-ahead' || job === undefined) {
+      await phases.cancelAhead(jobId, this.deps.errorMessage(jobId, 'JOB_CANCELLED', `job ${jobId} was cancelled before it reached relay ${config.RELAY_ID}: if it arrives, it is not printed`))
+      logger.info({ jobId }, 'job cancelled before it arrived: answered JOB_CANCELLED if it does')
+      return
+    }
+    const head = queue.head?.job === job
+    await phases.cancel(job, this.deps.errorMessage(jobId, 'JOB_CANCELLED', `job ${jobId} was cancelled before it started printing on printer ${printer.id}: it is not printed`))
+    queue.remove(job)
+    logger.info({ jobId, queued: queue.length }, 'job cancelled before it started printing')
+    this.deps.onCancelled(head)
   }
 
   /** A job id this printer knows: ignored while queued, answered with its stored outcome once done. True when handled. */

@@ -7,8 +7,14 @@
  * Never print twice: a job whose bytes may have reached the printer (an attempt that ended neither finished nor
  * put back, or a `printing` mark found on disk at start) is never sent again (`beforeSend` refuses it), and a job
  * id that finished is answered with its stored outcome (`storedOutcome`), never printed again.
+ *
+ * Cancelled (SPEC "No relay, cancel"): a job that has not started is finished `JOB_CANCELLED`, and an id not known
+ * yet gets `JOB_CANCELLED` as its stored outcome (`cancel`, `cancelAhead`). A cancel and the job's first byte
+ * exclude each other: once `beforeSend` has begun, the job has started (`started`) and a cancel leaves it; once a
+ * cancel has begun, `beforeSend` waits for it and refuses the job if it was stored, and the job's own outcome
+ * (`finish`) is never stored on top of it. A cancel that cannot be stored has no effect.
  */
-import { PrintwireError } from '../protocol/index.ts'
+import { PrintwireError, type JobErrorMessage } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { JobSpool } from './spool.ts'
 import type { JobPhase, NewJob, OutboxEntry, SpooledJob, StoredOutcome } from './spoolLayout.ts'
@@ -29,6 +35,14 @@ export class JobPhases {
   private readonly deps: JobPhasesDeps
   /** Jobs whose bytes may have reached the printer since their `printing` mark, their outcome not yet known. */
   private readonly maybePrinted = new WeakSet<SpooledJob>()
+  /** Jobs whose `printing` mark is being written, their first byte next (`beforeSend`). */
+  private readonly sending = new WeakSet<SpooledJob>()
+  /** Jobs whose outcome is stored or being stored (`finish`, `cancel`). */
+  private readonly ending = new WeakSet<SpooledJob>()
+  /** Cancels begun: each resolves true once its JOB_CANCELLED is on disk, false if it could not be stored. */
+  private readonly cancels = new WeakMap<SpooledJob, Promise<boolean>>()
+  /** Jobs whose cancel is on disk. */
+  private readonly cancelled = new WeakSet<SpooledJob>()
 
   constructor (deps: JobPhasesDeps) {
     this.deps = deps
@@ -54,20 +68,84 @@ export class JobPhases {
    * there). Refuses, with `UNCERTAIN`, a job that may have printed already.
    */
   async beforeSend (job: SpooledJob): Promise<void> {
+    // A cancel under way is waited for; after it, nothing is awaited before the mark begins (see the file comment).
+    for (let cancel = this.cancels.get(job); cancel !== undefined; cancel = this.cancels.get(job)) {
+      if (await cancel) throw new PrintwireError('JOB_CANCELLED', `job ${job.id} was cancelled: it is not sent`)
+    }
     if (this.maybePrinted.has(job)) {
       throw new PrintwireError('UNCERTAIN', `job ${job.id} may have printed already: it is not sent again`, { retryable: false })
     }
     if (job.phase !== 'printing') {
       job.phase = 'printing'
+      this.sending.add(job)
       try {
         await this.deps.spool.update(job)
       } catch (error) {
         // Not on disk: the next attempt must write the mark again before a byte goes out.
         job.phase = 'queued'
         throw error
+      } finally {
+        this.sending.delete(job)
       }
     }
     this.maybePrinted.add(job)
+  }
+
+  /**
+   * Whether printing the job has begun, for a cancel: a byte of it may have reached the printer (or is about to),
+   * or a copy of it printed before a fault.
+   */
+  started (job: SpooledJob): boolean {
+    return this.maybePrinted.has(job) || this.sending.has(job) || job.copiesDone > 0
+  }
+
+  /** Whether the job's outcome is stored or being stored: too late to cancel it. */
+  isEnding (job: SpooledJob): boolean {
+    return this.ending.has(job)
+  }
+
+  /** Whether the job's cancel is on disk: it leaves the queue unprinted. */
+  isCancelled (job: SpooledJob): boolean {
+    return this.cancelled.has(job)
+  }
+
+  /** The bytes of a queued job; undefined once it is cancelled (its record is gone from the spool). */
+  async bytesOf (job: SpooledJob): Promise<Buffer | undefined> {
+    if (this.cancelled.has(job)) return undefined
+    try {
+      return await this.deps.spool.jobBytes(job)
+    } catch (error) {
+      if (await this.cancels.get(job) === true) return undefined
+      throw error
+    }
+  }
+
+  /**
+   * Cancels a queued job that has not started (jobDecision.ts decided so): its `JOB_CANCELLED` is stored (the job
+   * leaves the spool's queue, and is remembered for duplicates), then published. Throws when it cannot be stored:
+   * the job is then as it was.
+   */
+  async cancel (job: SpooledJob, message: JobErrorMessage): Promise<void> {
+    if (this.started(job) || this.ending.has(job)) throw new Error(`job ${job.id} has started or is finished: not cancelled`)
+    let settle: (stored: boolean) => void = () => {}
+    this.cancels.set(job, new Promise((resolve) => { settle = resolve }))
+    this.ending.add(job)
+    try {
+      const entry = await this.deps.spool.finish(this.deps.printerId, { kind: 'error', message }, job)
+      this.cancelled.add(job)
+      settle(true)
+      this.deps.deliver(entry)
+    } catch (error) {
+      this.cancels.delete(job)
+      this.ending.delete(job)
+      settle(false)
+      throw error
+    }
+  }
+
+  /** A cancel of a job id not known here: `JOB_CANCELLED` is stored as its outcome (answered when it arrives), then published. */
+  async cancelAhead (jobId: string, message: JobErrorMessage): Promise<void> {
+    this.deps.deliver(await this.deps.spool.settle(this.deps.printerId, jobId, { kind: 'error', message }))
   }
 
   /** Nothing of the attempt printed beyond `acks` tickets: the job goes back to `queued`, keeping the copies done. */
@@ -111,6 +189,15 @@ export class JobPhases {
    */
   async finish (job: SpooledJob | undefined, outcome: StoredOutcome, next?: SpooledJob): Promise<void> {
     const { spool, printerId, logger } = this.deps
+    if (job !== undefined) {
+      // A cancelled job's outcome is its cancel's (and the next job's mark is not written with it).
+      for (let cancel = this.cancels.get(job); cancel !== undefined; cancel = this.cancels.get(job)) {
+        if (!await cancel) continue
+        if (next !== undefined) next.phase = 'queued'
+        return
+      }
+      this.ending.add(job)
+    }
     for (;;) {
       try {
         this.deps.deliver(await spool.finish(printerId, outcome, job, next))

@@ -63,6 +63,7 @@ export function buildPrinterLane (deps: PrinterLaneDeps): PrinterLane {
     printerId: printer.id,
     logger,
     onJob: (payload) => worker.accept(payload),
+    onCancel: (payload) => worker.cancel(payload),
     onWithheld: (payload) => worker.withheld(payload),
     onRetainedJob: (payload) => worker.refuseRetained(payload),
     currentState: () => worker.currentState(),

@@ -75,11 +75,17 @@ export class PrinterQueue {
     this.bytes += size
   }
 
-  /** The head job is finished: it leaves the queue. */
-  shift (): void {
-    const entry = this.entries.shift()
-    if (entry === undefined) return
-    this.ids.delete(entry.job.id)
+  /** The queued job with this id, if any. */
+  find (jobId: string): SpooledJob | undefined {
+    return this.ids.has(jobId) ? this.entries.find((entry) => entry.job.id === jobId)?.job : undefined
+  }
+
+  /** A job leaves the queue, wherever it is: finished at the head, or cancelled (nothing when it has left already). */
+  remove (job: SpooledJob): void {
+    const index = this.entries.findIndex((entry) => entry.job === job)
+    if (index === -1) return
+    const [entry] = this.entries.splice(index, 1) as [QueueEntry]
+    this.ids.delete(job.id)
     this.bytes -= entry.size
   }
 }

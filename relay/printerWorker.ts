@@ -105,7 +105,9 @@ export class PrinterWorker {
       errorMessage: (jobId, code, message) => this.errorMessage(jobId, code, message),
       deliverUnstored: (message) => deps.sink.deliverUnstored(message),
       idle: () => this.running === undefined && !this.stopped && this.status.printerOnline,
-      onQueued: () => this.kick()
+      onQueued: () => this.kick(),
+      // The job the worker waits on (backoff, a printer in fault) was cancelled: it moves on at once.
+      onCancelled: (head) => { if (head) this.wait.wake() }
     })
   }
 
@@ -184,6 +186,11 @@ export class PrinterWorker {
     return this.intake.refuseRetained(payload)
   }
 
+  /** Takes a payload from `printers/<id>/cancel` (jobIntake.ts); resolves once its effect is on disk. */
+  cancel (payload: Buffer): Promise<void> {
+    return this.intake.cancel(payload)
+  }
+
   private kick (): void {
     if (this.running !== undefined || this.stopped || this.queue.length === 0) return
     this.running = this.drain().finally(() => {
@@ -204,7 +211,7 @@ export class PrinterWorker {
         await this.waitForSpool()
         continue
       }
-      if (finished) this.queue.shift()
+      if (finished) this.queue.remove(entry.job)
     }
   }
 
@@ -213,13 +220,16 @@ export class PrinterWorker {
    * or its final error reported); false when the worker stopped first and the job is still to do.
    */
   private async printWithRetries (job: SpooledJob): Promise<boolean> {
-    const { pieces: piecesPerCopy, tickets: ticketsPerCopy } = splitTickets(await this.deps.spool.jobBytes(job))
+    const bytes = await this.phases.bytesOf(job)
+    if (bytes === undefined) return true // cancelled
+    const { pieces: piecesPerCopy, tickets: ticketsPerCopy } = splitTickets(bytes)
     const { RETRY_MIN_MS: minMs, RETRY_MAX_MS: maxMs } = this.deps.config
     const run: PrintRun = { job, piecesPerCopy, ticketsPerCopy, outage: undefined, backoff: new Backoff({ minMs, maxMs }), acks: 0, written: 0, lastReport: undefined, startedAt: this.clock.monotonic() }
     while (!this.stopped) {
       const brokerTimeSettled = this.canJudge(job)
       const expired = brokerTimeSettled ? this.expiry(job) : undefined
-      const turn = decide({ event: 'turn', phase: job.phase, brokerTimeSettled, expired })
+      const turn = decide({ event: 'turn', phase: job.phase, cancelled: this.phases.isCancelled(job), brokerTimeSettled, expired })
+      if (turn.action === 'drop-cancelled') return true
       if (turn.action === 'wait-for-broker-time') {
         await this.untilBrokerTime()
         continue
@@ -283,6 +293,8 @@ export class PrinterWorker {
         await this.reportFault(decision, run, attempt)
         await this.untilReady(run)
         return false
+      case 'drop-cancelled':
+        return true
       case 'abort':
         throw decision.error
       default:
@@ -314,7 +326,7 @@ export class PrinterWorker {
 
   /** A printer in fault answers <S1> only once it is ready again: the job is resent only then (or once expired). */
   private async untilReady (run: PrintRun): Promise<void> {
-    while (!this.stopped && this.expiry(run.job) === undefined && !(await this.channel.probeReady(this.timeouts()))) {
+    while (!this.stopped && !this.phases.isCancelled(run.job) && this.expiry(run.job) === undefined && !(await this.channel.probeReady(this.timeouts()))) {
       await this.wait.sleep(run.backoff.next())
     }
     run.backoff.reset()

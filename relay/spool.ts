@@ -222,11 +222,31 @@ export class JobSpool {
     )
     if (job.copiesDone > 0) ops.push({ type: 'del', sublevel: sublevels.progress, key })
     await this.writer.commit(ops)
-    const book = this.bookOf(printerId)
-    book.seqOfJob.set(job.id, entry.seq)
-    book.unacked.push(entry.seq)
-    this.prune(printerId)
+    this.remember(printerId, job.id, entry.seq)
     return entry
+  }
+
+  /**
+   * Durably stores the outcome of a job id that has no record here (a job cancelled before it arrived): it is
+   * remembered for duplicates like a finished job's, so the job is answered with it when it arrives, and it is
+   * published like one.
+   */
+  async settle (printerId: string, jobId: string, outcome: StoredOutcome): Promise<OutboxEntry> {
+    const entry: OutboxEntry = { seq: this.nextSeq++, printerId, outcome, finishedJob: true }
+    await this.writer.commit([{ type: 'put', sublevel: this.writer.sublevels.outcomes, key: outcomeKey(printerId, jobId), value: encodeOutcome(entry.seq, outcome) }])
+    this.remember(printerId, jobId, entry.seq)
+    return entry
+  }
+
+  /** A finished job's outcome is on disk: remembered for duplicates, and waiting for the broker's acknowledgement. */
+  private remember (printerId: string, jobId: string, seq: number): void {
+    const book = this.bookOf(printerId)
+    book.seqOfJob.set(jobId, seq)
+    // Ascending: two outcomes (a job's, and a cancel's) may be stored at once and land in either order.
+    let at = book.unacked.length
+    while (at > 0 && (book.unacked[at - 1] as number) > seq) at--
+    book.unacked.splice(at, 0, seq)
+    this.prune(printerId)
   }
 
   /**

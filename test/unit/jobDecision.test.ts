@@ -13,6 +13,7 @@ const PHASES: JobPhase[] = ['queued', 'printing']
 const jam = decodeStatusByte(0x18) // paper jam: a fault of Boca's table
 const spoolFull = new Error('No space left on device')
 const refused = new PrintwireError('UNCERTAIN', 'job x may have printed already: it is not sent again')
+const cancelled = new PrintwireError('JOB_CANCELLED', 'job x was cancelled: it is not sent')
 
 /**
  * After an attempt, with no outage reported yet: what each outcome leads to, whatever the job's phase.
@@ -32,7 +33,8 @@ const AFTER_ATTEMPT: Array<{ name: string, outcome: AttemptOutcome, acks: number
   { name: 'a drop after the bytes were taken', outcome: { kind: 'dropped', whileWriting: false, reason: 'closed' }, acks: 0, expected: { action: 'fail', code: 'UNCERTAIN', why: 'may-have-printed' } },
   { name: 'a drop while writing, after a ticket', outcome: { kind: 'dropped', whileWriting: true, reason: 'closed' }, acks: 1, expected: { action: 'fail', code: 'UNCERTAIN', why: 'may-have-printed' } },
   { name: 'the spool failed before a byte', outcome: { kind: 'local', error: spoolFull }, acks: 0, expected: { action: 'abort', error: spoolFull } },
-  { name: 'a job that may have printed refused', outcome: { kind: 'local', error: refused }, acks: 0, expected: { action: 'fail', code: 'UNCERTAIN', why: 'may-have-printed' } }
+  { name: 'a job that may have printed refused', outcome: { kind: 'local', error: refused }, acks: 0, expected: { action: 'fail', code: 'UNCERTAIN', why: 'may-have-printed' } },
+  { name: 'a job cancelled just before its first byte', outcome: { kind: 'local', error: cancelled }, acks: 0, expected: { action: 'drop-cancelled' } }
 ]
 
 describe('after an attempt', () => {
@@ -66,16 +68,35 @@ describe('after an attempt', () => {
 })
 
 describe('at its turn, before an attempt', () => {
-  const TURN: Array<{ settled: boolean, expired: string | undefined, expected: Decision }> = [
-    { settled: false, expired: undefined, expected: { action: 'wait-for-broker-time' } },
-    { settled: true, expired: undefined, expected: { action: 'print' } },
-    { settled: true, expired: 'expiresAt passed', expected: { action: 'fail', code: 'JOB_EXPIRED', why: 'expired' } }
+  const TURN: Array<{ cancelled: boolean, settled: boolean, expired: string | undefined, expected: Decision }> = [
+    { cancelled: false, settled: false, expired: undefined, expected: { action: 'wait-for-broker-time' } },
+    { cancelled: false, settled: true, expired: undefined, expected: { action: 'print' } },
+    { cancelled: false, settled: true, expired: 'expiresAt passed', expected: { action: 'fail', code: 'JOB_EXPIRED', why: 'expired' } },
+    // A cancelled job leaves unprinted, whatever else holds: its cancel stored its outcome.
+    { cancelled: true, settled: false, expired: undefined, expected: { action: 'drop-cancelled' } },
+    { cancelled: true, settled: true, expired: undefined, expected: { action: 'drop-cancelled' } },
+    { cancelled: true, settled: true, expired: 'expiresAt passed', expected: { action: 'drop-cancelled' } }
   ]
   for (const phase of PHASES) {
-    it.each(TURN)(`${phase}, broker time settled $settled, expired $expired`, ({ settled, expired, expected }) => {
-      expect(decide({ event: 'turn', phase, brokerTimeSettled: settled, expired })).toEqual(expected)
+    it.each(TURN)(`${phase}, cancelled $cancelled, broker time settled $settled, expired $expired`, ({ cancelled, settled, expired, expected }) => {
+      expect(decide({ event: 'turn', phase, cancelled, brokerTimeSettled: settled, expired })).toEqual(expected)
     })
   }
+})
+
+describe('a cancel (SPEC "No relay, cancel")', () => {
+  it.each([
+    { known: undefined, started: false, expected: { action: 'cancel-ahead' } },
+    { known: 'queued' as const, started: false, expected: { action: 'cancel' } },
+    // Marked `printing` ahead (or on arrival at an idle printer), not a byte sent yet: still cancelled.
+    { known: 'printing' as const, started: false, expected: { action: 'cancel' } },
+    { known: 'queued' as const, started: true, expected: { action: 'leave', why: 'started' } },
+    { known: 'printing' as const, started: true, expected: { action: 'leave', why: 'started' } },
+    { known: 'done' as const, started: false, expected: { action: 'leave', why: 'finished' } },
+    { known: 'done' as const, started: true, expected: { action: 'leave', why: 'finished' } }
+  ])('known $known, started $started: $expected.action', ({ known, started, expected }) => {
+    expect(decide({ event: 'cancel', known, started })).toEqual(expected)
+  })
 })
 
 describe('found in the spool at start', () => {
