@@ -135,6 +135,24 @@ describe('job spool', () => {
     expect(await spool.unpublished('p')).toEqual([])
   })
 
+  it('remembers the outcome settled for a job id it never had (a cancel ahead of its job), across a reopen, and publishes it until the broker has it', async () => {
+    const dir = await tempDir(cleanup)
+    let spool = await openSpool(dir)
+    const cancelled: StoredOutcome = { kind: 'error', message: { jobId: 'ahead', printerId: 'p', code: 'JOB_CANCELLED', message: 'cancelled', retryable: false, at: '2026-11-30T00:00:00.000Z' } }
+    const entry = await spool.settle('p', 'ahead', cancelled)
+    expect(entry).toMatchObject({ printerId: 'p', outcome: cancelled, finishedJob: true })
+    expect(await spool.unfinished('p')).toEqual([])
+    await spool.stop()
+    spool = await openSpool(dir)
+    expect(await spool.outcomeOf('p', 'ahead')).toEqual(cancelled)
+    expect((await spool.unpublished('p')).map((e) => e.outcome)).toEqual([cancelled])
+    for (const unpublished of await spool.unpublished('p')) await spool.published(unpublished)
+    await spool.stop()
+    spool = cleanup.add(await openSpool(dir))
+    expect(await spool.unpublished('p')).toEqual([])
+    expect(await spool.outcomeOf('p', 'ahead')).toEqual(cancelled)
+  })
+
   it('ages jobs on its uptime clock, kept across a reopen, whatever the wall clock does', async () => {
     const dir = await tempDir(cleanup)
     const clock = { ...systemClock, wall: Date.parse('2026-11-21T19:00:00Z'), mono: 500, now: () => clock.wall, monotonic: () => clock.mono }

@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import type { JobErrorMessage } from '../../protocol/index.ts'
 import { JobPhases } from '../../relay/jobPhases.ts'
 import { JobSpool } from '../../relay/spool.ts'
 import type { OutboxEntry, StoredOutcome } from '../../relay/spoolLayout.ts'
@@ -26,6 +27,8 @@ async function setup (): Promise<{ phases: JobPhases, spool: JobSpool, delivered
   const phases = new JobPhases({ printerId: 'lobby', spool, logger: silentLogger(), deliver: (entry) => delivered.push(entry), stopped: () => false, waitForSpool: async () => {} })
   return { phases, spool, delivered }
 }
+
+const cancelled = (jobId: string): JobErrorMessage => ({ jobId, printerId: 'lobby', code: 'JOB_CANCELLED', message: 'cancelled', retryable: false, at: '2026-11-30T10:00:00.000Z' })
 
 const printed = (jobId: string): StoredOutcome => ({ kind: 'result', message: { jobId, printerId: 'lobby', status: 'printed', bytes: 1, durationMs: 1, printer: { acks: 1, expectedAcks: 1, statusBytes: ['0x06'], condition: 'ticket-ack' }, at: '2026-11-30T10:00:00.000Z' } })
 
@@ -71,5 +74,62 @@ describe('job phases', () => {
     expect(delivered.map((e) => e.outcome)).toEqual([printed('done-1')])
     expect(await phases.storedOutcome('done-1')).toEqual(printed('done-1'))
     expect(await phases.storedOutcome('never-seen')).toBeUndefined()
+  })
+
+  it('cancels a job before its first byte: a send begun meanwhile waits and is refused, and the job\'s own outcome is never stored over the cancel', async () => {
+    const { phases, spool, delivered } = await setup()
+    const job = await phases.take({ id: 'c-1', printerId: 'lobby', copies: 1, receivedAt: 0 }, Buffer.from('x'), 'queued')
+    expect(phases.started(job)).toBe(false)
+    const cancelling = phases.cancel(job, cancelled('c-1'))
+    // Begun while the cancel is being stored: waits for it.
+    const sending = phases.beforeSend(job)
+    await cancelling
+    await expect(sending).rejects.toMatchObject({ code: 'JOB_CANCELLED' })
+    expect(phases.isCancelled(job)).toBe(true)
+    expect(await spool.unfinished('lobby')).toEqual([])
+    expect(await phases.bytesOf(job)).toBeUndefined()
+    expect(await phases.storedOutcome('c-1')).toEqual({ kind: 'error', message: cancelled('c-1') })
+    await phases.finish(job, printed('c-1'))
+    expect(await phases.storedOutcome('c-1')).toEqual({ kind: 'error', message: cancelled('c-1') })
+    expect(delivered.map((e) => e.outcome.message.jobId)).toEqual(['c-1'])
+  })
+
+  it('does not cancel a job that has started: its mark being written, its bytes maybe sent, or a copy printed', async () => {
+    const { phases } = await setup()
+    const marking = await phases.take({ id: 's-1', printerId: 'lobby', copies: 1, receivedAt: 0 }, Buffer.from('x'), 'queued')
+    const sending = phases.beforeSend(marking)
+    expect(phases.started(marking)).toBe(true)
+    await expect(phases.cancel(marking, cancelled('s-1'))).rejects.toThrow(/has started/)
+    await sending
+    expect(phases.started(marking)).toBe(true)
+    const copies = await phases.take({ id: 's-2', printerId: 'lobby', copies: 3, receivedAt: 0 }, Buffer.from('x'), 'queued')
+    await phases.beforeSend(copies)
+    await phases.requeue(copies, 1, 1)
+    expect(copies.copiesDone).toBe(1)
+    expect(phases.started(copies)).toBe(true)
+    const ending = await phases.take({ id: 's-3', printerId: 'lobby', copies: 1, receivedAt: 0 }, Buffer.from('x'), 'queued')
+    const finishing = phases.finish(ending, { kind: 'error', message: { ...cancelled('s-3'), code: 'JOB_EXPIRED' } })
+    expect(phases.isEnding(ending)).toBe(true)
+    await finishing
+  })
+
+  it('leaves a job as it was when its cancel cannot be stored', async () => {
+    const { phases, spool, delivered } = await setup()
+    const job = await phases.take({ id: 'f-1', printerId: 'lobby', copies: 1, receivedAt: 0 }, Buffer.from('x'), 'queued')
+    const finish = spool.finish.bind(spool)
+    spool.finish = async () => { throw new Error('No space left on device') }
+    await expect(phases.cancel(job, cancelled('f-1'))).rejects.toThrow('No space left')
+    spool.finish = finish
+    expect(phases.isCancelled(job)).toBe(false)
+    expect(phases.isEnding(job)).toBe(false)
+    await expect(phases.beforeSend(job)).resolves.toBeUndefined()
+    expect(delivered).toEqual([])
+  })
+
+  it('stores JOB_CANCELLED for a job id not arrived yet, to answer it with when it does', async () => {
+    const { phases, delivered } = await setup()
+    await phases.cancelAhead('later', cancelled('later'))
+    expect(await phases.storedOutcome('later')).toEqual({ kind: 'error', message: cancelled('later') })
+    expect(delivered.map((e) => e.outcome.message)).toEqual([cancelled('later')])
   })
 })
