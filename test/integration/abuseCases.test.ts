@@ -164,6 +164,20 @@ describe('one relay per printer, with AUTH_FILE', () => {
     expect(result).toBe('refused')
   })
 
+  it('lets a relay user read a printer\'s cancels only as its relay: under its relay client id, that exact topic', async () => {
+    const url = await brokerWithUsers()
+    const serving = await servingRelay(url)
+    const subscribe = (client: mqtt.MqttClient, filter: string): Promise<string> => client.subscribeAsync(filter, { qos: 1 }).then(() => 'granted', () => 'refused')
+    const other = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: 'my-own-relay', clean: false, reconnectPeriod: 0, username: 'relay-lobby', password: PASSWORDS['relay-lobby'] })
+    cleanup.defer(() => other.endAsync(true))
+    expect({
+      own: await subscribe(serving, 'printers/lobby/cancel'),
+      wildcard: await subscribe(serving, 'printers/+/cancel'),
+      everything: await subscribe(serving, 'printers/lobby/#'),
+      otherId: await subscribe(other, 'printers/lobby/cancel')
+    }).toEqual({ own: 'granted', wildcard: 'refused', everything: 'refused', otherId: 'refused' })
+  })
+
   it('refuses a relay of all printers a wildcard subscription to every printer\'s jobs while another relay serves one of them', async () => {
     const url = await brokerWithUsers()
     const serving = await servingRelay(url)

@@ -197,4 +197,44 @@ describe.each(BROKER_TARGETS)('access contract on $name', (target) => {
     expect(watcher.messages.some((m) => m.json?.jobId === 'relay-forged')).toBe(false)
     expect(ticketsWith(bar, 'relay-print')).toBe(0)
   })
+
+  it('lets a client cancel its printer\'s job, and the printer\'s relay read the cancel (SPEC "No relay, cancel")', async () => {
+    const alice = await login('alice')
+    await alice.subscribe('printers/lobby/responses', 'printers/lobby/errors')
+    // Cancelled before it arrives: answered at once, and again when the job comes.
+    await alice.publish('printers/lobby/cancel', JSON.stringify({ jobId: 'alice-cancelled' }))
+    expect((await alice.outcome('lobby', 'alice-cancelled')).json).toMatchObject({ code: 'JOB_CANCELLED', printerId: 'lobby', retryable: false })
+    await alice.publish('printers/lobby/jobs', JSON.stringify({ id: 'alice-cancelled', data: '<RC1,1>alice-cancelled<p>' }))
+    await expect.poll(() => alice.messages.filter((m) => m.json?.jobId === 'alice-cancelled').map((m) => m.json.code)).toEqual(['JOB_CANCELLED', 'JOB_CANCELLED'])
+    await fenceOnLobby('after-cancel', alice)
+    expect(ticketsWith(lobby, 'alice-cancelled')).toBe(0)
+  })
+
+  it('never lets a client of another printer, or a relay, cancel a job', async () => {
+    const bob = await login('bob')
+    expect(['acknowledged', 'closed']).toContain(await publishMaybeRefused(bob, 'printers/lobby/cancel', JSON.stringify({ jobId: 'bob-cancels' })))
+    const relayUser = await login('relay-lobby', urls.mqttUrl, { clientId: 'cancel-forger' })
+    expect(['acknowledged', 'closed']).toContain(await publishMaybeRefused(relayUser, 'printers/lobby/cancel', JSON.stringify({ jobId: 'relay-cancels' })))
+    const alice = await login('alice')
+    await alice.subscribe('printers/lobby/responses', 'printers/lobby/errors')
+    for (const id of ['bob-cancels', 'relay-cancels']) {
+      await alice.publish('printers/lobby/jobs', JSON.stringify({ id, data: `<RC1,1>${id}<p>` }))
+      expect((await alice.outcome('lobby', id)).json).toMatchObject({ status: 'printed' })
+      expect(ticketsWith(lobby, id)).toBe(1)
+    }
+  })
+
+  it('never delivers a cancel to a client, nor another printer\'s cancel to a relay', async () => {
+    const alice = await login('alice')
+    for (const filter of ['printers/lobby/cancel', 'printers/bar/cancel', 'printers/+/cancel']) await subscribeMaybeRefused(alice, filter)
+    const spy = await login('relay-lobby', urls.mqttUrl, { clientId: 'cancel-spy' })
+    for (const filter of ['printers/bar/cancel', 'printers/+/cancel']) await subscribeMaybeRefused(spy, filter)
+    await alice.publish('printers/lobby/cancel', JSON.stringify({ jobId: 'alice-leak-probe' }))
+    await bob.publish('printers/bar/cancel', JSON.stringify({ jobId: 'bob-leak-probe' }))
+    expect((await bob.outcome('bar', 'bob-leak-probe')).json).toMatchObject({ code: 'JOB_CANCELLED' })
+    await fenceOnBar()
+    await fenceOnLobby('after-cancel-probes', watcher)
+    expect(alice.messages.filter((m) => m.topic.endsWith('/cancel')).map((m) => m.topic)).toEqual([])
+    expect(spy.messages.filter((m) => m.topic.startsWith('printers/bar/')).map((m) => m.topic)).toEqual([])
+  })
 })
