@@ -10,6 +10,8 @@
  *   and in the printer's status, and prints nothing. The claim is released when the holder's session ends (a
  *   clean connection under its id): to move a printer to another relay, stop the old one and end its session
  *   (README "One relay per printer"). Relay users may read jobs only this way (accessHooks.ts).
+ * - A relay's SUBSCRIBE to its printer's `cancel` is refused while another relay holds the printer (it claims
+ *   nothing): a relay standing down must not answer cancels of jobs another relay prints.
  * Clients that are not relays (not `printwire-relay:` ids) are not concerned.
  */
 import type { Aedes, AuthenticateError, Client, Subscription } from 'aedes'
@@ -95,12 +97,15 @@ export class RelayExclusivity {
     return undefined
   }
 
-  /** For a relay subscribing to its printer's jobs: the relay that holds the printer, if not this one. */
+  /** For a relay subscribing to its printer's jobs (claimed) or cancels: the relay that holds the printer, if not this one. */
   private async holder (client: Client, subscription: Subscription): Promise<string | undefined> {
     const relay = parseRelayClientId(client.id)
     const topic = parsePrinterTopic(this.deps.topicPrefix, subscription.topic)
-    if (relay === null || topic === null || topic.kind !== 'jobs' || topic.printerId !== relay.printerId) return undefined
-    const holder = await this.deps.relays.claim(relay.printerId, relay.relayId)
+    if (relay === null || topic === null || topic.printerId !== relay.printerId) return undefined
+    if (topic.kind !== 'jobs' && topic.kind !== 'cancel') return undefined
+    const holder = topic.kind === 'jobs'
+      ? await this.deps.relays.claim(relay.printerId, relay.relayId)
+      : await this.deps.relays.holderOf(relay.printerId) ?? relay.relayId
     return holder === relay.relayId ? undefined : relayClientId(holder, relay.printerId)
   }
 }

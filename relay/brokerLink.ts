@@ -308,6 +308,12 @@ export class BrokerLink {
       })
       return
     }
+    if (cancel && this.conflicted) {
+      // Another relay serves the printer (its session reads the cancels too): not this one's to answer.
+      this.deps.logger.debug('cancel not applied: another relay serves this printer')
+      callback()
+      return
+    }
     if (this.withholding) {
       // Not acknowledged: it comes again, after the one withheld before it, on the next connection.
       if (!cancel) this.deps.onWithheld(payload)

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import pino from 'pino'
 import { loadRelayConfig } from '../../relay/config.ts'
 import { Relay } from '../../relay/relay.ts'
+import { persistenceOf } from '../../broker/aedes/internals.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
 import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
@@ -44,6 +45,9 @@ describe('two relays for one printer (embedded broker)', () => {
 
     await printTen(client, 'once')
     expect(sim.tickets).toHaveLength(10)
+    // Nor the printer's cancels: its session would answer cancels of jobs the first relay prints.
+    const cancelReaders = await persistenceOf(broker.broker.broker).subscriptionsByTopic('printers/lobby/cancel')
+    expect(cancelReaders.map((sub) => sub.clientId)).toEqual(['printwire-relay:venue-a:lobby'])
     // The second relay left without its Will: the printer was never announced `offline` while the first served it.
     expect(client.messages.filter((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'offline')).toEqual([])
   })
