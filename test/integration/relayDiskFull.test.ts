@@ -199,4 +199,28 @@ describe.skipIf(tinyDiskUnavailable !== undefined)('relay on a full disk', () =>
     expect(new Set(finalOutcomes(client, 'f-1'))).toEqual(new Set(['printed']))
     expect(printedIds(sim.tickets)).toEqual(['f-1', 'f-2'])
   })
+
+  it('does not acknowledge a cancel it cannot store: it comes again once space is back, and the job never prints', async () => {
+    const { disk, sim, client, relayConfig } = await parts({}, { initialState: 'paper-out' })
+    await client.publish('printers/lobby/jobs', job('g-1'))
+    await client.publish('printers/lobby/jobs', job('g-2'))
+    await client.waitFor((m) => m.json?.jobId === 'g-1' && m.json?.code === 'PRINTER_ERROR', 10_000, 'PRINTER_ERROR for g-1')
+    // The spool meets the full disk (g-3 is too big for the last page of a file): then the cancel of g-2 comes.
+    await disk.fill()
+    await client.publish('printers/lobby/jobs', job('g-3'))
+    await client.waitFor((m) => m.json?.jobId === 'g-3' && m.json?.code === 'RELAY_DISK_FULL', 10_000, 'RELAY_DISK_FULL for g-3')
+    await client.publish('printers/lobby/cancel', JSON.stringify({ jobId: 'g-2' }))
+    await client.publish('printers/lobby/cancel', JSON.stringify({ jobId: 'g-ahead' }))
+    // Several retry periods: nothing is answered that is not on disk.
+    await new Promise((resolve) => setTimeout(resolve, 5 * Number(relayConfig.RETRY_MAX_MS)))
+    expect(finalOutcomes(client, 'g-2')).toEqual([])
+    expect(finalOutcomes(client, 'g-ahead')).toEqual([])
+
+    await disk.free()
+    for (const id of ['g-2', 'g-ahead']) await client.waitFor((m) => m.json?.jobId === id && m.json?.code === 'JOB_CANCELLED', 20_000, `JOB_CANCELLED for ${id}`)
+    await sim.setState('ready')
+    for (const id of ['g-1', 'g-3']) await client.waitFor((m) => m.topic === 'printers/lobby/responses' && m.json?.jobId === id, 20_000, `the result of ${id}`)
+    expect(printedIds(sim.tickets)).toEqual(['g-1', 'g-3'])
+    expect(finalOutcomes(client, 'g-2')).toEqual(['JOB_CANCELLED'])
+  })
 })
