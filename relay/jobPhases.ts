@@ -130,17 +130,18 @@ export class JobPhases {
     let settle: (stored: boolean) => void = () => {}
     this.cancels.set(job, new Promise((resolve) => { settle = resolve }))
     this.ending.add(job)
+    let entry: OutboxEntry
     try {
-      const entry = await this.deps.spool.finish(this.deps.printerId, { kind: 'error', message }, job)
-      this.cancelled.add(job)
-      settle(true)
-      this.deps.deliver(entry)
+      entry = await this.deps.spool.finish(this.deps.printerId, { kind: 'error', message }, job)
     } catch (error) {
       this.cancels.delete(job)
       this.ending.delete(job)
       settle(false)
       throw error
     }
+    this.cancelled.add(job)
+    settle(true)
+    this.deps.deliver(entry)
   }
 
   /** A cancel of a job id not known here: `JOB_CANCELLED` is stored as its outcome (answered when it arrives), then published. */

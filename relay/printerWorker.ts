@@ -4,7 +4,8 @@
  * that cannot print yet (printer unreachable, out of paper, jammed) stays at the head of the queue and is
  * retried with capped exponential backoff; its error is reported once per outage, and the printer's
  * retained status follows what the printer says. What to do with a job at each step is decided by
- * jobDecision.ts; its phase changes on disk, and "never print twice", are jobPhases.ts's.
+ * jobDecision.ts; its phase changes on disk, and "never print twice", are jobPhases.ts's. A job cancelled before it
+ * started (jobIntake.ts `cancel`) leaves the queue unprinted; the worker waiting on it moves on at once.
  *
  * Limits: at most MAX_QUEUED_JOBS jobs and MAX_QUEUED_BYTES bytes of data wait per printer; a job over them is
  * answered `QUEUE_FULL` and not taken. The queue in memory holds no job's bytes: they are read from the spool
