@@ -25,12 +25,14 @@ describe('NO_RELAY (embedded broker)', () => {
     expect(answer.json).toMatchObject({ jobId: 'nobody-1', printerId: 'lobby', code: 'NO_RELAY', retryable: false })
     expect(answer.json.message).toMatch(/no relay serves printer lobby/)
     expect(Date.parse(answer.json.at)).not.toBeNaN()
-    // A raw job (no id) too, answered without one; and one at QoS 0.
+    // A raw job (no id) too, answered without one; and one at QoS 0, one at QoS 2.
     await client.publish('printers/lobby/jobs', '<RC1,1>raw-nobody<p>')
     await client.client.publishAsync('printers/lobby/jobs', JSON.stringify({ id: 'nobody-q0', data: '<RC1,1>nobody-q0<p>' }), { qos: 0 })
     await client.outcome('lobby', 'nobody-q0', 5_000)
+    await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'nobody-q2', data: '<RC1,1>nobody-q2<p>' }), { qos: 2 })
+    await client.outcome('lobby', 'nobody-q2', 5_000)
     const refusals = client.messages.filter((m) => m.topic === 'printers/lobby/errors').map((m) => m.json)
-    expect(refusals.map((e) => [e.jobId, e.code])).toEqual([['nobody-1', 'NO_RELAY'], [undefined, 'NO_RELAY'], ['nobody-q0', 'NO_RELAY']])
+    expect(refusals.map((e) => [e.jobId, e.code])).toEqual([['nobody-1', 'NO_RELAY'], [undefined, 'NO_RELAY'], ['nobody-q0', 'NO_RELAY'], ['nobody-q2', 'NO_RELAY']])
     expect(refusals[1]).not.toHaveProperty('jobId')
 
     // The relay's first start: nothing was kept for it, so only the job sent now prints.
