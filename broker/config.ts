@@ -7,7 +7,7 @@ import { checkTlsPair, pickFields } from '../runtime/configFields.ts'
 
 export const brokerConfigSchema = z.object({
   // Declared in runtime/configFields.ts. Here: without AUTH_FILE the broker is anonymous; TLS_CERT/TLS_KEY also turn on mqtts:// on MQTTS_PORT.
-  ...pickFields('PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS'),
+  ...pickFields('PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'TOKEN_SECRET'),
   MQTT_PORT: portSchema.default(1883),
   /** MQTT over TLS, with TLS_CERT/TLS_KEY. */
   MQTTS_PORT: portSchema.default(8883),

@@ -17,6 +17,7 @@ import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
 import { BrokerListeners } from './listeners.ts'
 import { openPersistence } from './persistence.ts'
 import { ServerTimePublisher } from './serverTimePublisher.ts'
+import { loadTokenSecret } from './tokenSecret.ts'
 
 export interface PrintwireBrokerDeps {
   config: BrokerConfig
@@ -27,7 +28,7 @@ export class PrintwireBroker {
   private readonly config: BrokerConfig
   private readonly logger: Logger
   private readonly parts: PartStack
-  private running: { core: BrokerCore, listeners: BrokerListeners, persistence: string, users: number | undefined } | undefined
+  private running: { core: BrokerCore, listeners: BrokerListeners, persistence: string, users: number | undefined, access: AccessControl | undefined } | undefined
 
   constructor (deps: PrintwireBrokerDeps) {
     this.config = deps.config
@@ -39,6 +40,11 @@ export class PrintwireBroker {
   get broker (): Aedes {
     if (this.running === undefined) throw new Error('broker not started')
     return this.running.core.aedes
+  }
+
+  /** With AUTH_FILE: the users, and browser tokens (`issueToken`), for parts in the broker process (the HTTP API). */
+  get access (): AccessControl | undefined {
+    return this.running?.access
   }
 
   get mqttPort (): number {
@@ -82,16 +88,19 @@ export class PrintwireBroker {
       logger.debug('closing persistence')
       await persistence.close()
     })
+    // Browser tokens only with users: without AUTH_FILE every client may do everything, so a token limits nothing.
+    const tokens = config.AUTH_FILE === undefined ? undefined : await loadTokenSecret(config, logger)
+    if (tokens !== undefined) logger.info({ from: tokens.source }, 'browser tokens: signing secret loaded')
     const access = config.AUTH_FILE === undefined
       ? undefined
-      : await parts.start('users', new AccessControl({ file: config.AUTH_FILE, topicPrefix: config.TOPIC_PREFIX, logger }))
+      : await parts.start('users', new AccessControl({ file: config.AUTH_FILE, topicPrefix: config.TOPIC_PREFIX, logger, tokenSecret: tokens?.secret }))
     const core = new BrokerCore({ config, logger, persistence, access })
     const listeners = new BrokerListeners({ config, logger, tls, app, connect: (stream, req) => core.handle(stream, req) })
     // After the broker has closed its clients: whatever connection is left, then the servers.
     parts.onStop('connections', () => listeners.drain())
     await parts.start('broker', core)
     await parts.start('listeners', listeners)
-    this.running = { core, listeners, persistence: persistence.describe, users: access?.userCount }
+    this.running = { core, listeners, persistence: persistence.describe, users: access?.userCount, access }
     await parts.start('server time', new ServerTimePublisher({ broker: core.aedes, intervalMs: config.SERVER_TIME_INTERVAL_MS, logger }))
   }
 

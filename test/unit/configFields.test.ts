@@ -17,7 +17,7 @@ const PARTS: Record<string, { schema: z.ZodObject, env: Record<string, string>, 
   broker: {
     schema: brokerConfigSchema,
     env: {},
-    shared: ['PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS']
+    shared: ['PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'TOKEN_SECRET']
   },
   relay: {
     schema: relayConfigSchema,
@@ -46,7 +46,8 @@ const BAD_VALUES: Partial<Record<ConfigFieldName, string>> = {
   MQTT_URL: 'localhost:1883',
   PORT: '65536',
   SERVER_TIME_INTERVAL_MS: '0',
-  ALLOWED_ORIGINS: 'ftp://tickets.example.com'
+  ALLOWED_ORIGINS: 'ftp://tickets.example.com',
+  TOKEN_SECRET: 'secret'
 }
 
 function problemsOf (part: string, env: Record<string, string>): string[] {
