@@ -29,6 +29,7 @@ const SECRET_TEXT = 'qgjBkYF3C3TnVhw0H5b1mOZ4xP2sN8aLdR6eW9cUyKo'
 const SECRET = decodeSecret(SECRET_TEXT) as Buffer
 const OTHER_SECRET = decodeSecret('Zq1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKkLlMmNn') as Buffer
 const ALICE = { name: 'alice', role: 'client' as const, printers: ['lobby'] }
+const OPS = { name: 'ops', role: 'admin' as const, printers: ['*'] }
 const WAIT_MS = 10_000
 
 function tokenFor (printers: string[], ttlSeconds = 600, secret = SECRET, now = Date.now(), issuer = ALICE): string {
@@ -65,8 +66,8 @@ describe('browser tokens on the embedded broker', () => {
     cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { bar }, await tempDir(cleanup), { RELAY_ID: 'b', MQTT_USERNAME: 'relay-bar', MQTT_PASSWORD: PASSWORDS['relay-bar'] })))
     for (const id of ['lobby', 'bar']) await ops.waitFor((m) => m.topic === `printers/${id}/status` && m.json?.state === 'online', WAIT_MS, `${id} online`)
 
-    // Any user name: the token decides.
-    const page = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'box-office-page', password: tokenFor(['lobby']) }))
+    // Any user name: the token decides. Issued by an admin, it is still only a client of lobby.
+    const page = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'box-office-page', password: tokenFor(['lobby'], 600, SECRET, Date.now(), OPS) }))
     await page.subscribe('#')
     await expect(page.client.subscribeAsync('printers/bar/responses', { qos: 1 })).rejects.toThrow(/Subscribe error/)
     await page.publish('printers/lobby/jobs', JSON.stringify({ id: 'by-token', data: 'token ticket<p>' }))
