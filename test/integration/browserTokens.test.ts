@@ -9,7 +9,7 @@ import { readFile, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
-import { issueToken } from '../../access/tokens.ts'
+import { issueToken, type TokenIssuer } from '../../access/tokens.ts'
 import { loadBrokerConfig } from '../../broker/config.ts'
 import { PrintwireBroker } from '../../broker/mqttBroker.ts'
 import { TOKEN_SECRET_FILE, TOKEN_SECRET_REDIS_KEY } from '../../broker/tokenSecret.ts'
@@ -32,7 +32,7 @@ const ALICE = { name: 'alice', role: 'client' as const, printers: ['lobby'] }
 const OPS = { name: 'ops', role: 'admin' as const, printers: ['*'] }
 const WAIT_MS = 10_000
 
-function tokenFor (printers: string[], ttlSeconds = 600, secret = SECRET, now = Date.now(), issuer = ALICE): string {
+function tokenFor (printers: string[], ttlSeconds = 600, secret = SECRET, now = Date.now(), issuer: TokenIssuer = ALICE): string {
   return issueToken(secret, issuer, { printers, ttlSeconds }, now).token
 }
 
