@@ -78,6 +78,15 @@ export function isTokenShaped (password: string | Buffer): boolean {
   return TOKEN_SHAPE.test(typeof password === 'string' ? password : password.subarray(0, 16).toString('latin1'))
 }
 
+/**
+ * The user name a log-in is counted under by the log-in backoff (loginThrottle.ts): its own, or for a token
+ * given without one (an HTTP Bearer token, an MQTT CONNECT without a user name) `(token)`, which cannot be a
+ * user's, so a token guess always counts against its address.
+ */
+export function throttleNameFor (username: string | undefined, password: Buffer | undefined): string | undefined {
+  return password !== undefined && isTokenShaped(password) && (username === undefined || username === '') ? '(token)' : username
+}
+
 /** The secret's key id, written in each token: not the secret, and says nothing about it. */
 export function keyIdOf (secret: Buffer): string {
   return createHash('sha256').update('printwire token key id\0').update(secret).digest('base64url').slice(0, 8)

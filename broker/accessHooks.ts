@@ -30,7 +30,7 @@ import { connectedClients, willOf } from './aedes/internals.ts'
 import { filtersOverlap } from '../access/policy.ts'
 import { anyPrinterTopic, jobsTopic, LEGACY_RELAY_CLIENT_ID_PREFIX, legacyRelayReadings, parseRelayClientId, PrintwireError } from '../protocol/index.ts'
 import type { LoginThrottle } from '../access/loginThrottle.ts'
-import { isTokenPrincipal, isTokenShaped, parseTokenPrincipal } from '../access/tokens.ts'
+import { isTokenPrincipal, isTokenShaped, parseTokenPrincipal, throttleNameFor } from '../access/tokens.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { clipForLog } from '../runtime/logText.ts'
 import type { Claims } from './claims.ts'
@@ -41,11 +41,6 @@ const IDENTIFIER_REJECTED = 2
 const LOGGED_REFUSALS_PER_CONNECTION = 5
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
-/**
- * The user name a token log-in without one is throttled under (it cannot be a user's): a token guess always
- * counts against its address, whatever user name it names or leaves out.
- */
-const TOKEN_THROTTLE_NAME = '(token)'
 
 /** Why a log-in was refused after its password checked out. */
 type AdmissionRefusal = 'CLIENT_ID_RESERVED' | 'WILL_NOT_ALLOWED' | 'CLIENT_ID_OWNED'
@@ -97,9 +92,8 @@ export class AccessHooks {
     }
     // Past its wrong passwords, an address is refused (NOT_AUTHORIZED) without a password check: access/loginThrottle.ts.
     const token = password !== undefined && isTokenShaped(password)
-    const throttleName = token && (username === undefined || username === '') ? TOKEN_THROTTLE_NAME : username
     let tokenDetail: Record<string, unknown> = {}
-    this.throttle.attempt(throttleName, password, remoteAddressOf(client), async () => {
+    this.throttle.attempt(throttleNameFor(username, password), password, remoteAddressOf(client), async () => {
       const result = await this.access.login(username, password, client.id)
       if (token) tokenDetail = { token: result.tokenRefusal ?? 'valid', ...(result.principal === undefined ? {} : { as: clipForLog(result.principal) }) }
       return result

@@ -104,6 +104,7 @@ describe('browser tokens on the embedded broker', () => {
     expect(await tryLogin(broker.mqttUrl, { username: 'page', password: tokenFor(['bar'], 600, SECRET, Date.now(), { name: 'alice', role: 'client', printers: ['bar'] }) })).toBe(5)
     expect(await tryLogin(broker.mqttUrl, { username: 'alice', password: PASSWORDS.alice })).toBeInstanceOf(TestClient)
     expect(await tryLogin(broker.mqttUrl, { username: 'page', password: good })).toBeInstanceOf(TestClient)
+    expect(await tryLogin(broker.mqttUrl, { username: '', password: good })).toBeInstanceOf(TestClient)
   })
 
   it('closes a token\'s connection when the token expires, logging it without the token, and refuses it from then on', async () => {
@@ -134,6 +135,7 @@ describe('browser tokens on the embedded broker', () => {
     // Three forged tokens under three user names: the address is blocked, for a good token too.
     for (let i = 0; i < 3; i++) expect(await tryLogin(broker.mqttUrl, { username: `guess-${i}`, password: tokenFor(['lobby'], 600, OTHER_SECRET) })).toBe(4)
     expect(await tryLogin(broker.mqttUrl, { username: 'page', password: tokenFor(['lobby']) })).toBe(5)
+    expect(await tryLogin(broker.mqttUrl, { username: '', password: tokenFor(['lobby']) })).toBe(5)
     expect(access.passwordChecks).toBe(0)
   })
 

@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { isTokenPrincipal, isTokenShaped, issueToken, keyIdOf, mayIssueFor, parseTokenPrincipal, tokenPrincipal, verifyToken, type TokenIssuer } from '../../access/tokens.ts'
+import { isTokenPrincipal, isTokenShaped, issueToken, keyIdOf, mayIssueFor, parseTokenPrincipal, throttleNameFor, tokenPrincipal, verifyToken, type TokenIssuer } from '../../access/tokens.ts'
 import { isPrintwireError } from '../../protocol/index.ts'
 import { decodeSecret } from '../../runtime/secretText.ts'
 
@@ -154,6 +154,14 @@ describe('around tokens', () => {
     expect(isTokenShaped(Buffer.from('pwt2.x'))).toBe(true)
     expect(isTokenShaped('alice-pw')).toBe(false)
     expect(isTokenShaped('pwt.x')).toBe(false)
+  })
+
+  it('counts a token given without a user name under one no user can have', () => {
+    expect(throttleNameFor(undefined, Buffer.from(issued()))).toBe('(token)')
+    expect(throttleNameFor('', Buffer.from(issued()))).toBe('(token)')
+    expect(throttleNameFor('page', Buffer.from(issued()))).toBe('page')
+    expect(throttleNameFor('alice', Buffer.from('alice-pw'))).toBe('alice')
+    expect(throttleNameFor('', Buffer.from('alice-pw'))).toBe('')
   })
 
   it('names a token\'s connection so that it is never a user name, and reads the name back', () => {
