@@ -176,7 +176,7 @@ export class AccessHooks {
     if (owner !== undefined && owner !== user && (this.access.roleOf(owner) === undefined || yieldsTo(owner, user))) {
       // Its owner is no longer in AUTH_FILE (credentials rotated to a new user), or is a token connection and
       // this is a user: the id passes to this one.
-      this.logger.info({ clientId: clipForLog(client.id), from: clipForLog(owner), to: clipForLog(user) }, 'client id passes from a removed user')
+      this.logger.info({ clientId: clipForLog(client.id), from: clipForLog(owner), to: clipForLog(user) }, yieldsTo(owner, user) ? 'client id passes from a token connection to a user' : 'client id passes from a removed user')
       await this.owners.transfer(client.id, user)
       owner = user
     }

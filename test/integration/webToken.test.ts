@@ -10,7 +10,7 @@ import { issueToken } from '../../access/tokens.ts'
 import { loadBrokerConfig } from '../../broker/config.ts'
 import { PrintwireBroker } from '../../broker/mqttBroker.ts'
 import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
-import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
+import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
 import { launchChromium } from '../../harness/browser.ts'
 import { captureLog } from '../../harness/logCapture.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
@@ -113,6 +113,23 @@ describe('the print page with a token', () => {
     await page.goto(`${httpUrl}/#token=${forged}`)
     await expect.poll(() => loginForm.isVisible(), { timeout: WAIT_MS }).toBe(true)
     expect(await page.locator('#login-error').textContent()).toMatch(/token/)
+    expect(errors).toEqual([])
+  })
+})
+
+describe('the print page with a token on Mosquitto', () => {
+  it('is refused (Mosquitto\'s password_file cannot check a token), and asks for a log-in, saying why', async () => {
+    const mosquitto = BROKER_TARGETS.find((target) => target.name === 'Mosquitto')
+    if (mosquitto === undefined) throw new Error('no Mosquitto target')
+    const dir = await tempDir(cleanup)
+    await writeTestUsers(`${dir}/auth.json`)
+    const urls = await mosquitto.start(`${dir}/auth.json`, dir, cleanup)
+    const { token } = issueToken(SECRET, OPS, { printers: ['lobby'], ttlSeconds: 600 }, Date.now())
+    const { page, errors } = await openTab()
+    await page.goto(`${urls.httpUrl}/#token=${token}`)
+    await expect.poll(() => page.getByRole('region', { name: 'Log in' }).isVisible(), { timeout: WAIT_MS }).toBe(true)
+    expect(await page.locator('#login-error').textContent()).toMatch(/token: it has expired or is not valid/)
+    expect(page.url()).toBe(`${urls.httpUrl}/`)
     expect(errors).toEqual([])
   })
 })
