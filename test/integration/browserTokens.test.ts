@@ -5,7 +5,7 @@
  * printers, or lock a user out of a client id. With PERSISTENCE=redis every broker process accepts the same
  * tokens; with level, a token outlives a broker restart.
  */
-import { readFile, stat } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -20,6 +20,7 @@ import { captureLog } from '../../harness/logCapture.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
 import { freePort } from '../../harness/ports.ts'
+import { startRedis } from '../../harness/redisServer.ts'
 import { decodeSecret } from '../../runtime/secretText.ts'
 
 const cleanup = new Cleanup()
@@ -225,6 +226,24 @@ describe('the token secret', () => {
     expect(await tryLogin(url, { username: 'page', password: token })).toBeInstanceOf(TestClient)
     expect(await readFile(file, 'utf8')).toBe(text)
     for (const broker of [first, second]) expect(JSON.stringify(broker.logs) + broker.stderr).not.toContain(text.trim())
+  })
+
+  it('refuses to start on a damaged secret file or Redis key, naming it without showing it', async () => {
+    const dataDir = await tempDir(cleanup)
+    await writeFile(path.join(dataDir, TOKEN_SECRET_FILE), 'damaged-secret\n', { mode: 0o600 })
+    const file = await authFile()
+    const atLevel = startBroker({ AUTH_FILE: file, PERSISTENCE: 'level', DATA_DIR: dataDir })
+    await expect(atLevel).rejects.toThrow(/token secret in .*token-secret is not valid.*delete it to make a new one/)
+    await expect(atLevel).rejects.not.toThrow(/damaged-secret/)
+
+    const redisServer = cleanup.add(await startRedis())
+    const redis = new Redis(redisServer.url, { lazyConnect: true })
+    await redis.connect()
+    cleanup.defer(() => { redis.disconnect() })
+    await redis.set(TOKEN_SECRET_REDIS_KEY, 'damaged-secret')
+    const atRedis = startBroker({ AUTH_FILE: file, PERSISTENCE: 'redis', REDIS_URL: redisServer.url })
+    await expect(atRedis).rejects.toThrow(/token secret in Redis key printwire:token-secret is not valid/)
+    await expect(atRedis).rejects.not.toThrow(/damaged-secret/)
   })
 
   it('refuses to start with a TOKEN_SECRET that is not one, without showing it', async () => {
