@@ -168,6 +168,25 @@ describe('browser tokens on the embedded broker', () => {
     await taken
   })
 
+  it('are issued by the broker for a user of AUTH_FILE (what POST /api/tokens calls), never for a token', async () => {
+    const broker = cleanup.add(await startBroker({ AUTH_FILE: await authFile(), TOKEN_SECRET: SECRET_TEXT }))
+    const access = broker.broker.access
+    if (access === undefined) throw new Error('no access control')
+    const issued = access.issueToken('alice', { printers: ['lobby'], ttlSeconds: 60 })
+    expect(Date.parse(issued.expiresAt) - Date.now()).toBeLessThanOrEqual(60_000)
+    const page = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'page', password: issued.token }))
+    await page.publish('printers/lobby/jobs', 'from an issued token<p>')
+    const codeOf = (fn: () => unknown): string | undefined => {
+      try { fn() } catch (error) { return (error as { code?: string }).code }
+      return undefined
+    }
+    expect(codeOf(() => access.issueToken('alice', { printers: ['bar'], ttlSeconds: 60 }))).toBe('FORBIDDEN')
+    expect(codeOf(() => access.issueToken('relay-lobby', { printers: ['lobby'], ttlSeconds: 60 }))).toBe('FORBIDDEN')
+    expect(codeOf(() => access.issueToken('alice', { printers: ['lobby'], ttlSeconds: 86_401 }))).toBe('INVALID_TOKEN_REQUEST')
+    // A token's connection is not a user: it cannot make itself a longer-lived token.
+    expect(codeOf(() => access.issueToken('token:alice:lobby', { printers: ['lobby'], ttlSeconds: 60 }))).toBe('NOT_FOUND')
+  })
+
   it('ends a token when its issuer leaves AUTH_FILE or loses the printer', async () => {
     const file = await authFile()
     await addUser(file, 'carol', { password: 'carol-pw', role: 'client', printers: 'lobby,bar' })
