@@ -47,7 +47,8 @@ export const LOCAL_ERROR_CODES = {
   ABORTED: { retryable: true, summary: 'the caller stopped waiting (an AbortSignal)' },
   UNAUTHORIZED: { retryable: false, summary: 'no valid credentials (HTTP 401)' },
   FORBIDDEN: { retryable: false, summary: 'the credentials do not grant this (HTTP 403)' },
-  NOT_FOUND: { retryable: false, summary: 'no such printer, job or route (HTTP 404)' }
+  NOT_FOUND: { retryable: false, summary: 'no such printer, job or route (HTTP 404)' },
+  UNSUPPORTED_MEDIA_TYPE: { retryable: false, summary: 'a request body of a content type the route does not take (HTTP 415)' }
 } as const
 
 export type LocalErrorCode = keyof typeof LOCAL_ERROR_CODES

@@ -11,6 +11,7 @@ const STATUS: Partial<Record<PrintwireErrorCode, number>> = {
   NOT_FOUND: 404,
   /** SPEC: DELETE of a job that already started printing; a job that ended cancelled, asked with ?wait. */
   JOB_CANCELLED: 409,
+  UNSUPPORTED_MEDIA_TYPE: 415,
   INVALID_JOB: 422,
   JOB_TOO_LARGE: 422,
   JOB_EXPIRED: 422,
