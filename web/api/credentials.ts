@@ -9,8 +9,8 @@ export type Credentials =
   | { kind: 'bearer', token: string }
   | { kind: 'malformed', reason: string }
 
-/** A header this long is not credentials (a token is a few hundred bytes). */
-const MAX_HEADER_CHARS = 4096
+/** A header this long is not credentials (a token naming 100 printers is about 9 KB; Node takes 16 KiB of headers). */
+const MAX_HEADER_CHARS = 16_384
 
 export function readCredentials (header: string | undefined): Credentials {
   if (header === undefined || header.trim() === '') return { kind: 'none' }

@@ -13,6 +13,7 @@ const STATUS: Partial<Record<PrintwireErrorCode, number>> = {
   JOB_CANCELLED: 409,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INVALID_JOB: 422,
+  INVALID_TOKEN_REQUEST: 422,
   JOB_TOO_LARGE: 422,
   JOB_EXPIRED: 422,
   /** A final printer error, or a job whose outcome the relay cannot tell: the printer side failed. */
