@@ -7,6 +7,7 @@
 import type { Aedes } from 'aedes'
 import { AccessControl } from '../access/accessControl.ts'
 import { maxPayloadBytes, WEBSOCKET_PATH } from '../protocol/index.ts'
+import type { JobHistoryReader } from '../protocol/jobHistory.ts'
 import { PartStack } from '../runtime/lifecycle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
@@ -27,7 +28,7 @@ export class PrintwireBroker {
   private readonly config: BrokerConfig
   private readonly logger: Logger
   private readonly parts: PartStack
-  private running: { core: BrokerCore, listeners: BrokerListeners, persistence: string, users: number | undefined } | undefined
+  private running: { core: BrokerCore, listeners: BrokerListeners, persistence: string, users: number | undefined, jobHistory: JobHistoryReader } | undefined
 
   constructor (deps: PrintwireBrokerDeps) {
     this.config = deps.config
@@ -39,6 +40,12 @@ export class PrintwireBroker {
   get broker (): Aedes {
     if (this.running === undefined) throw new Error('broker not started')
     return this.running.core.aedes
+  }
+
+  /** The job history (HTTP API, dashboard): what the broker has seen of each job. */
+  get jobHistory (): JobHistoryReader {
+    if (this.running === undefined) throw new Error('broker not started')
+    return this.running.jobHistory
   }
 
   get mqttPort (): number {
@@ -91,7 +98,7 @@ export class PrintwireBroker {
     parts.onStop('connections', () => listeners.drain())
     await parts.start('broker', core)
     await parts.start('listeners', listeners)
-    this.running = { core, listeners, persistence: persistence.describe, users: access?.userCount }
+    this.running = { core, listeners, persistence: persistence.describe, users: access?.userCount, jobHistory: persistence.jobHistory }
     await parts.start('server time', new ServerTimePublisher({ broker: core.aedes, intervalMs: config.SERVER_TIME_INTERVAL_MS, logger }))
   }
 
