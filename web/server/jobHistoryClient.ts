@@ -13,8 +13,9 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { anyPrinterTopic } from '../../protocol/index.ts'
 import type { JobHistoryReader } from '../../protocol/jobHistory.ts'
 import { JobHistoryRecorder } from '../../runtime/jobHistory/jobHistoryRecorder.ts'
-import { historyLimits, type Now } from '../../runtime/jobHistory/jobHistoryStore.ts'
+import { historyLimits, type JobHistoryStore, type Now } from '../../runtime/jobHistory/jobHistoryStore.ts'
 import { LevelJobHistory } from '../../runtime/jobHistory/levelJobHistory.ts'
+import { MemoryJobHistory } from '../../runtime/jobHistory/memoryJobHistory.ts'
 import type { Logger } from '../../runtime/logger.ts'
 
 export interface JobHistoryClientDeps {
@@ -34,10 +35,17 @@ export interface JobHistoryClientDeps {
 /** The web server's LevelDB, under DATA_DIR. */
 export const WEB_HISTORY_DIR = 'web-job-history'
 
+async function openLevel (dir: string): Promise<Level<string, string>> {
+  await mkdir(dir, { recursive: true })
+  const db = new Level<string, string>(dir)
+  await db.open()
+  return db
+}
+
 export class JobHistoryClient {
   private readonly deps: JobHistoryClientDeps
   private db: Level<string, string> | undefined
-  private store: LevelJobHistory | undefined
+  private store: JobHistoryStore | undefined
   private recorder: JobHistoryRecorder | undefined
   private client: MqttClient | undefined
   private markSubscribed: () => void = () => {}
@@ -63,12 +71,16 @@ export class JobHistoryClient {
   async start (): Promise<void> {
     const { config, logger } = this.deps
     const dir = path.resolve(config.DATA_DIR, WEB_HISTORY_DIR)
-    await mkdir(dir, { recursive: true })
-    const db = new Level<string, string>(dir)
-    await db.open()
-    this.db = db
     const now = this.deps.now === undefined ? {} : { now: this.deps.now }
-    this.store = new LevelJobHistory({ db, limits: historyLimits(config), ...now })
+    const db = await openLevel(dir).catch((error: unknown) => {
+      // Best effort, like the rest of the history: the page and the proxy still work.
+      logger.error({ err: error, dir }, 'job history: cannot open its LevelDB (DATA_DIR not writable, or used by another web server): kept in memory only, lost on restart')
+      return undefined
+    })
+    this.db = db
+    this.store = db === undefined
+      ? new MemoryJobHistory({ limits: historyLimits(config), ...now })
+      : new LevelJobHistory({ db, limits: historyLimits(config), ...now })
     const recorder = new JobHistoryRecorder({ store: this.store, topicPrefix: config.TOPIC_PREFIX, logger, ...now })
     this.recorder = recorder
     const topics = (['jobs', 'responses', 'errors'] as const).map((kind) => anyPrinterTopic(config.TOPIC_PREFIX, kind))
@@ -90,7 +102,7 @@ export class JobHistoryClient {
         if (error !== null && error !== undefined) logger.warn({ err: error }, 'job history: could not subscribe')
         else if (refused.length > 0) logger.warn({ refused, user: config.MQTT_USERNAME }, 'job history: subscriptions refused (MQTT_USERNAME must be an admin): jobs are not recorded')
         else {
-          logger.info({ url: config.MQTT_URL, dir }, 'job history recording')
+          logger.info({ url: config.MQTT_URL, dir: db === undefined ? '(memory)' : dir }, 'job history recording')
           this.markSubscribed()
         }
       })
