@@ -43,6 +43,25 @@ end
 return added
 `
 
+/**
+ * Forgets a job past its retention whose hash has not expired yet (TTLs run on Redis' clock), so that its id
+ * starts a new job (KEYS: its hash, its retry list, `all`; ARGV: expiry cut-off, job id, key prefix).
+ */
+const FORGET_EXPIRED = `
+local first = redis.call('HGET', KEYS[1], 'first')
+if first and tonumber(first) < tonumber(ARGV[1]) then
+  local printer = redis.call('HGET', KEYS[1], 'printerId')
+  redis.call('DEL', KEYS[1], KEYS[2])
+  if printer then
+    redis.call('ZREM', ARGV[3] .. 'printer:' .. printer, ARGV[2])
+    redis.call('ZREM', KEYS[3], printer .. '/' .. ARGV[2])
+  end
+end
+return 0
+`
+
+type ForgetExpired = (job: string, retry: string, allKey: string, cutoff: number, jobId: string, prefix: string) => Promise<number>
+
 type IndexJob = (printerKey: string, allKey: string, seenAt: number, jobId: string, printerId: string, cap: number, retentionMs: number, cutoff: number, maxExpired: number, prefix: string) => Promise<number>
 
 /** Ids read from the index per round of `list`. */
@@ -60,6 +79,7 @@ export class RedisJobHistory implements JobHistoryStore {
     this.now = deps.now ?? Date.now
     this.prefix = deps.prefix ?? REDIS_JOB_HISTORY_PREFIX
     if (!('printwireIndexJob' in this.redis)) this.redis.defineCommand('printwireIndexJob', { numberOfKeys: 2, lua: INDEX_JOB })
+    if (!('printwireForgetExpired' in this.redis)) this.redis.defineCommand('printwireForgetExpired', { numberOfKeys: 3, lua: FORGET_EXPIRED })
   }
 
   async apply (event: JobEvent): Promise<void> {
@@ -67,7 +87,10 @@ export class RedisJobHistory implements JobHistoryStore {
     const job = `${this.prefix}job:${jobId}`
     const retry = `${this.prefix}retry:${jobId}`
     const { retentionMs, perPrinter } = this.limits
+    const cutoff = this.now() - retentionMs
     const tx = this.redis.multi()
+    const commands = tx as unknown as { printwireIndexJob: IndexJob, printwireForgetExpired: ForgetExpired }
+    void commands.printwireForgetExpired.call(tx, job, retry, `${this.prefix}all`, cutoff, jobId, this.prefix)
     tx.hsetnx(job, 'printerId', printerId)
     tx.hsetnx(job, 'first', String(event.seenAt))
     if (event.kind === 'published') {
@@ -89,8 +112,7 @@ export class RedisJobHistory implements JobHistoryStore {
     }
     // The first write starts the job's retention; later ones leave it.
     tx.pexpire(job, retentionMs, 'NX')
-    const indexJob = (tx as unknown as { printwireIndexJob: IndexJob }).printwireIndexJob
-    void indexJob.call(tx, `${this.prefix}printer:${printerId}`, `${this.prefix}all`, event.seenAt, jobId, printerId, perPrinter, retentionMs, this.now() - retentionMs, EXPIRED_REMOVED_PER_WRITE, this.prefix)
+    void commands.printwireIndexJob.call(tx, `${this.prefix}printer:${printerId}`, `${this.prefix}all`, event.seenAt, jobId, printerId, perPrinter, retentionMs, cutoff, EXPIRED_REMOVED_PER_WRITE, this.prefix)
     const results = await tx.exec()
     const failed = results?.find(([error]) => error !== null)
     if (results === null) throw new Error('job history write to redis discarded')
