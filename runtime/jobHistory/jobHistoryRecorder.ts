@@ -21,6 +21,8 @@ type Kind = (typeof KINDS)[number]
 
 /** Messages noted but not yet written, at most; beyond it new ones are dropped (and counted in the log). */
 export const DEFAULT_MAX_PENDING = 10_000
+/** How long `stop` waits for what is noted to be written: a stuck store does not hold the broker's stop up. */
+export const STOP_WAIT_MS = 3000
 const LOG_EVERY_MS = 10_000
 
 interface Noted { kind: Kind, printerId: string, payload: Uint8Array | string, publisher: Publisher, seenAt: number }
@@ -78,8 +80,15 @@ export class JobHistoryRecorder {
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
+  /** Waits (at most STOP_WAIT_MS) for what was noted to be written. */
   async stop (): Promise<void> {
-    await this.idle()
+    let timer: NodeJS.Timeout | undefined
+    const gaveUp = await Promise.race([
+      this.idle().then(() => false),
+      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), STOP_WAIT_MS) })
+    ])
+    clearTimeout(timer)
+    if (gaveUp) this.deps.logger.warn({ pending: this.pending }, 'job history: stopped before these messages were recorded (the store does not answer)')
   }
 
   private kindOf (topic: string): { kind: Kind, printerId: string } | undefined {
