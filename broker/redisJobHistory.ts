@@ -18,14 +18,14 @@ export const REDIS_JOB_HISTORY_PREFIX = 'printwire:job-history:'
 
 /**
  * Indexes a job (KEYS: its printer's set, `all`; ARGV: seen at, job id, printer id, cap, retention ms, expiry
- * cut-off, most expired to trim, key prefix). A new job beyond its printer's cap drops the oldest, hash and all.
+ * cut-off, most to drop or trim, key prefix). A new job beyond its printer's cap drops the oldest, hash and all.
  */
 const INDEX_JOB = `
 local added = redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 if added == 1 then
   redis.call('ZADD', KEYS[2], 'NX', ARGV[1], ARGV[3] .. '/' .. ARGV[2])
-  local excess = redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4])
+  local excess = math.min(redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4]), tonumber(ARGV[7]))
   if excess > 0 then
     local old = redis.call('ZPOPMIN', KEYS[1], excess)
     for i = 1, #old, 2 do

@@ -112,7 +112,8 @@ export class LevelJobHistory implements JobHistoryStore {
     batch.ops.push({ type: 'put', sublevel: this.printer, key: `${facts.printerId}!${at}!${facts.jobId}`, value: '' })
     const count = await this.countOf(facts.printerId) + 1
     this.setCount(facts.printerId, count, batch)
-    const excess = count - this.limits.perPrinter
+    // Bounded per write: after JOB_HISTORY_PER_PRINTER was lowered, the next writes drop the rest.
+    const excess = Math.min(count - this.limits.perPrinter, EXPIRED_REMOVED_PER_WRITE)
     if (excess <= 0) return
     const oldest = await this.printer.keys({ gt: `${facts.printerId}!`, lt: `${facts.printerId}"`, limit: excess }).all()
     for (const key of oldest) {
