@@ -153,6 +153,27 @@ describe('job history across a broker restart', () => {
   })
 })
 
+describe('job history with two broker instances on one Redis', () => {
+  it('joins what each saw: the publish on one, the result on the other', async () => {
+    const redis = cleanup.add(await startRedis())
+    const env = { PERSISTENCE: 'redis', REDIS_URL: redis.url, HEARTBEAT_INTERVAL_MS: '1000' }
+    const a = cleanup.add(await startBroker(env))
+    const b = cleanup.add(await startBroker(env))
+    const sim = cleanup.add(await startPrinter())
+    // The relay on B; the publisher on A.
+    const watcher = cleanup.add(await TestClient.connect(b.mqttUrl))
+    await watcher.subscribe('printers/lobby/responses', 'printers/lobby/status')
+    cleanup.add(await startRelay(relayEnv(b.mqttUrl, { lobby: sim }, await tempDir(cleanup))))
+    await watcher.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
+    const publisher = cleanup.add(await TestClient.connect(a.mqttUrl))
+    await publisher.publish('printers/lobby/jobs', envelope('h-two-brokers'))
+    await watcher.waitFor((m) => m.topic === 'printers/lobby/responses' && m.json?.jobId === 'h-two-brokers')
+    const record = await recordOf(a.broker.jobHistory, 'h-two-brokers', (r) => r.state === 'printed' && r.publishedAt !== null)
+    expect(record).toMatchObject({ anonymous: true, result: { status: 'printed' } })
+    expect(await b.broker.jobHistory.get('h-two-brokers')).toEqual(record)
+  })
+})
+
 describe('job history in Mosquitto mode', () => {
   it('is recorded by the web server as a client, its user unknown, and kept across its restart', async () => {
     const dir = await tempDir(cleanup)
