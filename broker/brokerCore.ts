@@ -101,7 +101,8 @@ export class BrokerCore {
     // Who is connected, across broker instances on one Redis, for the log-in checks in the hooks.
     await live.start()
     await limits.start()
-    new PublishGate({ aedes, durable, limits, authorize: accessHooks?.authorizePublish, topicPrefix: config.TOPIC_PREFIX, logger }).start()
+    // Jobs are noted for the history once the access checks allow them, before the gate may refuse them.
+    new PublishGate({ aedes, durable, limits, authorize: history.authorizeAndNote(accessHooks?.authorizePublish), topicPrefix: config.TOPIC_PREFIX, logger }).start()
     // After the access hooks: one relay per printer.
     new RelayExclusivity({ aedes, relays: persistence.printerRelays, live, topicPrefix: config.TOPIC_PREFIX, logger }).start()
     if (hooks !== undefined && access !== undefined) {

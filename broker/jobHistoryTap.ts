@@ -1,15 +1,18 @@
 /**
- * Records the job history on the embedded broker from what it publishes (Aedes' 'publish' event: every message
- * once published, after the access checks, on the instance its publisher is connected to), not from the relay:
- * jobs with the user who published them (`AUTH_FILE`; anonymous without it), results, errors (the broker's own
- * QUEUE_FULL and NO_RELAY answers included) and cancel requests. The listener only notes the message
- * (runtime/jobHistory/jobHistoryRecorder.ts): it never delays or fails a job's PUBACK.
+ * Records the job history on the embedded broker from what it sees, not from the relay:
+ * - a job as soon as the access checks allow it (`authorizeAndNote`, in front of the publish gate), with the user
+ *   who published it (`AUTH_FILE`; anonymous without it): so a job the gate then refuses (retained, QUEUE_FULL,
+ *   NO_RELAY) is recorded, with its user, before the broker's answer on `errors`;
+ * - results, errors (the broker's own answers included) and cancel requests once published (Aedes' 'publish'
+ *   event: every message, on the instance its publisher is connected to).
+ * Both only note the message (runtime/jobHistory/jobHistoryRecorder.ts): they never delay or fail a job's PUBACK.
  */
-import type { Aedes, AedesPublishPacket, Client } from 'aedes'
+import type { Aedes, AedesPublishPacket, Client, PublishPacket } from 'aedes'
 import type { Publisher } from '../protocol/jobHistory.ts'
 import { JobHistoryRecorder } from '../runtime/jobHistory/jobHistoryRecorder.ts'
 import type { JobHistoryStore, Now } from '../runtime/jobHistory/jobHistoryStore.ts'
 import type { Logger } from '../runtime/logger.ts'
+import type { AuthorizePublish } from './publishGate.ts'
 
 export interface JobHistoryTapDeps {
   aedes: Aedes
@@ -41,7 +44,24 @@ export class JobHistoryTap {
     await this.recorder.stop()
   }
 
+  /**
+   * `authorize` (the access hooks; undefined: every publish allowed) that also notes each job it allows from a
+   * client, for the publish gate to call.
+   */
+  authorizeAndNote (authorize: AuthorizePublish | undefined): AuthorizePublish {
+    return (client, packet, done) => {
+      const allowed = (error?: Error | null): void => {
+        if (!error && client !== null && isJobTopic(packet)) this.recorder.observe(packet.topic, packet.payload, this.publisherOf(client))
+        done(error)
+      }
+      if (authorize === undefined) allowed(null)
+      else authorize(client, packet, allowed)
+    }
+  }
+
+  /** Everything but jobs, which were noted when allowed. */
   private seen (packet: AedesPublishPacket, client: Client | null): void {
+    if (isJobTopic(packet)) return
     this.recorder.observe(packet.topic, packet.payload, this.publisherOf(client))
   }
 
@@ -51,4 +71,8 @@ export class JobHistoryTap {
     if (this.deps.userOf === undefined) return { user: null, anonymous: true }
     return { user: this.deps.userOf(client) ?? null }
   }
+}
+
+function isJobTopic (packet: PublishPacket | AedesPublishPacket): boolean {
+  return packet.topic.endsWith('/jobs')
 }

@@ -97,7 +97,7 @@ describe('job history on the embedded broker', () => {
     expect(await recordOf(history, 'h-ghost', (r) => r.state !== 'pending')).toMatchObject({ state: 'failed', printerId: 'ghost', error: { code: 'NO_RELAY' } })
   })
 
-  it('records the user who published a job, with AUTH_FILE', async () => {
+  it('records the user who published a job, with AUTH_FILE, also when the broker refuses it', async () => {
     const dir = await tempDir(cleanup)
     const authFile = path.join(dir, 'auth.json')
     await writeTestUsers(authFile)
@@ -109,6 +109,10 @@ describe('job history on the embedded broker', () => {
     expect(await recordOf(broker.broker.jobHistory, 'by-alice', () => true)).toMatchObject({ user: 'alice', printerId: 'lobby' })
     expect(await recordOf(broker.broker.jobHistory, 'by-ops', () => true)).toMatchObject({ user: 'ops', printerId: 'bar' })
     expect((await broker.broker.jobHistory.get('by-alice'))?.anonymous).toBeUndefined()
+    // A job the broker refuses itself (a retained job: INVALID_JOB) still names who sent it.
+    await alice.publish('printers/lobby/jobs', envelope('by-alice-retained'), { retain: true })
+    expect(await recordOf(broker.broker.jobHistory, 'by-alice-retained', (r) => r.state !== 'pending')).toMatchObject({ user: 'alice', state: 'failed', error: { code: 'INVALID_JOB' } })
+    expect((await broker.broker.jobHistory.get('by-alice-retained'))?.publishedAt).not.toBeNull()
   })
 
   it('never holds a job up when its store fails or hangs', async () => {
