@@ -5,13 +5,13 @@
  */
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { JobHistoryReader, JobRecord } from '../../protocol/jobHistory.ts'
 import type { JobHistoryStore } from '../../runtime/jobHistory/jobHistoryStore.ts'
 import { silentLogger } from '../../runtime/logger.ts'
 import { loadWebServerConfig } from '../../web/server/config.ts'
 import { WebServer } from '../../web/server/webServer.ts'
 import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
 import { startMosquitto } from '../../harness/mosquittoBroker.ts'
+import { waitForRecord } from '../../harness/jobHistory.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../../harness/parts.ts'
 import { startRedis } from '../../harness/redisServer.ts'
@@ -20,17 +20,6 @@ import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
 
-/** The job's record once `done` holds for it (the history is written in the background). */
-async function recordOf (history: JobHistoryReader, jobId: string, done: (record: JobRecord) => boolean, timeoutMs = 10_000): Promise<JobRecord> {
-  const deadline = Date.now() + timeoutMs
-  let last: JobRecord | undefined
-  while (Date.now() < deadline) {
-    last = await history.get(jobId)
-    if (last !== undefined && done(last)) return last
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  throw new Error(`job ${jobId} not as expected in the history after ${timeoutMs} ms: ${JSON.stringify(last)}`)
-}
 
 const envelope = (id: string, extra: Record<string, unknown> = {}): string => JSON.stringify({ id, data: '<RC10,10><F3>Hello<p>', ...extra })
 
@@ -52,14 +41,14 @@ describe('job history on the embedded broker', () => {
     const before = Date.now()
     await client.publish('printers/lobby/jobs', envelope('h-printed'))
     await client.outcome('lobby', 'h-printed')
-    const record = await recordOf(history, 'h-printed', (r) => r.state === 'printed')
+    const record = await waitForRecord(history, 'h-printed', (r) => r.state === 'printed')
     expect(record).toMatchObject({ jobId: 'h-printed', printerId: 'lobby', user: null, anonymous: true, result: { status: 'printed', jobId: 'h-printed' }, retryableErrors: [] })
     expect(Date.parse(record.publishedAt ?? '')).toBeGreaterThanOrEqual(before - 1000)
     expect(Date.parse(record.finishedAt ?? '')).toBeGreaterThanOrEqual(Date.parse(record.publishedAt ?? ''))
 
     await client.publish('printers/lobby/jobs', '<RC10,10>raw<p>')
     const raw = await client.waitFor((m) => m.topic === 'printers/lobby/responses' && m.json?.jobId !== 'h-printed')
-    expect(await recordOf(history, raw.json.jobId as string, (r) => r.state === 'printed')).toMatchObject({ user: null, publishedAt: null })
+    expect(await waitForRecord(history, raw.json.jobId as string, (r) => r.state === 'printed')).toMatchObject({ user: null, publishedAt: null })
     expect((await history.list({ printerId: 'lobby', limit: 10 })).map((r) => r.jobId)).toEqual([raw.json.jobId, 'h-printed'])
   })
 
@@ -68,16 +57,16 @@ describe('job history on the embedded broker', () => {
     const history = broker.broker.jobHistory
     await client.publish('printers/lobby/jobs', envelope('h-expired', { expiresAt: '2020-01-01T00:00:00Z' }))
     await client.outcome('lobby', 'h-expired')
-    expect(await recordOf(history, 'h-expired', (r) => r.state !== 'pending')).toMatchObject({ state: 'failed', error: { code: 'JOB_EXPIRED' } })
+    expect(await waitForRecord(history, 'h-expired', (r) => r.state !== 'pending')).toMatchObject({ state: 'failed', error: { code: 'JOB_EXPIRED' } })
 
     await sim.setState('offline')
     await client.publish('printers/lobby/jobs', envelope('h-retried'))
     await client.waitFor((m) => m.topic === 'printers/lobby/errors' && m.json?.jobId === 'h-retried' && m.json?.code === 'PRINTER_UNREACHABLE')
-    const waiting = await recordOf(history, 'h-retried', (r) => r.retryableErrorCount > 0)
+    const waiting = await waitForRecord(history, 'h-retried', (r) => r.retryableErrorCount > 0)
     expect(waiting).toMatchObject({ state: 'pending', retryableErrors: [{ code: 'PRINTER_UNREACHABLE' }] })
     await sim.setState('ready')
     await client.outcome('lobby', 'h-retried', 15_000)
-    expect(await recordOf(history, 'h-retried', (r) => r.state !== 'pending')).toMatchObject({ state: 'printed', retryableErrorCount: 1, retryableErrors: [{ code: 'PRINTER_UNREACHABLE' }] })
+    expect(await waitForRecord(history, 'h-retried', (r) => r.state !== 'pending')).toMatchObject({ state: 'printed', retryableErrorCount: 1, retryableErrors: [{ code: 'PRINTER_UNREACHABLE' }] })
   })
 
   it('records a cancel request, JOB_CANCELLED as cancelled, and NO_RELAY as failed', async () => {
@@ -87,14 +76,14 @@ describe('job history on the embedded broker', () => {
     await sim.setState('offline')
     await client.publish('printers/lobby/jobs', envelope('h-cancel'))
     await client.publish('printers/lobby/cancel', JSON.stringify({ jobId: 'h-cancel' }))
-    await recordOf(history, 'h-cancel', (r) => r.cancelRequested !== undefined)
+    await waitForRecord(history, 'h-cancel', (r) => r.cancelRequested !== undefined)
     await client.publish('printers/lobby/errors', JSON.stringify({ jobId: 'h-cancel', printerId: 'lobby', code: 'JOB_CANCELLED', message: 'cancelled before it started printing', retryable: false, at: new Date().toISOString() }))
-    expect(await recordOf(history, 'h-cancel', (r) => r.state === 'cancelled')).toMatchObject({ error: { code: 'JOB_CANCELLED' }, cancelRequested: { user: null } })
+    expect(await waitForRecord(history, 'h-cancel', (r) => r.state === 'cancelled')).toMatchObject({ error: { code: 'JOB_CANCELLED' }, cancelRequested: { user: null } })
 
     // No relay serves `ghost`: the broker's answer.
     await client.publish('printers/ghost/jobs', envelope('h-ghost'))
     await client.publish('printers/ghost/errors', JSON.stringify({ jobId: 'h-ghost', printerId: 'ghost', code: 'NO_RELAY', message: 'no relay serves printer ghost', retryable: false, at: new Date().toISOString() }))
-    expect(await recordOf(history, 'h-ghost', (r) => r.state !== 'pending')).toMatchObject({ state: 'failed', printerId: 'ghost', error: { code: 'NO_RELAY' } })
+    expect(await waitForRecord(history, 'h-ghost', (r) => r.state !== 'pending')).toMatchObject({ state: 'failed', printerId: 'ghost', error: { code: 'NO_RELAY' } })
   })
 
   it('records the user who published a job, with AUTH_FILE, also when the broker refuses it', async () => {
@@ -106,12 +95,12 @@ describe('job history on the embedded broker', () => {
     const ops = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'ops', password: PASSWORDS.ops }))
     await alice.publish('printers/lobby/jobs', envelope('by-alice'))
     await ops.publish('printers/bar/jobs', envelope('by-ops'))
-    expect(await recordOf(broker.broker.jobHistory, 'by-alice', () => true)).toMatchObject({ user: 'alice', printerId: 'lobby' })
-    expect(await recordOf(broker.broker.jobHistory, 'by-ops', () => true)).toMatchObject({ user: 'ops', printerId: 'bar' })
+    expect(await waitForRecord(broker.broker.jobHistory, 'by-alice', () => true)).toMatchObject({ user: 'alice', printerId: 'lobby' })
+    expect(await waitForRecord(broker.broker.jobHistory, 'by-ops', () => true)).toMatchObject({ user: 'ops', printerId: 'bar' })
     expect((await broker.broker.jobHistory.get('by-alice'))?.anonymous).toBeUndefined()
     // A job the broker refuses itself (a retained job: INVALID_JOB) still names who sent it.
     await alice.publish('printers/lobby/jobs', envelope('by-alice-retained'), { retain: true })
-    expect(await recordOf(broker.broker.jobHistory, 'by-alice-retained', (r) => r.state !== 'pending')).toMatchObject({ user: 'alice', state: 'failed', error: { code: 'INVALID_JOB' } })
+    expect(await waitForRecord(broker.broker.jobHistory, 'by-alice-retained', (r) => r.state !== 'pending')).toMatchObject({ user: 'alice', state: 'failed', error: { code: 'INVALID_JOB' } })
     expect((await broker.broker.jobHistory.get('by-alice-retained'))?.publishedAt).not.toBeNull()
   })
 
@@ -146,7 +135,7 @@ describe('job history across a broker restart', () => {
     await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
     await client.publish('printers/lobby/jobs', envelope('h-restart'))
     await client.outcome('lobby', 'h-restart')
-    await recordOf(first.broker.jobHistory, 'h-restart', (r) => r.state === 'printed')
+    await waitForRecord(first.broker.jobHistory, 'h-restart', (r) => r.state === 'printed')
     await relay.stop()
     await client.stop()
     await first.stop()
@@ -172,7 +161,7 @@ describe('job history with two broker instances on one Redis', () => {
     const publisher = cleanup.add(await TestClient.connect(a.mqttUrl))
     await publisher.publish('printers/lobby/jobs', envelope('h-two-brokers'))
     await watcher.waitFor((m) => m.topic === 'printers/lobby/responses' && m.json?.jobId === 'h-two-brokers')
-    const record = await recordOf(a.broker.jobHistory, 'h-two-brokers', (r) => r.state === 'printed' && r.publishedAt !== null)
+    const record = await waitForRecord(a.broker.jobHistory, 'h-two-brokers', (r) => r.state === 'printed' && r.publishedAt !== null)
     expect(record).toMatchObject({ anonymous: true, result: { status: 'printed' } })
     expect(await b.broker.jobHistory.get('h-two-brokers')).toEqual(record)
   })
@@ -198,7 +187,7 @@ describe('job history in Mosquitto mode', () => {
     await alice.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
     await alice.publish('printers/lobby/jobs', envelope('m-1'))
     await alice.outcome('lobby', 'm-1')
-    const record = await recordOf(web.jobHistory.history, 'm-1', (r) => r.state === 'printed')
+    const record = await waitForRecord(web.jobHistory.history, 'm-1', (r) => r.state === 'printed')
     expect(record).toMatchObject({ printerId: 'lobby', user: null, result: { status: 'printed' } })
     expect(record.publishedAt).not.toBeNull()
     expect(record.anonymous).toBeUndefined()

@@ -8,10 +8,10 @@ import { Redis } from 'ioredis'
 import { Level } from 'level'
 import { afterEach, describe, expect, it } from 'vitest'
 import { RedisJobHistory } from '../../broker/redisJobHistory.ts'
-import type { JobHistoryReader, JobRecord } from '../../protocol/jobHistory.ts'
 import { DAY_MS } from '../../runtime/jobHistory/jobHistoryStore.ts'
 import { LevelJobHistory } from '../../runtime/jobHistory/levelJobHistory.ts'
 import { brokerProcessEnv, startBrokerProcess } from '../../harness/brokerProcess.ts'
+import { waitForRecord } from '../../harness/jobHistory.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
 import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
 
@@ -20,16 +20,6 @@ afterEach(() => cleanup.closeAll())
 
 const LIMITS = { retentionMs: 7 * DAY_MS, perPrinter: 10_000 }
 
-async function recordOf (history: JobHistoryReader, jobId: string, done: (record: JobRecord) => boolean): Promise<JobRecord> {
-  const deadline = Date.now() + 10_000
-  let last: JobRecord | undefined
-  while (Date.now() < deadline) {
-    last = await history.get(jobId)
-    if (last !== undefined && done(last)) return last
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  throw new Error(`job ${jobId} not as expected: ${JSON.stringify(last)}`)
-}
 
 /** Prints `jobId` through the broker process at `url` (the relay of `stateDir`, and a printer) and waits for its result. */
 async function printThrough (url: string, stateDir: string, jobId: string): Promise<void> {
@@ -79,11 +69,11 @@ describe('job history of a broker process', () => {
     const history = new RedisJobHistory({ redis, limits: LIMITS })
     const first = await startBrokerProcess(cleanup, env)
     await printThrough(url, stateDir, 'k-first')
-    await recordOf(history, 'k-first', (r) => r.state === 'printed')
+    await waitForRecord(history, 'k-first', (r) => r.state === 'printed')
     await first.kill('SIGKILL')
     await startBrokerProcess(cleanup, env)
     await printThrough(url, stateDir, 'k-second')
-    await recordOf(history, 'k-second', (r) => r.state === 'printed')
+    await waitForRecord(history, 'k-second', (r) => r.state === 'printed')
     expect(await history.get('k-first')).toMatchObject({ state: 'printed', anonymous: true })
     expect((await history.list({ printerId: 'lobby', limit: 10 })).map((r) => r.jobId)).toEqual(['k-second', 'k-first'])
   }, 60_000)
