@@ -75,6 +75,11 @@ export class AccessHooks {
     this.logger = deps.logger
   }
 
+  /** The user `client` logged in as (the job history records who published a job). */
+  userOf (client: Client): string | undefined {
+    return this.users.get(client)
+  }
+
   /** Aedes' four access hooks, each a method below. */
   hooks (): Hooks {
     return {

@@ -7,6 +7,7 @@
 import type { Aedes } from 'aedes'
 import { AccessControl } from '../access/accessControl.ts'
 import { maxPayloadBytes, WEBSOCKET_PATH } from '../protocol/index.ts'
+import type { JobHistoryReader } from '../protocol/jobHistory.ts'
 import { PartStack } from '../runtime/lifecycle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
@@ -28,7 +29,7 @@ export class PrintwireBroker {
   private readonly config: BrokerConfig
   private readonly logger: Logger
   private readonly parts: PartStack
-  private running: { core: BrokerCore, listeners: BrokerListeners, persistence: string, users: number | undefined, access: AccessControl | undefined } | undefined
+  private running: { core: BrokerCore, listeners: BrokerListeners, persistence: string, users: number | undefined, access: AccessControl | undefined, jobHistory: JobHistoryReader } | undefined
 
   constructor (deps: PrintwireBrokerDeps) {
     this.config = deps.config
@@ -45,6 +46,12 @@ export class PrintwireBroker {
   /** With AUTH_FILE: the users, and browser tokens (`issueToken`), for parts in the broker process (the HTTP API). */
   get access (): AccessControl | undefined {
     return this.running?.access
+  }
+
+  /** The job history (HTTP API, dashboard): what the broker has seen of each job. */
+  get jobHistory (): JobHistoryReader {
+    if (this.running === undefined) throw new Error('broker not started')
+    return this.running.jobHistory
   }
 
   get mqttPort (): number {
@@ -100,7 +107,7 @@ export class PrintwireBroker {
     parts.onStop('connections', () => listeners.drain())
     await parts.start('broker', core)
     await parts.start('listeners', listeners)
-    this.running = { core, listeners, persistence: persistence.describe, users: access?.userCount, access }
+    this.running = { core, listeners, persistence: persistence.describe, users: access?.userCount, access, jobHistory: persistence.jobHistory }
     await parts.start('server time', new ServerTimePublisher({ broker: core.aedes, intervalMs: config.SERVER_TIME_INTERVAL_MS, logger }))
   }
 

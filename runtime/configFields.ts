@@ -46,7 +46,13 @@ export const configFields = {
    * Unset, the broker makes one once and keeps it with its data (broker/tokenSecret.ts). Changing it revokes
    * every token. Never logged.
    */
-  TOKEN_SECRET: z.string().refine((text) => decodeSecret(text) !== undefined, SECRET_TEXT_RULE).optional()
+  TOKEN_SECRET: z.string().refine((text) => decodeSecret(text) !== undefined, SECRET_TEXT_RULE).optional(),
+  /** Where a server part keeps what must survive a restart: the broker its LevelDB (PERSISTENCE=level); the web server its job history. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** Days a job stays in the job history, from when it was first seen (SPEC "HTTP API"). */
+  JOB_HISTORY_DAYS: positiveIntSchema.pipe(z.number().max(3650, 'must be at most 3650 (ten years)')).default(7),
+  /** Jobs kept in the job history per printer; beyond it the oldest are dropped. */
+  JOB_HISTORY_PER_PRINTER: positiveIntSchema.default(10_000)
 } as const
 
 export type ConfigFieldName = keyof typeof configFields
