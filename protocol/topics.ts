@@ -28,6 +28,9 @@ export const responsesTopic = (prefix: string, printerId: string): string => pri
 export const errorsTopic = (prefix: string, printerId: string): string => printerTopic(prefix, printerId, 'errors')
 export const statusTopic = (prefix: string, printerId: string): string => printerTopic(prefix, printerId, 'status')
 
+/** SPEC "No relay, cancel": `<prefix>/<id>/cancel`, payload `{"jobId"}` (same grants as `jobs`). */
+export const cancelTopic = (prefix: string, printerId: string): string => `${prefix}/${printerId}/cancel`
+
 /** Every printer's topic of one kind, e.g. `printers/+/status`. */
 export function anyPrinterTopic (prefix: string, kind: PrinterTopicKind): string {
   return `${prefix}/+/${kind}`
