@@ -135,7 +135,8 @@ export class PrintwireClient {
     client.on('error', (error) => this.transportError(error))
     this.wasConnected = true
     setNoDelay(client)
-    await this.subscribe(anyPrinterTopic(this.topicPrefix, 'status')).catch(() => {
+    const statuses = anyPrinterTopic(this.topicPrefix, 'status')
+    await this.subscribe(statuses).then(() => this.roundTrip(statuses), () => {
       // Refused (an access rule): printers() stays empty; printing does not need it.
     })
   }
@@ -237,7 +238,7 @@ export class PrintwireClient {
       // Its own subscription (the wildcard one may have been refused), then a round trip: Mosquitto sends a
       // subscription's retained message before it answers a later packet (here an UNSUBSCRIBE).
       await this.subscribe(statusTopic(this.topicPrefix, printerId))
-      await this.untilAnswered(() => this.mqtt.unsubscribeAsync(`${statusTopic(this.topicPrefix, printerId)}/sync`))
+      await this.roundTrip(statusTopic(this.topicPrefix, printerId))
     }
     const status = this.directory.get(printerId)
     if (status !== undefined && SERVED_STATES.includes(status.state)) return
@@ -253,7 +254,7 @@ export class PrintwireClient {
     job.phase = 'publishing'
     const before = new Set(Object.keys(client.outgoing))
     client.publish(jobsTopic(this.topicPrefix, job.printerId), job.envelope, { qos: 1 }, (error) => {
-      if (!this.isWaiting(job) || error !== undefined) return
+      if (!this.isWaiting(job) || (error !== undefined && error !== null)) return
       job.phase = 'published'
       job.closesWhilePublishing = 0
       job.extra.onPublished?.(job.jobId)
@@ -319,6 +320,14 @@ export class PrintwireClient {
       this.subscriptions.set(topic, subscribed)
     }
     return subscribed
+  }
+
+  /**
+   * An UNSUBSCRIBE of a topic nobody subscribes to (`<topic>/sync`), answered after the retained messages of
+   * `topic`'s subscription were sent: the broker answers a client's packets in order.
+   */
+  private async roundTrip (topic: string): Promise<void> {
+    await this.untilAnswered(() => this.mqtt.unsubscribeAsync(`${topic}/sync`))
   }
 
   /** Runs a request (a SUBSCRIBE, an UNSUBSCRIBE); when the connection closes before its answer, runs it again once back. */
