@@ -226,7 +226,9 @@ describe('printwire/client, across reconnects', () => {
     const sim = cleanup.add(await startPrinter())
     await sim.setState('offline')
     cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup))))
-    const pw = await client(broker.mqttUrl)
+    // Slower to come back than the relay: the result is published before the client has subscribed again
+    // (the page's row that stayed "waiting" for good); it gets it by publishing the job again.
+    const pw = await client(broker.mqttUrl, { reconnectPeriodMs: 4000 })
     const lost = new Promise<void>((resolve) => pw.on('connection', (state) => { if (!state.connected) resolve() }))
     let result: ReturnType<PrintwireClient['print']> | undefined
     await new Promise<void>((resolve) => {
