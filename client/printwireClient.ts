@@ -17,6 +17,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { PrintwireError } from '../protocol/errorCodes.ts'
 import type { JobErrorMessage, JobResult } from '../protocol/payloads.ts'
 import { JOB_ID_PATTERN } from '../protocol/limits.ts'
+import type { BrokerKind } from '../protocol/pageConfig.ts'
 import { anyPrinterTopic, cancelTopic, DEFAULT_TOPIC_PREFIX, errorsTopic, jobsTopic, parsePrinterTopic, responsesTopic, statusTopic, TOPIC_PREFIX_PATTERN } from '../protocol/topics.ts'
 import { buildEnvelope, checkPrinterId, newJobId, type JobData } from './jobEnvelope.ts'
 import { PendingJobs, type PendingJob } from './pendingJobs.ts'
@@ -30,7 +31,7 @@ export interface ConnectOptions {
   /** The first topic level(s) of every printer topic; `printers` by default (a page passes its server's). */
   topicPrefix?: string
   /** `mosquitto`: the broker cannot answer NO_RELAY, so the client checks the printer's status first. */
-  broker?: 'printwire' | 'mosquitto'
+  broker?: BrokerKind
   /** The MQTT client id; `printwire-client-<random>` by default. */
   clientId?: string
   /** Pause between reconnection attempts; 1000 ms by default. */

@@ -55,7 +55,8 @@ export class WebServer {
   private async build (): Promise<void> {
     const { config, logger, parts } = this
     const tls = await readTlsFiles('web server', config)
-    const app = await loadPageApp({ config, logger, pageCacheDir: this.pageCacheDir })
+    // An external broker is Mosquitto (docker-compose.yml): it cannot answer NO_RELAY, so the page's client checks status.
+    const app = await loadPageApp({ config, logger, pageCacheDir: this.pageCacheDir, broker: 'mosquitto' })
     const server = tls === undefined ? createHttpServer(app) : createHttpsServer({ ...tls }, app)
     this.server = server
     const sockets = new Set<Socket>()
