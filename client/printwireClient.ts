@@ -124,7 +124,11 @@ export class PrintwireClient {
     return this.client?.connected ?? false
   }
 
-  /** Connects; resolves once the broker accepted the log-in and the printers' statuses are subscribed. */
+  /**
+   * Connects; resolves once the broker accepted the log-in and the printers' statuses are subscribed. Their
+   * retained statuses come with the subscription: Mosquitto sends them before it answers a later packet (so they
+   * are in when this resolves); Aedes sends them a moment after, and `on('printers')` tells when they are.
+   */
   async start (): Promise<void> {
     if (!TOPIC_PREFIX_PATTERN.test(this.topicPrefix)) throw new PrintwireError('INVALID_ARGUMENT', `topic prefix "${this.topicPrefix}" must be MQTT topic levels without wildcards`)
     const client = mqtt.connect(this.url, this.mqttOptions())

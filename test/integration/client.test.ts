@@ -91,7 +91,7 @@ describe('printwire/client, printing', () => {
   it('lists the printers it can see, and tells of changes', async () => {
     const { broker, sim } = await system()
     const pw = await client(broker.mqttUrl)
-    expect(pw.printers()).toEqual([expect.objectContaining({ printerId: 'lobby', state: 'online', relayId: 'test-relay' })])
+    await expect.poll(() => pw.printers(), { timeout: 10_000 }).toEqual([expect.objectContaining({ printerId: 'lobby', state: 'online', relayId: 'test-relay' })])
     const changed = new Promise<string>((resolve) => pw.on('printers', (list) => { if (list[0]?.state === 'unreachable') resolve(list[0].state) }))
     await sim.setState('offline')
     // The relay finds the printer gone when it next needs it.
