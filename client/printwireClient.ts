@@ -131,12 +131,20 @@ export class PrintwireClient {
    */
   async start (): Promise<void> {
     if (!TOPIC_PREFIX_PATTERN.test(this.topicPrefix)) throw new PrintwireError('INVALID_ARGUMENT', `topic prefix "${this.topicPrefix}" must be MQTT topic levels without wildcards`)
-    const client = mqtt.connect(this.url, this.mqttOptions())
+    let client: MqttClient
+    try {
+      client = mqtt.connect(this.url, this.mqttOptions())
+    } catch (error) {
+      // Not a broker URL (no protocol, an unknown one): mqtt.js throws at once.
+      throw new PrintwireError('INVALID_ARGUMENT', `cannot connect to the broker at ${this.url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+    }
     this.client = client
     await this.firstConnect(client)
     client.on('message', (topic, payload) => this.receive(topic, payload))
     client.on('connect', () => this.reconnected())
     client.on('close', () => this.disconnected())
+    // mqtt.js emits `connect` only once it has sent its stored publishes again: a CONNACK says the connection was up.
+    client.on('packetreceive', (packet) => { if (packet.cmd === 'connack' && packet.returnCode === 0) this.wasConnected = true })
     client.on('error', (error) => this.transportError(error))
     this.wasConnected = true
     setNoDelay(client)
@@ -373,7 +381,6 @@ export class PrintwireClient {
 
   /** After a reconnect: the jobs the broker had taken are published again, so a result missed meanwhile comes again. */
   private reconnected (): void {
-    this.wasConnected = true
     setNoDelay(this.client)
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve()
     this.emit('connection', { connected: true })

@@ -75,6 +75,21 @@ describe('printwire/client, printing', () => {
     expect(sim.tickets).toHaveLength(0)
   })
 
+  it('rejects with PUBLISH_REFUSED a job the broker closes the connection on, and goes on printing others', async () => {
+    const broker = cleanup.add(await startBroker({ MAX_JOB_BYTES: '1000' }))
+    const sim = cleanup.add(await startPrinter())
+    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await watcher.subscribe('printers/lobby/status')
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup), { MAX_JOB_BYTES: '1000' })))
+    await watcher.waitFor((m) => m.json?.state === 'online', 10_000, 'lobby online')
+    const pw = await client(broker.mqttUrl)
+    // Over the broker's packet limit (MAX_JOB_BYTES in a base64 envelope, plus 64 KiB).
+    const refused = await rejection(pw.print('lobby', new Uint8Array(200 * 1024), { id: 'huge-1' }))
+    expect(refused).toMatchObject({ code: 'PUBLISH_REFUSED', jobId: 'huge-1', printerId: 'lobby' })
+    expect(await pw.print('lobby', 'after<p>')).toMatchObject({ status: 'printed' })
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['after<p>'])
+  })
+
   it('refuses bad arguments before sending anything', async () => {
     const { broker, sim } = await system()
     const pw = await client(broker.mqttUrl)
