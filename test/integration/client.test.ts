@@ -162,6 +162,23 @@ describe('printwire/client, waiting', () => {
     expect(await outcome).toMatchObject({ code: 'NO_RELAY', retryable: false, jobId: 'ghost-2', printerId: 'ghost' })
   })
 
+  it('cancels: publishes {"jobId"} on the printer\'s cancel topic, and rejects the print with the relay\'s JOB_CANCELLED', async () => {
+    const broker = cleanup.add(await startBroker())
+    const pw = await client(broker.mqttUrl)
+    const relay = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await relay.subscribe('printers/lobby/jobs', 'printers/lobby/cancel')
+    const outcome = rejection(pw.print('lobby', 'x<p>', { id: 'cancel-1' }))
+    await relay.waitFor((m) => m.topic === 'printers/lobby/jobs' && m.json?.id === 'cancel-1', 10_000, 'the job')
+    await pw.cancel('lobby', 'cancel-1')
+    const request = await relay.waitFor((m) => m.topic === 'printers/lobby/cancel', 10_000, 'the cancel request')
+    expect(request.json).toEqual({ jobId: 'cancel-1' })
+    // As a relay answers it (SPEC "No relay, cancel").
+    await relay.publish('printers/lobby/errors', JSON.stringify({ jobId: 'cancel-1', printerId: 'lobby', code: 'JOB_CANCELLED', message: 'cancelled before it started printing', retryable: false, at: new Date().toISOString() }))
+    expect(await outcome).toMatchObject({ code: 'JOB_CANCELLED', jobId: 'cancel-1', printerId: 'lobby', retryable: false })
+    expect(await rejection(pw.cancel('lobby/#', 'cancel-1'))).toMatchObject({ code: 'INVALID_ARGUMENT' })
+    expect(await rejection(pw.cancel('lobby', 'bad id'))).toMatchObject({ code: 'INVALID_ARGUMENT' })
+  })
+
   it('rejects a second wait for a job id it already waits for on that printer, and ends waits on close', async () => {
     const broker = cleanup.add(await startBroker())
     const pw = await connect(broker.mqttUrl)
