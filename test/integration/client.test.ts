@@ -45,9 +45,13 @@ describe('printwire/client, printing', () => {
   it('correlates 100 concurrent prints from one client: each resolves with its own job', async () => {
     const { broker, sim } = await system()
     const pw = await client(broker.mqttUrl)
+    const subscribed: string[] = []
+    pw.mqtt.on('packetsend', (packet) => { if (packet.cmd === 'subscribe') subscribed.push(...packet.subscriptions.map((s) => s.topic)) })
     const ids = Array.from({ length: 100 }, (_, i) => `many-${i}`)
     const results = await Promise.all(ids.map((id, i) => pw.print('lobby', `<RC10,10>ticket ${i}<p>`, { id })))
     expect(results.map((r) => r.jobId)).toEqual(ids)
+    // One subscription to the printer's results, shared by every print.
+    expect(subscribed.sort()).toEqual(['printers/lobby/errors', 'printers/lobby/responses'])
     for (const [i, result] of results.entries()) {
       expect(result).toMatchObject({ printerId: 'lobby', status: 'printed', bytes: Buffer.byteLength(`<RC10,10>ticket ${i}<p>`) })
     }
