@@ -255,6 +255,30 @@ describe('printwire/client, across reconnects', () => {
     expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['missed<p>'])
   })
 
+  it('publishes again after a reconnect only the jobs it still waits for and has not cancelled', async () => {
+    const broker = cleanup.add(await startBroker())
+    const relay = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await relay.subscribe('printers/lobby/jobs')
+    const proxy = await cuttableProxy(Number(new URL(broker.mqttUrl).port))
+    cleanup.defer(() => proxy.stop())
+    const pw = await client(proxy.url)
+    const ids = (): string[] => relay.messages.map((m) => m.json?.id as string)
+    void pw.print('lobby', 'kept<p>', { id: 'kept-1' }).catch(() => {})
+    void pw.print('lobby', 'cancelled<p>', { id: 'cancelled-1' }).catch(() => {})
+    const done = rejection(pw.print('lobby', 'done<p>', { id: 'done-1' }))
+    await relay.waitFor(() => ['kept-1', 'cancelled-1', 'done-1'].every((id) => ids().includes(id)), 10_000, 'the three jobs')
+    await pw.cancel('lobby', 'cancelled-1')
+    await relay.publish('printers/lobby/errors', JSON.stringify({ jobId: 'done-1', printerId: 'lobby', code: 'JOB_EXPIRED', message: 'too late', retryable: false, at: new Date().toISOString() }))
+    expect(await done).toMatchObject({ code: 'JOB_EXPIRED' })
+    proxy.cut()
+    proxy.restore()
+    await relay.waitFor(() => ids().filter((id) => id === 'kept-1').length === 2, 10_000, 'kept-1 published again')
+    // Published after kept-1 if at all: the client publishes them in one go, in the order they were printed.
+    await relay.publish('printers/lobby/jobs', JSON.stringify({ id: 'fence', data: 'x' }))
+    await relay.waitFor(() => ids().includes('fence'), 10_000, 'the fence')
+    expect(ids()).toEqual(['kept-1', 'cancelled-1', 'done-1', 'kept-1', 'fence'])
+  })
+
   it('still resolves when the broker (level persistence, same port) restarts while it waits', async () => {
     const env = { PERSISTENCE: 'level', DATA_DIR: await tempDir(cleanup), MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
     let broker = await startBroker(env)
