@@ -255,6 +255,20 @@ describe('printwire/client, across reconnects', () => {
     expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['missed<p>'])
   })
 
+  it('prints a job asked for while disconnected once the connection is back', async () => {
+    const { broker, sim } = await system()
+    const proxy = await cuttableProxy(Number(new URL(broker.mqttUrl).port))
+    cleanup.defer(() => proxy.stop())
+    const pw = await client(proxy.url)
+    const lost = new Promise<void>((resolve) => pw.on('connection', (state) => { if (!state.connected) resolve() }))
+    proxy.cut()
+    await lost
+    const result = pw.print('lobby', 'while away<p>', { id: 'away-1' })
+    proxy.restore()
+    expect(await result).toMatchObject({ jobId: 'away-1', status: 'printed' })
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['while away<p>'])
+  })
+
   it('publishes again after a reconnect only the jobs it still waits for and has not cancelled', async () => {
     const broker = cleanup.add(await startBroker())
     const relay = cleanup.add(await TestClient.connect(broker.mqttUrl))
