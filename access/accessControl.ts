@@ -11,21 +11,29 @@
  * scrypt costs tens of milliseconds of CPU per check, which a broker restart with thousands of relays
  * reconnecting would pay thousands of times: a password that verified once is remembered as an HMAC
  * under a key that lives only in this process, for as long as that user's hash is unchanged.
+ *
+ * Browser tokens (access/tokens.ts) log in too: a token-shaped password, with any user name, is checked as a
+ * token (an HMAC: no scrypt) and the connection is then `token:<issuer>:<printers>` (tokens.ts
+ * `tokenPrincipal`), a client of the token's printers. Its rules are looked up by that name like a user's,
+ * and last only as long as the issuer is in AUTH_FILE with the right to those printers.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import { watch, type FSWatcher } from 'node:fs'
 import path from 'node:path'
-import { LEGACY_RELAY_CLIENT_ID_PREFIX, parseRelayClientId, RELAY_CLIENT_ID_PREFIX } from '../protocol/index.ts'
+import { LEGACY_RELAY_CLIENT_ID_PREFIX, parseRelayClientId, PrintwireError, RELAY_CLIENT_ID_PREFIX } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { authFileError, readAuthFile, type AuthFile, type AuthUser } from './authFile.ts'
 import { hashPassword, verifyPassword } from './passwordHash.ts'
 import { grantsFor, mayPublish, mayRead, maySubscribe, readableTopicsOf, type Grant } from './policy.ts'
+import { isTokenShaped, issueToken, mayIssueFor, parseTokenPrincipal, tokenPrincipal, verifyToken, type IssuedToken, type TokenRefusal, type TokenRequest } from './tokens.ts'
 
 export interface AccessControlDeps {
   file: string
   topicPrefix: string
   logger: Logger
+  /** Signs and checks browser tokens (broker/tokenSecret.ts); without it, tokens are refused. */
+  tokenSecret?: Buffer | undefined
 }
 
 /** 'usersChanged': after a reload, the users whose entry changed or was removed. */
@@ -33,12 +41,21 @@ interface AccessControlEvents {
   usersChanged: [users: string[]]
 }
 
-/** Why a connection was refused; `code` maps to the MQTT CONNACK return code. */
-export type LoginRefusal = 'NO_CREDENTIALS' | 'BAD_CREDENTIALS' | 'CLIENT_ID_RESERVED'
+/**
+ * Why a connection was refused; `code` maps to the MQTT CONNACK return code. A token that is forged, altered,
+ * of another secret or not a token at all is BAD_CREDENTIALS (a guess, counted by the log-in throttle); one
+ * whose time is over is TOKEN_EXPIRED, one whose issuer left AUTH_FILE or lost those printers TOKEN_NOT_ALLOWED.
+ */
+export type LoginRefusal = 'NO_CREDENTIALS' | 'BAD_CREDENTIALS' | 'CLIENT_ID_RESERVED' | 'TOKEN_EXPIRED' | 'TOKEN_NOT_ALLOWED'
 
 export interface LoginResult {
   ok: boolean
   refusal?: LoginRefusal
+  /** With a token: why it was refused, for the log (never the token). */
+  tokenRefusal?: TokenRefusal
+  /** With a token: the name the connection goes by (`token:<issuer>:<printers>`), and when it must end (Unix ms). */
+  principal?: string
+  expiresAt?: number
 }
 
 interface LoadedUser {
@@ -56,6 +73,8 @@ const RELOAD_DEBOUNCE_MS = 100
 export class AccessControl extends EventEmitter<AccessControlEvents> {
   private readonly deps: AccessControlDeps
   private users = new Map<string, LoadedUser>()
+  /** Token connections' rules by name (tokens.ts `tokenPrincipal`), made on first use; emptied at each reload. */
+  private tokenUsers = new Map<string, LoadedUser>()
   private readonly verified = new Map<string, { hash: string, digest: Buffer }>()
   private readonly cacheKey = randomBytes(32)
   /** Checks under way, by user and password digest: identical log-ins arriving together share one. */
@@ -95,7 +114,8 @@ export class AccessControl extends EventEmitter<AccessControlEvents> {
     return this.users.size
   }
 
-  async login (username: string | undefined, password: Buffer | undefined, clientId: string): Promise<LoginResult> {
+  async login (username: string | undefined, password: Buffer | undefined, clientId: string, now = Date.now()): Promise<LoginResult> {
+    if (password !== undefined && isTokenShaped(password)) return this.tokenLogin(password.toString('utf8'), clientId, now)
     if (username === undefined || username === '' || password === undefined) return { ok: false, refusal: 'NO_CREDENTIALS' }
     const loaded = this.users.get(username)
     const secret = password.toString('utf8')
@@ -108,28 +128,68 @@ export class AccessControl extends EventEmitter<AccessControlEvents> {
     return { ok: true }
   }
 
+  /** A token as the password (any user name): checked without scrypt; see LoginRefusal. */
+  private tokenLogin (token: string, clientId: string, now: number): LoginResult {
+    const secret = this.deps.tokenSecret
+    if (secret === undefined) return { ok: false, refusal: 'BAD_CREDENTIALS', tokenRefusal: 'OTHER_SECRET' }
+    const check = verifyToken(secret, token, now)
+    if (!check.ok) return { ok: false, refusal: check.refusal === 'EXPIRED' ? 'TOKEN_EXPIRED' : 'BAD_CREDENTIALS', tokenRefusal: check.refusal }
+    const principal = tokenPrincipal(check.grant)
+    const loaded = this.loaded(principal)
+    if (loaded === undefined) return { ok: false, refusal: 'TOKEN_NOT_ALLOWED', principal }
+    if (!mayUseClientId(loaded.user, clientId)) return { ok: false, refusal: 'CLIENT_ID_RESERVED', principal }
+    return { ok: true, principal, expiresAt: check.grant.expiresAt }
+  }
+
+  /**
+   * A token for `username` (an AUTH_FILE user, already authenticated by the caller). Throws PrintwireError
+   * INVALID_TOKEN_REQUEST, FORBIDDEN (printers the user may not give), or NOT_FOUND (no such user, no secret).
+   */
+  issueToken (username: string, request: TokenRequest, now = Date.now()): IssuedToken {
+    const loaded = this.users.get(username)
+    if (loaded === undefined) throw new PrintwireError('NOT_FOUND', `no user ${username} in AUTH_FILE`)
+    if (this.deps.tokenSecret === undefined) throw new PrintwireError('NOT_FOUND', 'browser tokens need a signing secret (broker/tokenSecret.ts)')
+    return issueToken(this.deps.tokenSecret, { name: username, role: loaded.user.role, printers: loaded.user.printers }, request, now)
+  }
+
+  /** A user's entry, or a token connection's (its issuer still in AUTH_FILE with the right to its printers). */
+  private loaded (name: string): LoadedUser | undefined {
+    const user = this.users.get(name)
+    if (user !== undefined) return user
+    const known = this.tokenUsers.get(name)
+    if (known !== undefined) return known
+    const token = parseTokenPrincipal(name)
+    if (token === undefined) return undefined
+    const issuer = this.users.get(token.issuer)
+    if (issuer === undefined || !mayIssueFor(issuer.user, token.printers)) return undefined
+    const loaded = { user: { password: '', role: 'client' as const, printers: token.printers }, grants: grantsFor({ role: 'client', printers: token.printers }, this.deps.topicPrefix), readable: new Map() }
+    if (this.tokenUsers.size >= READ_CACHE_ENTRIES) this.tokenUsers.clear()
+    this.tokenUsers.set(name, loaded)
+    return loaded
+  }
+
   get topicPrefix (): string {
     return this.deps.topicPrefix
   }
 
   /** The user's printers (`*`: all), undefined for an unknown user. */
   printersOf (username: string): readonly string[] | undefined {
-    return this.users.get(username)?.user.printers
+    return this.loaded(username)?.user.printers
   }
 
   /** The user's role, undefined for an unknown user. */
   roleOf (username: string): AuthUser['role'] | undefined {
-    return this.users.get(username)?.user.role
+    return this.loaded(username)?.user.role
   }
 
   mayPublish (username: string, topic: string): boolean {
-    const loaded = this.users.get(username)
+    const loaded = this.loaded(username)
     return loaded !== undefined && mayPublish(loaded.grants, topic)
   }
 
   /** Asked for every message delivered to every subscriber: answers are remembered per user (bounded). */
   mayRead (username: string, topic: string): boolean {
-    const loaded = this.users.get(username)
+    const loaded = this.loaded(username)
     if (loaded === undefined) return false
     const known = loaded.readable.get(topic)
     if (known !== undefined) return known
@@ -140,13 +200,13 @@ export class AccessControl extends EventEmitter<AccessControlEvents> {
   }
 
   maySubscribe (username: string, filter: string): boolean {
-    const loaded = this.users.get(username)
+    const loaded = this.loaded(username)
     return loaded !== undefined && maySubscribe(loaded.grants, filter)
   }
 
   /** See policy.ts `readableTopicsOf`. */
   readableTopicsOf (username: string, filter: string): string[] | undefined {
-    const loaded = this.users.get(username)
+    const loaded = this.loaded(username)
     return loaded === undefined ? undefined : readableTopicsOf(loaded.grants, filter)
   }
 
@@ -192,6 +252,7 @@ export class AccessControl extends EventEmitter<AccessControlEvents> {
     }
     const changed = [...this.users].filter(([name, old]) => !sameUser(old.user, next.get(name)?.user)).map(([name]) => name)
     this.users = next
+    this.tokenUsers = new Map()
     for (const name of changed) this.verified.delete(name)
     logger.info({ file, users: next.size, changed: changed.length }, 'AUTH_FILE reloaded')
     if (changed.length > 0) this.emit('usersChanged', changed)
@@ -213,7 +274,7 @@ function sameUser (a: AuthUser, b: AuthUser | undefined): boolean {
  * Here a relay user passes with such an id; the broker then lets it in only if the id is the earlier form of
  * the relay that holds one of that user's printers (accessHooks.ts), which the relay claimed under its exact id.
  */
-function mayUseClientId (user: AuthUser, clientId: string): boolean {
+function mayUseClientId (user: Pick<AuthUser, 'role' | 'printers'>, clientId: string): boolean {
   const relayId = clientId.startsWith(RELAY_CLIENT_ID_PREFIX)
   const legacy = !relayId && clientId.startsWith(LEGACY_RELAY_CLIENT_ID_PREFIX)
   if ((!relayId && !legacy) || user.role === 'admin') return true

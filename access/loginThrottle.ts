@@ -39,8 +39,8 @@ export interface LoginThrottleDeps {
 /** TOO_MANY_FAILURES: refused without a password check, for `retryAfterMs`. */
 export type ThrottledRefusal = LoginRefusal | 'TOO_MANY_FAILURES'
 
-export interface ThrottledLoginResult {
-  ok: boolean
+/** The log-in's own result (a token's principal and expiry too), or TOO_MANY_FAILURES. */
+export interface ThrottledLoginResult extends Omit<LoginResult, 'refusal'> {
   refusal?: ThrottledRefusal
   /** With TOO_MANY_FAILURES: how long until this address may try again. */
   retryAfterMs?: number

@@ -16,6 +16,13 @@
  * - authorizeForward, the second line: every message, live or queued, is checked against what the
  *   receiving user may read, so `#`, `+` or a stale persistent subscription never leak another printer's
  *   jobs or results.
+ *
+ * Browser tokens (access/tokens.ts) log in through the same hook, with any user name: past the same throttle
+ * (a forged or altered token is a wrong password; an expired one is not a guess), but no scrypt. The
+ * connection is then `token:<issuer>:<printers>`, a client of the token's printers, closed when the token
+ * expires. It never takes a relay's client id, leaves a Will only where its printers allow, and never locks
+ * an AUTH_FILE user out of a client id: a user's log-in takes an id over from a token connection, live or
+ * persistent (a token's session is its holder's, not its issuer's: the issuer's own ids stay closed to it).
  */
 import type { Aedes, AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes'
 import type { AccessControl } from '../access/accessControl.ts'
@@ -23,6 +30,7 @@ import { connectedClients, willOf } from './aedes/internals.ts'
 import { filtersOverlap } from '../access/policy.ts'
 import { anyPrinterTopic, jobsTopic, LEGACY_RELAY_CLIENT_ID_PREFIX, legacyRelayReadings, parseRelayClientId, PrintwireError } from '../protocol/index.ts'
 import type { LoginThrottle } from '../access/loginThrottle.ts'
+import { isTokenPrincipal, isTokenShaped, parseTokenPrincipal, throttleNameFor } from '../access/tokens.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { clipForLog } from '../runtime/logText.ts'
 import type { Claims } from './claims.ts'
@@ -55,6 +63,9 @@ export class AccessHooks {
   private readonly refusedSubscriptions = new WeakMap<Client, number>()
   /** Per connection, the wildcard filters subscribed as concrete topics (see authorizeSubscribe). */
   private readonly narrowed = new WeakMap<Client, Map<string, string[]>>()
+  /** Per token connection, when its token expires (Unix ms), and the timer that closes it then. */
+  private readonly expiries = new WeakMap<Client, number>()
+  private readonly expiryTimers = new WeakMap<Client, NodeJS.Timeout>()
 
   constructor (deps: { access: AccessControl, owners: Claims, relays: Claims, throttle: LoginThrottle, logger: Logger }) {
     this.access = deps.access
@@ -62,6 +73,11 @@ export class AccessHooks {
     this.relays = deps.relays
     this.throttle = deps.throttle
     this.logger = deps.logger
+  }
+
+  /** The user `client` logged in as (the job history records who published a job). */
+  userOf (client: Client): string | undefined {
+    return this.users.get(client)
   }
 
   /** Aedes' four access hooks, each a method below. */
@@ -80,15 +96,23 @@ export class AccessHooks {
       done(Object.assign(new Error(`connection refused: ${reason}`), { returnCode }) as AuthenticateError, false)
     }
     // Past its wrong passwords, an address is refused (NOT_AUTHORIZED) without a password check: access/loginThrottle.ts.
-    this.throttle.attempt(username, password, remoteAddressOf(client), () => this.access.login(username, password, client.id)).then(async (result) => {
-      if (!result.ok || username === undefined) {
+    const token = password !== undefined && isTokenShaped(password)
+    let tokenDetail: Record<string, unknown> = {}
+    this.throttle.attempt(throttleNameFor(username, password), password, remoteAddressOf(client), async () => {
+      const result = await this.access.login(username, password, client.id)
+      if (token) tokenDetail = { token: result.tokenRefusal ?? 'valid', ...(result.principal === undefined ? {} : { as: clipForLog(result.principal) }) }
+      return result
+    }).then(async (result) => {
+      const principal = result.principal ?? username
+      if (!result.ok || principal === undefined) {
         const limit = result.limit === undefined ? {} : { limit: result.limit, retryAfterMs: result.retryAfterMs }
-        return refuse(result.refusal === 'BAD_CREDENTIALS' ? BAD_USERNAME_OR_PASSWORD : NOT_AUTHORIZED, result.refusal ?? 'unknown', limit)
+        return refuse(result.refusal === 'BAD_CREDENTIALS' ? BAD_USERNAME_OR_PASSWORD : NOT_AUTHORIZED, result.refusal ?? 'unknown', { ...tokenDetail, ...limit })
       }
-      const refusal = await this.admit(client, username)
-      if (refusal !== undefined) return refuse(refusal === 'CLIENT_ID_OWNED' ? IDENTIFIER_REJECTED : NOT_AUTHORIZED, refusal)
-      this.users.set(client, username)
-      this.logger.debug({ clientId: clipForLog(client.id), user: clipForLog(username) }, 'client logged in')
+      const refusal = await this.admit(client, principal)
+      if (refusal !== undefined) return refuse(refusal === 'CLIENT_ID_OWNED' ? IDENTIFIER_REJECTED : NOT_AUTHORIZED, refusal, tokenDetail)
+      this.users.set(client, principal)
+      if (result.expiresAt !== undefined) this.expiries.set(client, result.expiresAt)
+      this.logger.debug({ clientId: clipForLog(client.id), user: clipForLog(principal) }, 'client logged in')
       done(null, true)
     }).catch((error: unknown) => done(Object.assign(error as Error, { returnCode: NOT_AUTHORIZED }) as AuthenticateError, false))
   }
@@ -149,14 +173,15 @@ export class AccessHooks {
     const admin = this.access.roleOf(user) === 'admin'
     if (!admin && !await this.mayUseEarlierRelayId(client.id, user)) return 'CLIENT_ID_RESERVED'
     const other = await this.live?.other(client)
-    if (!admin && other?.user !== undefined && other.user !== user) return 'CLIENT_ID_OWNED'
+    if (!admin && other?.user !== undefined && other.user !== user && !yieldsTo(other.user, user)) return 'CLIENT_ID_OWNED'
     this.live?.note(client, { user })
     let owner = client.clean && will === undefined
       ? await this.owners.holderOf(client.id)
       : await this.owners.claim(client.id, user)
-    if (owner !== undefined && owner !== user && this.access.roleOf(owner) === undefined) {
-      // Its owner is no longer in AUTH_FILE (credentials rotated to a new user): the id passes to this one.
-      this.logger.info({ clientId: clipForLog(client.id), from: clipForLog(owner), to: clipForLog(user) }, 'client id passes from a removed user')
+    if (owner !== undefined && owner !== user && (this.access.roleOf(owner) === undefined || yieldsTo(owner, user))) {
+      // Its owner is no longer in AUTH_FILE (credentials rotated to a new user), or is a token connection and
+      // this is a user: the id passes to this one.
+      this.logger.info({ clientId: clipForLog(client.id), from: clipForLog(owner), to: clipForLog(user) }, yieldsTo(owner, user) ? 'client id passes from a token connection to a user' : 'client id passes from a removed user')
       await this.owners.transfer(client.id, user)
       owner = user
     }
@@ -216,6 +241,18 @@ export class AccessHooks {
   attach (aedes: Aedes, live: LiveClients): void {
     this.aedes = aedes
     this.live = live
+    // A token connection ends when its token does: it may log in again with a new one.
+    aedes.on('client', (client) => {
+      const expiresAt = this.expiries.get(client)
+      if (expiresAt === undefined) return
+      const timer = setTimeout(() => {
+        this.logger.info({ clientId: clipForLog(client.id), user: clipForLog(this.users.get(client)) }, 'token expired: connection closed')
+        client.close()
+      }, Math.max(0, expiresAt - Date.now()))
+      timer.unref()
+      this.expiryTimers.set(client, timer)
+    })
+    aedes.on('clientDisconnect', (client) => clearTimeout(this.expiryTimers.get(client)))
     aedes.on('unsubscribe', (filters, client) => {
       const narrowed = this.narrowed.get(client)
       if (narrowed === undefined) return
@@ -244,12 +281,18 @@ export class AccessHooks {
     for (const client of Object.values(connectedClients(aedes))) {
       if (client === undefined) continue
       const user = this.users.get(client)
-      if (user !== undefined && changed.has(user)) {
+      // A token connection lasts as long as its issuer's rights: it logs in again under the new ones.
+      if (user !== undefined && (changed.has(user) || changed.has(parseTokenPrincipal(user)?.issuer ?? ''))) {
         this.logger.info({ clientId: clipForLog(client.id), user }, 'user changed in AUTH_FILE: connection closed')
         client.close()
       }
     }
   }
+}
+
+/** Whether a token connection (`holder`) gives way to an AUTH_FILE user: tokens never lock users out of an id. */
+function yieldsTo (holder: string, user: string): boolean {
+  return isTokenPrincipal(holder) && !isTokenPrincipal(user)
 }
 
 /** The client's address: the broker hands Aedes each connection behind a PacketSizeGuard that carries it. */

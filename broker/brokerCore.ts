@@ -15,6 +15,7 @@ import { clipForLog } from '../runtime/logText.ts'
 import { AccessHooks } from './accessHooks.ts'
 import { DurablePublish } from './aedes/durablePublish.ts'
 import { loginLimits, type BrokerConfig } from './config.ts'
+import { JobHistoryTap } from './jobHistoryTap.ts'
 import { JobQueueLimits } from './jobQueueLimits.ts'
 import { LiveClients } from './liveClients.ts'
 import type { BrokerPersistence } from './persistence.ts'
@@ -83,6 +84,8 @@ export class BrokerCore {
       alive: (broker) => persistence.liveClients.alive(broker),
       logger
     })
+    // Every job's state, from what is published (best effort, in the background: never before a PUBACK).
+    const history = new JobHistoryTap({ aedes, store: persistence.jobHistory, topicPrefix: config.TOPIC_PREFIX, userOf: hooks === undefined ? undefined : (client) => hooks.userOf(client), logger })
     // Aedes closes first (its clients' Wills are published through the parts below), then the parts stop.
     this.parts.onStop('aedes', async () => {
       logger.debug({ clients: aedes.connectedClients }, 'closing aedes')
@@ -90,13 +93,16 @@ export class BrokerCore {
       durable.stop()
       await live.stop()
       await limits.stop()
+      await history.stop()
     })
+    history.start()
     // A QoS 1 PUBACK only once the message is stored for every session it matches.
     durable.start()
     // Who is connected, across broker instances on one Redis, for the log-in checks in the hooks.
     await live.start()
     await limits.start()
-    new PublishGate({ aedes, durable, limits, authorize: accessHooks?.authorizePublish, topicPrefix: config.TOPIC_PREFIX, logger }).start()
+    // Jobs are noted for the history once the access checks allow them, before the gate may refuse them.
+    new PublishGate({ aedes, durable, limits, authorize: history.authorizeAndNote(accessHooks?.authorizePublish), topicPrefix: config.TOPIC_PREFIX, logger }).start()
     // After the access hooks: one relay per printer.
     new RelayExclusivity({ aedes, relays: persistence.printerRelays, live, topicPrefix: config.TOPIC_PREFIX, logger }).start()
     if (hooks !== undefined && access !== undefined) {

@@ -7,14 +7,15 @@ import { checkTlsPair, pickFields } from '../runtime/configFields.ts'
 
 export const brokerConfigSchema = z.object({
   // Declared in runtime/configFields.ts. Here: without AUTH_FILE the broker is anonymous; TLS_CERT/TLS_KEY also turn on mqtts:// on MQTTS_PORT.
-  ...pickFields('PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS'),
+  ...pickFields('PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'TOKEN_SECRET'),
+  /** Here: the LevelDB of PERSISTENCE=level (sessions, queued jobs, retained messages, the job history); the job history's limits. */
+  ...pickFields('DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER'),
   MQTT_PORT: portSchema.default(1883),
   /** MQTT over TLS, with TLS_CERT/TLS_KEY. */
   MQTTS_PORT: portSchema.default(8883),
   /** Anonymous brokers listen on loopback only unless this is true (SPEC "Access"). */
   ALLOW_ANONYMOUS: booleanSchema.default(false),
   PERSISTENCE: z.enum(['memory', 'level', 'redis']).default('level'),
-  DATA_DIR: z.string().min(1).default('./data'),
   /** With PERSISTENCE=redis: sessions, queues and retained messages in Redis, and messages between broker instances through it. */
   REDIS_URL: z.string().regex(/^rediss?:\/\/.+/, 'must be a redis:// or rediss:// URL').default('redis://127.0.0.1:6379'),
   /**

@@ -7,6 +7,7 @@
 import type { Aedes } from 'aedes'
 import { AccessControl } from '../access/accessControl.ts'
 import { maxPayloadBytes, WEBSOCKET_PATH } from '../protocol/index.ts'
+import type { JobHistoryReader } from '../protocol/jobHistory.ts'
 import { PartStack } from '../runtime/lifecycle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
@@ -17,6 +18,7 @@ import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
 import { BrokerListeners } from './listeners.ts'
 import { openPersistence } from './persistence.ts'
 import { ServerTimePublisher } from './serverTimePublisher.ts'
+import { loadTokenSecret } from './tokenSecret.ts'
 
 export interface PrintwireBrokerDeps {
   config: BrokerConfig
@@ -27,7 +29,7 @@ export class PrintwireBroker {
   private readonly config: BrokerConfig
   private readonly logger: Logger
   private readonly parts: PartStack
-  private running: { core: BrokerCore, listeners: BrokerListeners, persistence: string, users: number | undefined } | undefined
+  private running: { core: BrokerCore, listeners: BrokerListeners, persistence: string, users: number | undefined, access: AccessControl | undefined, jobHistory: JobHistoryReader } | undefined
 
   constructor (deps: PrintwireBrokerDeps) {
     this.config = deps.config
@@ -39,6 +41,17 @@ export class PrintwireBroker {
   get broker (): Aedes {
     if (this.running === undefined) throw new Error('broker not started')
     return this.running.core.aedes
+  }
+
+  /** With AUTH_FILE: the users, and browser tokens (`issueToken`), for parts in the broker process (the HTTP API). */
+  get access (): AccessControl | undefined {
+    return this.running?.access
+  }
+
+  /** The job history (HTTP API, dashboard): what the broker has seen of each job. */
+  get jobHistory (): JobHistoryReader {
+    if (this.running === undefined) throw new Error('broker not started')
+    return this.running.jobHistory
   }
 
   get mqttPort (): number {
@@ -82,16 +95,19 @@ export class PrintwireBroker {
       logger.debug('closing persistence')
       await persistence.close()
     })
+    // Browser tokens only with users: without AUTH_FILE every client may do everything, so a token limits nothing.
+    const tokens = config.AUTH_FILE === undefined ? undefined : await loadTokenSecret(config, logger)
+    if (tokens !== undefined) logger.info({ from: tokens.source }, 'browser tokens: signing secret loaded')
     const access = config.AUTH_FILE === undefined
       ? undefined
-      : await parts.start('users', new AccessControl({ file: config.AUTH_FILE, topicPrefix: config.TOPIC_PREFIX, logger }))
+      : await parts.start('users', new AccessControl({ file: config.AUTH_FILE, topicPrefix: config.TOPIC_PREFIX, logger, tokenSecret: tokens?.secret }))
     const core = new BrokerCore({ config, logger, persistence, access })
     const listeners = new BrokerListeners({ config, logger, tls, app, connect: (stream, req) => core.handle(stream, req) })
     // After the broker has closed its clients: whatever connection is left, then the servers.
     parts.onStop('connections', () => listeners.drain())
     await parts.start('broker', core)
     await parts.start('listeners', listeners)
-    this.running = { core, listeners, persistence: persistence.describe, users: access?.userCount }
+    this.running = { core, listeners, persistence: persistence.describe, users: access?.userCount, access, jobHistory: persistence.jobHistory }
     await parts.start('server time', new ServerTimePublisher({ broker: core.aedes, intervalMs: config.SERVER_TIME_INTERVAL_MS, logger }))
   }
 

@@ -15,6 +15,10 @@ import type { BrokerConfig } from './config.ts'
 import { LevelClaims, MemoryClaims, RedisClaims, type Claims } from './claims.ts'
 import { MemoryQueueCounts, RedisQueueCounts, type QueueCounts } from './jobQueueLimits.ts'
 import { MemoryLiveClientStore, RedisLiveClientStore, type LiveClientStore } from './liveClients.ts'
+import { historyLimits, type JobHistoryStore } from '../runtime/jobHistory/jobHistoryStore.ts'
+import { LevelJobHistory } from '../runtime/jobHistory/levelJobHistory.ts'
+import { MemoryJobHistory } from '../runtime/jobHistory/memoryJobHistory.ts'
+import { RedisJobHistory } from './redisJobHistory.ts'
 import { closeWithin, coalesceSubscriptionStores, guardRetainedReads, watchMessageBusErrors, type CallbackPersistence } from './aedes/persistencePatches.ts'
 import { narrowRetainedReads } from './aedes/retainedReads.ts'
 
@@ -28,20 +32,23 @@ export interface PrintwireStores {
   queueCounts: QueueCounts
   /** Who is connected to which broker instance: in Redis with redis, else in this process. */
   liveClients: LiveClientStore
+  /** Every job's state, JOB_HISTORY_DAYS (runtime/jobHistory/, redisJobHistory.ts). */
+  jobHistory: JobHistoryStore
 }
 
-/** One broker process owns the store: counts and live clients in memory; claims in memory or in LevelDB. */
-function processStores (claims: (name: string) => Claims): PrintwireStores {
-  return { owners: claims('printwire-client-owners'), printerRelays: claims('printwire-printer-relays'), queueCounts: new MemoryQueueCounts(), liveClients: new MemoryLiveClientStore() }
+/** One broker process owns the store: counts and live clients in memory; claims and the job history in memory or in LevelDB. */
+function processStores (claims: (name: string) => Claims, jobHistory: JobHistoryStore): PrintwireStores {
+  return { owners: claims('printwire-client-owners'), printerRelays: claims('printwire-printer-relays'), queueCounts: new MemoryQueueCounts(), liveClients: new MemoryLiveClientStore(), jobHistory }
 }
 
 /** Every broker instance on one Redis shares them. */
-function redisStores (redis: Redis): PrintwireStores {
+function redisStores (redis: Redis, config: BrokerConfig): PrintwireStores {
   return {
     owners: new RedisClaims({ redis, key: 'printwire:client-owners' }),
     printerRelays: new RedisClaims({ redis, key: 'printwire:printer-relays' }),
     queueCounts: new RedisQueueCounts({ redis }),
-    liveClients: new RedisLiveClientStore({ redis })
+    liveClients: new RedisLiveClientStore({ redis }),
+    jobHistory: new RedisJobHistory({ redis, limits: historyLimits(config) })
   }
 }
 
@@ -71,7 +78,7 @@ function redactUrl (url: string): string {
 
 export async function openPersistence (config: BrokerConfig, logger: Logger): Promise<BrokerPersistence> {
   if (config.PERSISTENCE === 'memory') {
-    return { instance: undefined, mq: undefined, ...processStores(() => new MemoryClaims()), close: async () => {}, describe: 'memory (lost on restart)' }
+    return { instance: undefined, mq: undefined, ...processStores(() => new MemoryClaims(), new MemoryJobHistory({ limits: historyLimits(config) })), close: async () => {}, describe: 'memory (lost on restart)' }
   }
   if (config.PERSISTENCE === 'redis') {
     // Each connection is ready (its INFO ready check done) before it is used: a connection that
@@ -96,7 +103,7 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
     // Not `instance.destroy()`: it first unsubscribes from the message bus, which Aedes has closed by then,
     // and so never returns. Its only other step is to close this connection.
     const close = async (): Promise<void> => { await conn.quit() }
-    return { instance, mq, ...redisStores(conn), close, describe: `redis (${redactUrl(config.REDIS_URL)})` }
+    return { instance, mq, ...redisStores(conn, config), close, describe: `redis (${redactUrl(config.REDIS_URL)})` }
   }
   const dir = path.resolve(config.DATA_DIR, 'broker-level')
   await mkdir(dir, { recursive: true })
@@ -105,5 +112,5 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
   const instance = levelPersistence(db) as CallbackPersistence
   narrowRetainedReads(instance, db)
   guardRetainedReads(instance, logger)
-  return { instance, mq: undefined, ...processStores((name) => new LevelClaims({ db, name })), close: closeWithin(instance, logger), describe: `level (${dir})` }
+  return { instance, mq: undefined, ...processStores((name) => new LevelClaims({ db, name }), new LevelJobHistory({ db, limits: historyLimits(config) })), close: closeWithin(instance, logger), describe: `level (${dir})` }
 }

@@ -4,6 +4,7 @@
  * its page-facing WebSockets through the web server (`npm run web`) as in docker-compose.yml.
  * The users the tests share, and their passwords.
  */
+import path from 'node:path'
 import { addUser } from '../cli/userCommand.ts'
 import { loadWebServerConfig } from '../web/server/config.ts'
 import { WebServer } from '../web/server/webServer.ts'
@@ -49,6 +50,8 @@ export const BROKER_TARGETS: BrokerTarget[] = [
           MQTT_URL: mosquitto.mqttUrl,
           MQTT_USERNAME: 'ops',
           MQTT_PASSWORD: PASSWORDS.ops,
+          // Its job history, beside Mosquitto's files.
+          DATA_DIR: path.join(dir, 'web-data'),
           ...env
         }),
         logger: silentLogger()

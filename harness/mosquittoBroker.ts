@@ -71,12 +71,15 @@ export async function runMosquitto (dirs: { authDir: string, dataDir: string }):
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   let exitCode: number | null | undefined
   child.once('exit', (code) => { exitCode = code })
-  // Mosquitto's stdout is block-buffered when it is not a terminal: wait for its port, not its log.
+  // Mosquitto's stdout is block-buffered when it is not a terminal: wait for its ports, not its log. Both: it
+  // opens the WebSockets listener after the TCP one, and a client of the web server's /mqtt in between was refused.
   const deadline = Date.now() + 10_000
-  while (!await accepts(mqttPort)) {
-    if (exitCode !== undefined) throw new Error(`mosquitto exited (${exitCode}): ${output}`)
-    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`mosquitto did not open port ${mqttPort}: ${output}`) }
-    await new Promise((resolve) => setTimeout(resolve, 50))
+  for (const port of [mqttPort, wsPort]) {
+    while (!await accepts(port)) {
+      if (exitCode !== undefined) throw new Error(`mosquitto exited (${exitCode}): ${output}`)
+      if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`mosquitto did not open port ${port}: ${output}`) }
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
   }
   return {
     mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,

@@ -47,7 +47,10 @@ export const LOCAL_ERROR_CODES = {
   ABORTED: { retryable: true, summary: 'the caller stopped waiting (an AbortSignal)' },
   UNAUTHORIZED: { retryable: false, summary: 'no valid credentials (HTTP 401)' },
   FORBIDDEN: { retryable: false, summary: 'the credentials do not grant this (HTTP 403)' },
-  NOT_FOUND: { retryable: false, summary: 'no such printer, job or route (HTTP 404)' }
+  NOT_FOUND: { retryable: false, summary: 'no such printer, job or route (HTTP 404)' },
+  UNSUPPORTED_MEDIA_TYPE: { retryable: false, summary: 'a request body of a content type the route does not take (HTTP 415)' },
+  /** SPEC "Browser tokens": a token asked for with no printers, a bad printer id, or a TTL out of 1 s..24 h. */
+  INVALID_TOKEN_REQUEST: { retryable: false, summary: 'a token request is not valid (printers, ttlSeconds)' }
 } as const
 
 export type LocalErrorCode = keyof typeof LOCAL_ERROR_CODES

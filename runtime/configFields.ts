@@ -8,6 +8,7 @@ import { z } from 'zod'
 import { DEFAULT_MAX_JOB_BYTES, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN } from '../protocol/index.ts'
 import { portSchema, positiveIntSchema } from './config.ts'
 import { allowedOriginsSchema } from './originCheck.ts'
+import { decodeSecret, SECRET_TEXT_RULE } from './secretText.ts'
 
 /** A broker URL of one of the four schemes MQTT clients here speak. */
 const mqttUrlSchema = z.string().regex(/^(mqtts?|wss?):\/\/.+/, 'must be an mqtt://, mqtts://, ws:// or wss:// URL')
@@ -39,7 +40,19 @@ export const configFields = {
   /** Origins besides the page's own whose pages may open `/mqtt` (runtime/originCheck.ts). */
   ALLOWED_ORIGINS: allowedOriginsSchema.default([]),
   /** Users, roles and printers (SPEC "Access"): the broker's users; the file `printwire user` and `mosquitto-export` work on. */
-  AUTH_FILE: optionalText
+  AUTH_FILE: optionalText,
+  /**
+   * Signs browser tokens (SPEC "Browser tokens"; access/tokens.ts): at least 32 random bytes, hex or base64.
+   * Unset, the broker makes one once and keeps it with its data (broker/tokenSecret.ts). Changing it revokes
+   * every token. Never logged.
+   */
+  TOKEN_SECRET: z.string().refine((text) => decodeSecret(text) !== undefined, SECRET_TEXT_RULE).optional(),
+  /** Where a server part keeps what must survive a restart: the broker its LevelDB (PERSISTENCE=level); the web server its job history. */
+  DATA_DIR: z.string().min(1).default('./data'),
+  /** Days a job stays in the job history, from when it was first seen (SPEC "HTTP API"). */
+  JOB_HISTORY_DAYS: positiveIntSchema.pipe(z.number().max(3650, 'must be at most 3650 (ten years)')).default(7),
+  /** Jobs kept in the job history per printer; beyond it the oldest are dropped. */
+  JOB_HISTORY_PER_PRINTER: positiveIntSchema.default(10_000)
 } as const
 
 export type ConfigFieldName = keyof typeof configFields

@@ -16,7 +16,7 @@ export function createLogger (options: LoggerOptions): Logger {
   return pino({
     name: options.name,
     level: options.level ?? process.env.LOG_LEVEL ?? 'info',
-    redact: { paths: ['password', '*.password', 'MQTT_PASSWORD', '*.MQTT_PASSWORD'], censor: '[redacted]' }
+    redact: { paths: ['password', '*.password', 'MQTT_PASSWORD', '*.MQTT_PASSWORD', 'TOKEN_SECRET', '*.TOKEN_SECRET'], censor: '[redacted]' }
   })
 }
 

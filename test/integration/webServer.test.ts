@@ -22,7 +22,7 @@ const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
 
 async function startWebServer (env: Record<string, string>, deps: { logger?: Logger, pageCacheDir?: string } = {}): Promise<WebServer> {
-  const config = loadWebServerConfig({ PORT: '0', LISTEN_HOST: '127.0.0.1', SERVER_TIME_INTERVAL_MS: '100', ...env })
+  const config = loadWebServerConfig({ PORT: '0', LISTEN_HOST: '127.0.0.1', SERVER_TIME_INTERVAL_MS: '100', DATA_DIR: await tempDir(cleanup), ...env })
   const web = cleanup.add(new WebServer({ config, logger: deps.logger ?? silentLogger(), ...(deps.pageCacheDir === undefined ? {} : { pageCacheDir: deps.pageCacheDir }) }))
   await web.start()
   return web
@@ -122,13 +122,14 @@ describe('web server for an external broker', () => {
 })
 
 describe('npm run web as a process', () => {
-  it('starts without loading the broker or its stores (ioredis, LevelDB, Aedes)', async () => {
+  it('starts without loading the broker or its stores (ioredis, Aedes; LevelDB only for its own job history)', async () => {
     const record = path.join(await tempDir(cleanup), 'loaded.txt')
     const web = cleanup.add(new PartProcess('web/server/main.ts', {
       PORT: '0',
       LISTEN_HOST: '127.0.0.1',
       BROKER_WS_URL: `ws://127.0.0.1:${await freePort()}`,
       MQTT_URL: `mqtt://127.0.0.1:${await freePort()}`,
+      DATA_DIR: await tempDir(cleanup),
       PRINTWIRE_LOADED_MODULES: record
     }, ['--import', RECORD_LOADED_MODULES]))
     await web.waitForLog('web server listening')
@@ -140,7 +141,7 @@ describe('npm run web as a process', () => {
     expect(has('/node_modules/express/')).not.toEqual([])
     expect(has('/node_modules/mqtt/')).not.toEqual([])
     expect([...loaded].filter((url) => url.includes('/broker/') && !url.endsWith('/broker/config.ts'))).toEqual([])
-    for (const store of ['ioredis', 'level', 'classic-level', 'aedes', 'aedes-persistence-level', 'aedes-persistence-redis', 'mqemitter-redis']) {
+    for (const store of ['ioredis', 'aedes', 'aedes-persistence-level', 'aedes-persistence-redis', 'mqemitter-redis']) {
       expect(has(`/node_modules/${store}/`), store).toEqual([])
     }
   })

@@ -17,7 +17,7 @@ const PARTS: Record<string, { schema: z.ZodObject, env: Record<string, string>, 
   broker: {
     schema: brokerConfigSchema,
     env: {},
-    shared: ['PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS']
+    shared: ['PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'TOKEN_SECRET', 'DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER']
   },
   relay: {
     schema: relayConfigSchema,
@@ -32,7 +32,7 @@ const PARTS: Record<string, { schema: z.ZodObject, env: Record<string, string>, 
   web: {
     schema: webServerConfigSchema,
     env: {},
-    shared: ['PORT', 'LISTEN_HOST', 'TLS_CERT', 'TLS_KEY', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MAX_JOB_BYTES', 'TOPIC_PREFIX']
+    shared: ['PORT', 'LISTEN_HOST', 'TLS_CERT', 'TLS_KEY', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER']
   },
   'printer-sim': { schema: printerSimEnvSchema, env: {}, shared: [] }
 }
@@ -46,7 +46,10 @@ const BAD_VALUES: Partial<Record<ConfigFieldName, string>> = {
   MQTT_URL: 'localhost:1883',
   PORT: '65536',
   SERVER_TIME_INTERVAL_MS: '0',
-  ALLOWED_ORIGINS: 'ftp://tickets.example.com'
+  ALLOWED_ORIGINS: 'ftp://tickets.example.com',
+  TOKEN_SECRET: 'secret',
+  JOB_HISTORY_DAYS: '0',
+  JOB_HISTORY_PER_PRINTER: '-1'
 }
 
 function problemsOf (part: string, env: Record<string, string>): string[] {
@@ -82,6 +85,8 @@ describe('config fields declared once', () => {
     expect(configFields.MAX_JOB_BYTES.parse(undefined)).toBe(1_048_576)
     expect(configFields.MQTT_URL.parse(undefined)).toBe('mqtt://localhost:1883')
     expect(configFields.PORT.parse(undefined)).toBe(5050)
+    expect(configFields.DATA_DIR.parse(undefined)).toBe('./data')
+    expect(configFields.JOB_HISTORY_DAYS.parse(undefined)).toBe(7)
   })
 
   it.each(Object.entries(BAD_VALUES))('refuses %s=%s with the same message, naming it, in every part that reads it', (name, bad) => {

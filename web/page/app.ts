@@ -15,7 +15,7 @@ async function start (ui: PageElements): Promise<void> {
     cannotStart(ui, error instanceof Error ? error.message : String(error))
     return
   }
-  new PrintPage({ ui, config, location, storage: sessionStorage }).start()
+  new PrintPage({ ui, config, location, history, storage: sessionStorage }).start()
 }
 
 function cannotStart (ui: PageElements, why: string): void {

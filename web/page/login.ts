@@ -1,12 +1,15 @@
 /**
  * The page's log-in (SPEC "Access"): shown when the broker refuses the connection, it keeps the user
  * name and password in sessionStorage — this tab only, gone when it closes or on "Log out" — and hands
- * them to the connection. Never in localStorage, cookies or the URL.
+ * them to the connection. Never in localStorage, cookies or the URL. A token from the page's address
+ * (pageToken.ts) is kept the same way, for the tab only.
  */
 
 export interface Credentials {
   username: string
   password: string
+  /** The password is a browser token (pageToken.ts). */
+  token?: boolean
 }
 
 const STORAGE_KEY = 'printwire.login'
@@ -14,7 +17,7 @@ const STORAGE_KEY = 'printwire.login'
 export function storedCredentials (storage: Storage): Credentials | undefined {
   try {
     const value = JSON.parse(storage.getItem(STORAGE_KEY) ?? 'null') as Partial<Credentials> | null
-    if (typeof value?.username === 'string' && typeof value.password === 'string') return { username: value.username, password: value.password }
+    if (typeof value?.username === 'string' && typeof value.password === 'string') return { username: value.username, password: value.password, ...(value.token === true ? { token: true } : {}) }
   } catch {
     // A damaged entry is as good as none.
   }
@@ -66,12 +69,12 @@ export class LoginForm {
     ;(ui.user.value === '' ? ui.user : ui.password).focus()
   }
 
-  /** Logged in (or anonymous, when `username` is undefined): hides the form. */
-  loggedIn (username: string | undefined): void {
+  /** Logged in (or anonymous, when `credentials` is undefined): hides the form. */
+  loggedIn (credentials: Credentials | undefined): void {
     const { ui } = this
     ui.section.hidden = true
-    ui.session.hidden = username === undefined
-    ui.sessionUser.textContent = username === undefined ? '' : `Logged in as ${username}`
+    ui.session.hidden = credentials === undefined
+    ui.sessionUser.textContent = credentials === undefined ? '' : credentials.token === true ? 'Printing with a token' : `Logged in as ${credentials.username}`
   }
 
   private submit (): void {

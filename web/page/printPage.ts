@@ -12,6 +12,7 @@ import { brokerUrlFor, PageConnection, type ConnectionState } from './connection
 import { JobLog } from './jobLog.ts'
 import { newJobId } from './jobRequest.ts'
 import { LoginForm, storeCredentials, storedCredentials, type Credentials } from './login.ts'
+import { takeFragmentToken, TOKEN_USER_NAME } from './pageToken.ts'
 import type { PageElements } from './pageElements.ts'
 import { PrintForm } from './printForm.ts'
 import { PrinterSelector } from './printerList.ts'
@@ -20,7 +21,9 @@ import { ServerTimeView } from './serverTime.ts'
 export interface PrintPageDeps {
   ui: PageElements
   config: PageConfig
-  location: Pick<Location, 'protocol' | 'host' | 'reload'>
+  location: Pick<Location, 'protocol' | 'host' | 'reload' | 'hash' | 'pathname' | 'search'>
+  /** To take a token out of the address (pageToken.ts). */
+  history: Pick<History, 'replaceState' | 'state'>
   /** Where the log-in is kept: sessionStorage (login.ts). */
   storage: Storage
 }
@@ -49,7 +52,9 @@ export class PrintPage {
   start (): void {
     this.form.start()
     this.refresh()
-    this.connect(storedCredentials(this.deps.storage))
+    // A token in the address (`#token=…`) logs in at once, instead of what this tab had.
+    const token = takeFragmentToken(this.deps.location, this.deps.history)
+    this.connect(token === undefined ? storedCredentials(this.deps.storage) : { username: TOKEN_USER_NAME, password: token, token: true })
   }
 
   /**
@@ -80,7 +85,7 @@ export class PrintPage {
     if (state.phase === 'connected' && !this.loggedIn) {
       this.loggedIn = true
       storeCredentials(this.deps.storage, credentials)
-      this.login.loggedIn(credentials?.username)
+      this.login.loggedIn(credentials)
     }
     connection.dataset.state = state.phase
     connection.textContent = state.text
@@ -89,7 +94,11 @@ export class PrintPage {
 
   private loginRefused (credentials: Credentials | undefined): void {
     storeCredentials(this.deps.storage, undefined)
-    this.login.ask(credentials === undefined ? '' : 'The broker refused this user name and password.')
+    this.login.ask(credentials === undefined
+      ? ''
+      : credentials.token === true
+        ? 'The broker refused this page\'s token: it has expired or is not valid. Open the page again from where you got it, or log in.'
+        : 'The broker refused this user name and password.')
   }
 
   private logout (): void {

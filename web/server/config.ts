@@ -17,7 +17,9 @@ export const webServerConfigSchema = z.object({
    * The broker's MAX_JOB_BYTES and TOPIC_PREFIX: the page checks jobs against the one and publishes under the
    * other (`/config.json`); `/mqtt` takes no larger frame.
    */
-  ...pickFields('MAX_JOB_BYTES', 'TOPIC_PREFIX')
+  ...pickFields('MAX_JOB_BYTES', 'TOPIC_PREFIX'),
+  /** The job history, recorded from what the MQTT_URL client reads, in a LevelDB under DATA_DIR (its user unknown on this broker). */
+  ...pickFields('DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER')
 }).superRefine(checkTlsPair)
 
 export type WebServerConfig = Readonly<z.infer<typeof webServerConfigSchema>>

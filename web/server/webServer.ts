@@ -12,6 +12,7 @@ import { PartStack } from '../../runtime/lifecycle.ts'
 import { closeServer, listen } from '../../runtime/servers.ts'
 import { readTlsFiles } from '../../runtime/tls.ts'
 import type { WebServerConfig } from './config.ts'
+import { JobHistoryClient } from './jobHistoryClient.ts'
 import { MqttProxy } from './mqttProxy.ts'
 import { loadPageApp } from './pageApp.ts'
 import { TimePublisher } from './timePublisher.ts'
@@ -29,12 +30,19 @@ export class WebServer {
   private readonly pageCacheDir: string | undefined
   private readonly parts: PartStack
   private server: Server | undefined
+  private jobHistoryClient: JobHistoryClient | undefined
 
   constructor (deps: WebServerDeps) {
     this.config = deps.config
     this.logger = deps.logger
     this.pageCacheDir = deps.pageCacheDir
     this.parts = new PartStack({ logger: deps.logger })
+  }
+
+  /** The job history recorded from the broker's topics (HTTP API, dashboard). */
+  get jobHistory (): JobHistoryClient {
+    if (this.jobHistoryClient === undefined) throw new Error('web server not started')
+    return this.jobHistoryClient
   }
 
   get port (): number {
@@ -55,6 +63,8 @@ export class WebServer {
   private async build (): Promise<void> {
     const { config, logger, parts } = this
     const tls = await readTlsFiles('web server', config)
+    // First: a job published once the page is served is recorded.
+    this.jobHistoryClient = await parts.start('job history', new JobHistoryClient({ config, logger }))
     // An external broker is Mosquitto (docker-compose.yml): it cannot answer NO_RELAY, so the page's client checks status.
     const app = await loadPageApp({ config, logger, pageCacheDir: this.pageCacheDir, broker: 'mosquitto' })
     const server = tls === undefined ? createHttpServer(app) : createHttpsServer({ ...tls }, app)
