@@ -6,7 +6,9 @@ import net from 'node:net'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { connect, PrintwireError, type PrintwireClient } from '../../client/index.ts'
+import { issueToken } from '../../access/tokens.ts'
 import type { JobErrorMessage } from '../../protocol/payloads.ts'
+import { decodeSecret } from '../../runtime/secretText.ts'
 import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
 import { startMosquitto } from '../../harness/mosquittoBroker.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
@@ -203,6 +205,35 @@ describe('printwire/client, waiting', () => {
     expect(await rejection(connect(broker.mqttUrl, { username: 'alice', password: 'wrong' }))).toMatchObject({ code: 'LOGIN_REFUSED' })
     const alice = await client(broker.mqttUrl, { username: 'alice', password: PASSWORDS.alice })
     expect(await rejection(alice.print('bar', 'x<p>'))).toMatchObject({ code: 'NOT_ALLOWED', printerId: 'bar' })
+  })
+})
+
+describe('printwire/client with a browser token', () => {
+  const SECRET_TEXT = 'qgjBkYF3C3TnVhw0H5b1mOZ4xP2sN8aLdR6eW9cUyKo'
+  const ALICE = { name: 'alice', role: 'client' as const, printers: ['lobby'] }
+
+  it('prints on the token\'s printers only, and stops with LOGIN_REFUSED when the token expires while it waits', async () => {
+    const dir = await tempDir(cleanup)
+    const authFile = path.join(dir, 'auth.json')
+    await writeTestUsers(authFile)
+    const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1', TOKEN_SECRET: SECRET_TEXT }))
+    const sim = cleanup.add(await startPrinter())
+    const ops = cleanup.add(await TestClient.connect(broker.mqttUrl, { username: 'ops', password: PASSWORDS.ops }))
+    await ops.subscribe('printers/lobby/status')
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, path.join(dir, 'state'), { MQTT_USERNAME: 'ops', MQTT_PASSWORD: PASSWORDS.ops })))
+    await ops.waitFor((m) => m.json?.state === 'online', 10_000, 'lobby online')
+
+    const { token } = issueToken(decodeSecret(SECRET_TEXT) as Buffer, ALICE, { printers: ['lobby'], ttlSeconds: 3 }, Date.now())
+    const pw = await client(broker.mqttUrl, { token })
+    expect(await pw.print('lobby', 'with a token<p>')).toMatchObject({ status: 'printed' })
+    expect(await rejection(pw.print('bar', 'x<p>'))).toMatchObject({ code: 'NOT_ALLOWED' })
+
+    await sim.setState('offline')
+    const refused = new Promise<boolean>((resolve) => pw.on('connection', (state) => { if (state.loginRefused === true) resolve(true) }))
+    const waiting = rejection(pw.print('lobby', 'never<p>', { id: 'token-expired-1' }))
+    expect(await waiting).toMatchObject({ code: 'LOGIN_REFUSED', jobId: 'token-expired-1' })
+    expect(await refused).toBe(true)
+    expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['with a token<p>'])
   })
 })
 
