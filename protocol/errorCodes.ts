@@ -65,11 +65,17 @@ export type PrintwireErrorCode = ErrorCode | LocalErrorCode
 export class PrintwireError<C extends PrintwireErrorCode = PrintwireErrorCode> extends Error {
   readonly code: C
   readonly retryable: boolean
+  /** The job it concerns, when it concerns one (the client library's `print`). */
+  readonly jobId?: string
+  /** The printer it concerns, when it concerns one. */
+  readonly printerId?: string
 
-  constructor (code: C, message: string, options?: { cause?: unknown, retryable?: boolean }) {
+  constructor (code: C, message: string, options?: { cause?: unknown, retryable?: boolean, jobId?: string, printerId?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'PrintwireError'
     this.code = code
+    if (options?.jobId !== undefined) this.jobId = options.jobId
+    if (options?.printerId !== undefined) this.printerId = options.printerId
     // A code from a newer part (a relay's result) may be in neither table here: not retryable unless told.
     const known = isErrorCode(code) ? ERROR_CODES[code] : (LOCAL_ERROR_CODES as Partial<Record<string, { retryable: boolean }>>)[code]
     this.retryable = options?.retryable ?? known?.retryable ?? false

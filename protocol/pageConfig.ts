@@ -8,6 +8,13 @@ import { TOPIC_PREFIX_PATTERN } from './topics.ts'
 /** MQTT over WebSockets, on the same HTTP server as the page. */
 export const WEBSOCKET_PATH = '/mqtt'
 
+/** Where a page server serves the client library for browsers (SPEC "Client library"). */
+export const CLIENT_SCRIPT_PATH = '/printwire-client.js'
+
+/** The broker behind a page server: Printwire's own answers NO_RELAY; Mosquitto cannot (the client checks status). */
+export type BrokerKind = 'printwire' | 'mosquitto'
+export const BROKER_KINDS: readonly BrokerKind[] = ['printwire', 'mosquitto']
+
 /** Where a page reads its `PageConfig`. */
 export const PAGE_CONFIG_PATH = '/config.json'
 
@@ -21,15 +28,18 @@ export interface PageConfig {
   maxPayloadBytes: number
   /** Where the page opens MQTT over WebSockets, on its own host. */
   mqttPath: string
+  /** The broker behind this server (`broker` of the client library's connect options); `printwire` when absent. */
+  broker?: BrokerKind
 }
 
 /** The page config a server with these settings serves. */
-export function pageConfigFor (settings: { TOPIC_PREFIX: string, MAX_JOB_BYTES: number }): PageConfig {
+export function pageConfigFor (settings: { TOPIC_PREFIX: string, MAX_JOB_BYTES: number }, broker: BrokerKind = 'printwire'): PageConfig {
   return {
     topicPrefix: settings.TOPIC_PREFIX,
     maxJobBytes: settings.MAX_JOB_BYTES,
     maxPayloadBytes: maxPayloadBytes(settings.MAX_JOB_BYTES),
-    mqttPath: WEBSOCKET_PATH
+    mqttPath: WEBSOCKET_PATH,
+    broker
   }
 }
 
@@ -40,7 +50,9 @@ export function readPageConfig (body: unknown): PageConfig | null {
   if (typeof value.topicPrefix !== 'string' || !TOPIC_PREFIX_PATTERN.test(value.topicPrefix)) return null
   if (!isPositiveInteger(value.maxJobBytes) || !isPositiveInteger(value.maxPayloadBytes)) return null
   if (typeof value.mqttPath !== 'string' || !value.mqttPath.startsWith('/')) return null
-  return { topicPrefix: value.topicPrefix, maxJobBytes: value.maxJobBytes, maxPayloadBytes: value.maxPayloadBytes, mqttPath: value.mqttPath }
+  if (value.broker !== undefined && !(BROKER_KINDS as readonly unknown[]).includes(value.broker)) return null
+  const broker: BrokerKind = value.broker === 'mosquitto' ? 'mosquitto' : 'printwire'
+  return { topicPrefix: value.topicPrefix, maxJobBytes: value.maxJobBytes, maxPayloadBytes: value.maxPayloadBytes, mqttPath: value.mqttPath, broker }
 }
 
 function isPositiveInteger (value: unknown): value is number {

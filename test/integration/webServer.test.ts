@@ -99,7 +99,7 @@ describe('web server for an external broker', () => {
     expect(loadWebServerConfig({ TOPIC_PREFIX: 'venue/printers' }).TOPIC_PREFIX).toBe('venue/printers')
   })
 
-  it('bundles the page script at its first start only: the next start takes it from the cache', async () => {
+  it('bundles the page script and the client library at its first start only: the next start takes them from the cache', async () => {
     const pageCacheDir = path.join(await tempDir(cleanup), 'cache')
     const env = { BROKER_WS_URL: `ws://127.0.0.1:${await freePort()}`, MQTT_URL: `mqtt://127.0.0.1:${await freePort()}` }
     const starts: string[][] = []
@@ -109,11 +109,16 @@ describe('web server for an external broker', () => {
       const script = await fetch(`http://127.0.0.1:${web.port}/app.js`)
       expect(script.status).toBe(200)
       expect((await script.text()).length).toBeGreaterThan(10_000)
+      const library = await fetch(`http://127.0.0.1:${web.port}/printwire-client.js`)
+      expect(library.status).toBe(200)
+      expect(library.headers.get('content-type')).toMatch(/^text\/javascript/)
+      expect(await library.text()).toMatch(/export\{.*\bconnect\b/s)
       await web.stop()
-      starts.push(log.entries().map((entry) => String(entry.msg)).filter((msg) => msg.startsWith('page script')))
+      starts.push(log.entries().map((entry) => String(entry.msg)).filter((msg) => /^(page|client) script/.test(msg)))
       if (i === 0) expect((await stat(path.join(pageCacheDir, 'page-bundle.json'))).isFile()).toBe(true)
+      if (i === 0) expect((await stat(path.join(pageCacheDir, 'client-bundle.json'))).isFile()).toBe(true)
     }
-    expect(starts).toEqual([['page script built'], ['page script from cache']])
+    expect(starts).toEqual([['page script built', 'client script built'], ['page script from cache', 'client script from cache']])
   })
 })
 
@@ -157,7 +162,7 @@ describe('/config.json', () => {
     expect(config.status).toBe(200)
     expect(config.type).toMatch(/^application\/json/)
     expect(config.cache).toBe('no-cache')
-    expect(JSON.parse(config.text)).toEqual(VENUE_CONFIG)
+    expect(JSON.parse(config.text)).toEqual({ ...VENUE_CONFIG, broker: 'mosquitto' })
     expect(config.text).not.toMatch(/clock-admin|clock-secret/)
   })
 
@@ -170,12 +175,12 @@ describe('/config.json', () => {
     expect((await fetch(`${broker.httpUrl}/`)).status).toBe(200)
     const config = await getConfig(broker.httpUrl)
     expect(config.status).toBe(200)
-    expect(JSON.parse(config.text)).toEqual(VENUE_CONFIG)
+    expect(JSON.parse(config.text)).toEqual({ ...VENUE_CONFIG, broker: 'printwire' })
     for (const secret of [...Object.keys(PASSWORDS), ...Object.values(PASSWORDS), dir]) expect(config.text).not.toContain(secret)
   })
 
   it('has the default prefix and limit when none are set', async () => {
     const broker = cleanup.add(await startBroker())
-    expect(JSON.parse((await getConfig(broker.httpUrl)).text)).toEqual({ topicPrefix: 'printers', maxJobBytes: 1048576, maxPayloadBytes: maxPayloadBytes(1048576), mqttPath: '/mqtt' })
+    expect(JSON.parse((await getConfig(broker.httpUrl)).text)).toEqual({ topicPrefix: 'printers', maxJobBytes: 1048576, maxPayloadBytes: maxPayloadBytes(1048576), mqttPath: '/mqtt', broker: 'printwire' })
   })
 })

@@ -16,17 +16,19 @@ const WEB_SERVER_ENTRY = 'web/server/main.ts'
 /** Folder (or sub-folder) → the product folders its files may import, besides its own. Longest match wins. */
 const MAY_IMPORT: Record<string, string[]> = {
   protocol: [],
+  /** The client library (printwire/client): browser-safe, the protocol and the `mqtt` package only. */
+  client: ['protocol'],
   boca: ['protocol'],
   runtime: ['protocol'],
   access: ['protocol', 'runtime'],
   relay: ['protocol', 'runtime', 'boca'],
   'printer-sim': ['protocol', 'runtime', 'boca'],
-  'web/page': ['protocol'],
-  web: ['protocol', 'runtime', 'access'],
+  'web/page': ['protocol', 'client'],
+  web: ['protocol', 'runtime', 'access', 'client'],
   broker: ['protocol', 'runtime', 'access', 'web'],
-  cli: ['protocol', 'runtime', 'access', 'boca', 'relay', 'broker', 'web', 'printer-sim'],
+  cli: ['protocol', 'runtime', 'access', 'boca', 'relay', 'broker', 'web', 'printer-sim', 'client'],
   /** Real parts for tests, benchmarks and the soak: any product folder, never test/, bench/ or soak/. */
-  harness: ['protocol', 'runtime', 'access', 'boca', 'relay', 'broker', 'web', 'printer-sim', 'cli']
+  harness: ['protocol', 'runtime', 'access', 'boca', 'relay', 'broker', 'web', 'printer-sim', 'cli', 'client']
 }
 const PRODUCT = Object.keys(MAY_IMPORT).filter((folder) => !folder.includes('/'))
 
@@ -134,6 +136,17 @@ describe('import directions', () => {
     }
     for (const file of graph.keys()) visit(file, [])
     expect(cycles).toEqual([])
+  })
+})
+
+describe('imports of the client library', () => {
+  it('reaches only browser-safe protocol modules and the mqtt package: it runs in browsers and in plain node', () => {
+    const { files, packages } = importGraph('client/index.ts')
+    expect([...files].filter((file) => !file.startsWith('client/') && !file.startsWith('protocol/'))).toEqual([])
+    expect([...packages]).toEqual(['mqtt'])
+    // protocol/index.ts re-exports the job parser (zod, Buffer): the client imports the modules it needs one by one.
+    expect(files).not.toContain('protocol/index.ts')
+    expect(files).not.toContain('protocol/jobParser.ts')
   })
 })
 

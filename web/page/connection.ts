@@ -1,9 +1,13 @@
 /**
- * The page's one MQTT connection: mqtt.js over WebSockets to `/mqtt` on the page's own host, a clean
- * session with a random client id, reconnecting by itself. It turns mqtt.js's events into one
- * `ConnectionState` for the page and hands received messages on as text.
+ * The page's one connection: the client library (`printwire/client`, client/) over WebSockets to `/mqtt` on
+ * the page's own host, anonymous or as the user who logged in. The library prints, correlates results and
+ * lists the printers; this file turns its connection events into one `ConnectionState` for the page, tries
+ * again while the broker cannot be reached at first, and hands `server/time` on.
  */
-import mqtt, { type MqttClient } from 'mqtt'
+import { connect, isPrintwireError, type PrintwireClient } from '../../client/index.ts'
+import type { PrinterInfo } from '../../client/printerDirectory.ts'
+import type { BrokerKind } from '../../protocol/pageConfig.ts'
+import { SERVER_TIME_TOPIC } from '../../protocol/topics.ts'
 
 export type ConnectionPhase = 'connecting' | 'connected' | 'disconnected'
 
@@ -15,21 +19,17 @@ export interface ConnectionState {
 
 export interface PageConnectionDeps {
   url: string
-  /** Topics to subscribe to (QoS 1) once connected; mqtt.js subscribes again after each reconnect. */
-  topics: string[]
+  topicPrefix: string
+  broker: BrokerKind
   onState: (state: ConnectionState) => void
-  onMessage: (topic: string, text: string) => void
-  /** A subscription the broker refused (e.g. by its access rules). */
-  onRefused: (topic: string) => void
-  /** The broker refused the log-in (CONNACK 4 or 5): the connection stops trying. */
-  onLoginRefused: (returnCode: number) => void
+  onPrinters: (list: PrinterInfo[]) => void
+  onServerTime: (text: string) => void
+  /** The broker refused the log-in: the connection stops trying. */
+  onLoginRefused: () => void
   username?: string
   password?: string
   reconnectPeriodMs?: number
 }
-
-/** CONNACK return codes of MQTT 3.1.1 that mean "log in (again)": bad user name or password, not authorized. */
-const LOGIN_REFUSED = new Set([4, 5])
 
 /** `ws(s)://<this page's host><mqttPath>` (`/mqtt`): wss when the page itself came over https. */
 export function brokerUrlFor (location: Pick<Location, 'protocol' | 'host'>, mqttPath: string): string {
@@ -37,7 +37,7 @@ export function brokerUrlFor (location: Pick<Location, 'protocol' | 'host'>, mqt
   return `${scheme}://${location.host}${mqttPath}`
 }
 
-/** `printwire-web-` and 12 random base-36 characters (getRandomValues works outside secure contexts too). */
+/** Random base-36 characters (getRandomValues works outside secure contexts too). */
 export function randomSuffix (length = 12): string {
   const bytes = crypto.getRandomValues(new Uint8Array(length))
   return Array.from(bytes, (b) => (b % 36).toString(36)).join('')
@@ -45,9 +45,10 @@ export function randomSuffix (length = 12): string {
 
 export class PageConnection {
   private readonly deps: PageConnectionDeps
-  private client: MqttClient | undefined
-  private subscribed = false
+  private client: PrintwireClient | undefined
   private phase: ConnectionPhase = 'connecting'
+  private retry: ReturnType<typeof setTimeout> | undefined
+  private stopped = false
   private readonly decoder = new TextDecoder()
 
   constructor (deps: PageConnectionDeps) {
@@ -58,91 +59,82 @@ export class PageConnection {
     return this.client?.connected ?? false
   }
 
+  /** The library's client once connected (it prints); undefined before. */
+  get printer (): PrintwireClient | undefined {
+    return this.client
+  }
+
   start (): void {
-    const { url } = this.deps
-    this.report('connecting', `Connecting to ${url}…`)
-    const client = mqtt.connect(url, {
-      protocolVersion: 4,
-      clean: true,
-      clientId: `printwire-web-${randomSuffix()}`,
-      reconnectPeriod: this.reconnectPeriodMs,
-      connectTimeout: 10_000,
-      keepalive: 30,
-      ...(this.deps.username === undefined ? {} : { username: this.deps.username, password: this.deps.password ?? '' })
-    })
-    this.client = client
-    this.watch(client)
-    client.on('message', (topic, payload) => {
-      this.deps.onMessage(topic, this.decoder.decode(payload))
-    })
+    this.report('connecting', `Connecting to ${this.deps.url}…`)
+    void this.attempt()
   }
 
   private get reconnectPeriodMs (): number {
     return this.deps.reconnectPeriodMs ?? 2000
   }
 
-  /** Turns mqtt.js's connect, close, offline and error events into `ConnectionState`s. */
-  private watch (client: MqttClient): void {
-    const { url } = this.deps
-    const seconds = Math.max(1, Math.round(this.reconnectPeriodMs / 1000))
-    let lastError = ''
-    client.on('connect', () => {
-      lastError = ''
-      this.report('connected', `Connected to ${url}`)
-      // mqtt.js resubscribes by itself after a reconnect (`resubscribe`), so subscribe once.
-      if (!this.subscribed) this.subscribe(client)
-    })
-    // `close` comes after every failed attempt too: say it once per outage, so the live region stays quiet.
-    const lost = (): void => {
-      if (client.disconnecting || this.phase === 'disconnected') return
-      const since = new Date().toLocaleTimeString()
-      const why = lastError === '' ? '' : ` (${lastError})`
-      this.report('disconnected', `Disconnected since ${since}${why}. Reconnecting to ${url} every ${seconds} s…`)
+  /** One try; the library reconnects by itself once connected, so only a first connection is tried again here. */
+  private async attempt (): Promise<void> {
+    const { url, username, password } = this.deps
+    let client: PrintwireClient
+    try {
+      client = await connect(url, {
+        topicPrefix: this.deps.topicPrefix,
+        broker: this.deps.broker,
+        clientId: `printwire-web-${randomSuffix()}`,
+        reconnectPeriodMs: this.reconnectPeriodMs,
+        ...(username === undefined ? {} : { username, password: password ?? '' })
+      })
+    } catch (error) {
+      if (this.stopped) return
+      if (isPrintwireError(error, 'LOGIN_REFUSED')) {
+        this.loginRefused()
+        return
+      }
+      this.lost(error instanceof Error ? error.message : String(error))
+      this.retry = setTimeout(() => { void this.attempt() }, this.reconnectPeriodMs)
+      return
     }
-    client.on('close', lost)
-    client.on('offline', lost)
-    // Errors are followed by `close`; never let one throw.
-    client.on('error', (error) => {
-      lastError = error.message
-      console.warn('MQTT error:', error.message)
-      this.refusedLogIn(client, (error as { code?: unknown }).code)
+    if (this.stopped) {
+      void client.close()
+      return
+    }
+    this.client = client
+    client.on('printers', (list) => this.deps.onPrinters(list))
+    client.on('connection', (state) => {
+      if (state.loginRefused === true) this.loginRefused()
+      else if (state.connected) this.report('connected', `Connected to ${url}`)
+      else this.lost(state.reason ?? '')
     })
+    client.mqtt.on('message', (topic, payload) => {
+      if (topic === SERVER_TIME_TOPIC) this.deps.onServerTime(this.decoder.decode(payload))
+    })
+    client.mqtt.subscribe(SERVER_TIME_TOPIC, { qos: 0 }, () => {})
+    this.report('connected', `Connected to ${url}`)
+    this.deps.onPrinters(client.printers())
   }
 
-  /** A CONNACK refusing the log-in: retrying the same credentials cannot help, so stop and let the page ask. */
-  private refusedLogIn (client: MqttClient, code: unknown): void {
-    if (typeof code !== 'number' || !LOGIN_REFUSED.has(code)) return
-    client.end(true)
+  /** Said once per outage, so the live region stays quiet while the library tries again. */
+  private lost (reason: string): void {
+    if (this.phase === 'disconnected') return
+    const seconds = Math.max(1, Math.round(this.reconnectPeriodMs / 1000))
+    const since = new Date().toLocaleTimeString()
+    const why = reason === '' ? '' : ` (${reason})`
+    this.report('disconnected', `Disconnected since ${since}${why}. Reconnecting to ${this.deps.url} every ${seconds} s…`)
+  }
+
+  /** Retrying the same credentials cannot help: stop and let the page ask. */
+  private loginRefused (): void {
+    this.stop()
     this.report('disconnected', 'The broker refused the log-in.')
-    this.deps.onLoginRefused(code)
-  }
-
-  /** Publishes QoS 1; resolves when the broker has acknowledged it (PUBACK). */
-  publish (topic: string, payload: string): Promise<void> {
-    const client = this.client
-    if (client === undefined) return Promise.reject(new Error('not connected'))
-    return new Promise((resolve, reject) => {
-      client.publish(topic, payload, { qos: 1 }, (error) => { if (error) reject(error); else resolve() })
-    })
+    this.deps.onLoginRefused()
   }
 
   stop (): void {
-    this.client?.end(true)
+    this.stopped = true
+    clearTimeout(this.retry)
+    void this.client?.close()
     this.client = undefined
-  }
-
-  private subscribe (client: MqttClient): void {
-    this.subscribed = true
-    client.subscribe(this.deps.topics, { qos: 1 }, (error, granted) => {
-      if (error) {
-        console.warn('MQTT subscribe failed:', error.message)
-        this.subscribed = false
-        return
-      }
-      for (const grant of granted ?? []) {
-        if (grant.qos === 128) this.deps.onRefused(grant.topic)
-      }
-    })
   }
 
   private report (phase: ConnectionPhase, text: string): void {

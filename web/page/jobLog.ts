@@ -1,8 +1,16 @@
 /**
- * The job log: one row per job this page sent, newest first, updated live from `responses` and `errors`.
+ * The job log: one row per job this page sent, newest first, updated live by the client library's `print`
+ * (its updates, its result or its error).
  * Everything in a row is set with textContent: results come from the network.
  */
-import { readJobOutcome, type JobErrorMessage, type JobResult } from '../../protocol/payloads.ts'
+import type { JobResult } from '../../protocol/payloads.ts'
+
+/** An error of a job, as the client library gives it: a retryable one (`onUpdate`), or the final one. */
+export interface JobError {
+  code: string
+  message: string
+  retryable: boolean
+}
 
 /** `queued`: sent, no result yet; `retrying`: a retryable error, the relay keeps the job; `failed`: final error. */
 export type JobRowStatus = 'queued' | 'printed' | 'sent' | 'retrying' | 'failed'
@@ -58,30 +66,10 @@ export class JobLog {
     if (job?.status === 'queued') job.details.textContent = `${copiesText(job.copies)}, accepted by the broker; waiting for the printer`
   }
 
-  /** The job never reached the broker. */
-  notSent (jobId: string, reason: string): void {
+  /** The job's result (the library's `print` resolved). */
+  showResult (jobId: string, result: JobResult): void {
     const job = this.jobs.get(jobId)
     if (job === undefined) return
-    this.setStatus(job, 'failed', 'not sent')
-    job.details.textContent = reason
-  }
-
-  /**
-   * A message on `printers/<printerId>/responses` or `/errors`. Only this page's jobs are shown: others'
-   * results, and errors that name no job, are ignored.
-   */
-  handleOutcome (printerId: string, payload: string): void {
-    const outcome = readJobOutcome(payload)
-    if (outcome === null || typeof outcome.jobId !== 'string') return
-    const job = this.jobs.get(outcome.jobId)
-    if (job === undefined || job.printerId !== printerId) return
-    // A printed job stays printed: a late error (e.g. a redelivered duplicate) does not undo it.
-    if (job.status === 'printed') return
-    if ('status' in outcome && typeof outcome.status === 'string') this.showResult(job, outcome)
-    else this.showError(job, outcome as JobErrorMessage)
-  }
-
-  private showResult (job: JobRow, result: JobResult): void {
     const parts: string[] = [copiesText(job.copies)]
     if (typeof result.bytes === 'number') parts.push(`${result.bytes} bytes`)
     if (typeof result.durationMs === 'number') parts.push(`in ${formatDuration(result.durationMs)}`)
@@ -94,12 +82,14 @@ export class JobLog {
     job.details.textContent = parts.join(', ')
   }
 
-  private showError (job: JobRow, error: JobErrorMessage): void {
-    const code = typeof error.code === 'string' ? error.code : 'ERROR'
-    const message = typeof error.message === 'string' ? error.message : ''
-    this.setStatus(job, error.retryable === true ? 'retrying' : 'failed', code)
-    job.details.textContent = message
-    if (error.retryable === true) {
+  /** A retryable error (the relay keeps the job: `retrying`), or the job's final one (`failed`). */
+  showError (jobId: string, error: JobError): void {
+    const job = this.jobs.get(jobId)
+    // A printed job stays printed: nothing later undoes it.
+    if (job === undefined || job.status === 'printed' || job.status === 'sent') return
+    this.setStatus(job, error.retryable ? 'retrying' : 'failed', error.code)
+    job.details.textContent = error.message
+    if (error.retryable) {
       const note = document.createElement('span')
       note.className = 'note'
       note.textContent = 'will retry'

@@ -1,5 +1,4 @@
-/** What the Print button publishes: the form's values checked, and the JSON envelope (SPEC "Jobs"). */
-import type { JobEnvelope } from '../../protocol/payloads.ts'
+/** What the Print button prints: the form's values checked, and the job's id (the client library builds the envelope). */
 import { MAX_COPIES, MIN_COPIES } from '../../protocol/limits.ts'
 import { randomSuffix } from './connection.ts'
 
@@ -27,10 +26,4 @@ export function checkTicket (text: string, maxJobBytes: number): Checked<string>
     return { ok: false, message: `The ticket is ${bytes} bytes; jobs are limited to ${maxJobBytes} bytes.` }
   }
   return { ok: true, value: text }
-}
-
-/** The envelope, as sent: the text exactly as typed (utf8), never trimmed. */
-export function jobEnvelope (id: string, text: string, copies: number): string {
-  const envelope: JobEnvelope = { id, data: text, encoding: 'utf8', copies }
-  return JSON.stringify(envelope)
 }

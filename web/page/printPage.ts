@@ -3,18 +3,17 @@
  * from retained status, the print form, the job log, and the server clock, under the topic prefix and job
  * limit the server gave (`/config.json`).
  *
- * It subscribes to every printer's responses and errors (`<prefix>/+/…`), not just the selected one's: the log
- * keeps following jobs sent to a printer after the user picks another, and only rows for job ids this page
- * sent are ever updated.
+ * Printing and correlation are the client library's (`printwire/client`, through connection.ts): each Print
+ * is one `print()` whose updates, result or error land on that job's row, whichever printer is chosen since.
  */
 import type { PageConfig } from '../../protocol/pageConfig.ts'
-import { SERVER_TIME_TOPIC, anyPrinterTopic, jobsTopic, parsePrinterTopic } from '../../protocol/topics.ts'
+import { PrintwireError } from '../../protocol/errorCodes.ts'
 import { brokerUrlFor, PageConnection, type ConnectionState } from './connection.ts'
 import { JobLog } from './jobLog.ts'
-import { jobEnvelope, newJobId } from './jobRequest.ts'
+import { newJobId } from './jobRequest.ts'
 import { LoginForm, storeCredentials, storedCredentials, type Credentials } from './login.ts'
 import { takeFragmentToken, TOKEN_USER_NAME } from './pageToken.ts'
-import { showNotice, type PageElements } from './pageElements.ts'
+import type { PageElements } from './pageElements.ts'
 import { PrintForm } from './printForm.ts'
 import { PrinterSelector } from './printerList.ts'
 import { ServerTimeView } from './serverTime.ts'
@@ -69,20 +68,16 @@ export class PrintPage {
     this.loggedIn = false
     const next: PageConnection = new PageConnection({
       url: brokerUrlFor(location, config.mqttPath),
-      topics: this.topics(),
+      topicPrefix: config.topicPrefix,
+      broker: config.broker ?? 'printwire',
       ...(credentials === undefined ? {} : { username: credentials.username, password: credentials.password }),
       onState: (state) => { if (this.connection === next) this.connectionChanged(state, credentials) },
-      onMessage: (topic, text) => this.route(topic, text),
-      onRefused: (topic) => showNotice(this.deps.ui.notice, `The broker refused this page's subscription to ${topic}. Check the broker's access rules for this page.`),
+      onPrinters: (list) => { if (this.connection === next) this.printers.handleList(list) },
+      onServerTime: (text) => this.clock.show(text),
       onLoginRefused: () => { if (this.connection === next) this.loginRefused(credentials) }
     })
     this.connection = next
     next.start()
-  }
-
-  private topics (): string[] {
-    const prefix = this.deps.config.topicPrefix
-    return [anyPrinterTopic(prefix, 'status'), anyPrinterTopic(prefix, 'responses'), anyPrinterTopic(prefix, 'errors'), SERVER_TIME_TOPIC]
   }
 
   private connectionChanged (state: ConnectionState, credentials: Credentials | undefined): void {
@@ -111,17 +106,6 @@ export class PrintPage {
     this.deps.location.reload()
   }
 
-  private route (topic: string, text: string): void {
-    if (topic === SERVER_TIME_TOPIC) {
-      this.clock.show(text)
-      return
-    }
-    const parsed = parsePrinterTopic(this.deps.config.topicPrefix, topic)
-    if (parsed === null) return
-    if (parsed.kind === 'status') this.printers.handleStatus(parsed.printerId, text)
-    else if (parsed.kind === 'responses' || parsed.kind === 'errors') this.log.handleOutcome(parsed.printerId, text)
-  }
-
   /** Enables Print only when a job can be sent, and says why not otherwise. */
   private refresh (): void {
     let reason = ''
@@ -131,9 +115,9 @@ export class PrintPage {
   }
 
   private print (): void {
-    const { connection } = this
+    const client = this.connection?.printer
     const printerId = this.printers.selectedId
-    if (connection?.connected !== true || printerId === undefined) {
+    if (client === undefined || !client.connected || printerId === undefined) {
       this.refresh()
       return
     }
@@ -141,7 +125,14 @@ export class PrintPage {
     if (request === undefined) return
     const id = newJobId()
     this.log.add(id, printerId, request.copies)
-    connection.publish(jobsTopic(this.deps.config.topicPrefix, printerId), jobEnvelope(id, request.ticket, request.copies))
-      .then(() => this.log.accepted(id), (error: unknown) => this.log.notSent(id, error instanceof Error ? error.message : String(error)))
+    client.print(printerId, request.ticket, {
+      id,
+      copies: request.copies,
+      onPublished: () => this.log.accepted(id),
+      onUpdate: (error) => this.log.showError(id, error)
+    }).then(
+      (result) => this.log.showResult(id, result),
+      (error: unknown) => this.log.showError(id, error instanceof PrintwireError ? error : { code: 'ERROR', message: String(error), retryable: false })
+    )
   }
 }

@@ -1,9 +1,10 @@
 /**
- * The printer selector, filled from the retained `printers/<id>/status` messages: one option per printer,
+ * The printer selector, filled from the client library's printer list (the retained statuses): one option per printer,
  * sorted by id, showing its state and detail. Options are updated in place, so the user's choice (and an
  * open drop-down) survives every update.
  */
-import { readPrinterStatus, type PrinterState, type PrinterStatusMessage } from '../../protocol/payloads.ts'
+import type { PrinterInfo } from '../../client/printerDirectory.ts'
+import type { PrinterState } from '../../protocol/payloads.ts'
 
 export interface PrinterEntry {
   id: string
@@ -59,19 +60,16 @@ export class PrinterSelector {
     return entry === undefined ? '' : stateHint(entry)
   }
 
-  /**
-   * A message on `printers/<id>/status`. The id comes from the topic (what the broker's rules checked),
-   * never from the payload. An empty payload clears a retained status: the printer is gone.
-   */
-  handleStatus (printerId: string, payload: string): void {
-    if (payload === '') {
-      this.remove(printerId)
-      return
+  /** The client library's list of printers (`pw.printers()`): each shown, those gone removed. */
+  handleList (list: PrinterInfo[]): void {
+    const ids = new Set(list.map((printer) => printer.printerId))
+    for (const id of [...this.printers.keys()]) if (!ids.has(id)) this.remove(id)
+    for (const printer of list) {
+      const detail = typeof printer.detail === 'string' && printer.detail !== '' ? printer.detail : undefined
+      const known = this.printers.get(printer.printerId)
+      if (known?.state === printer.state && known.detail === detail) continue
+      this.upsert({ id: printer.printerId, state: printer.state, detail })
     }
-    const status: PrinterStatusMessage | null = readPrinterStatus(payload)
-    if (status === null) return
-    const detail = typeof status.detail === 'string' && status.detail !== '' ? status.detail : undefined
-    this.upsert({ id: printerId, state: status.state, detail })
   }
 
   private upsert (entry: PrinterEntry): void {

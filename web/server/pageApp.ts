@@ -1,21 +1,23 @@
 /**
  * The page server's routes, as an Express app that the embedded broker (broker/mqttBroker.ts) and `npm run
  * web` (webServer.ts) each mount on their HTTP server: the page (web/page/) at `/`, its script as `/app.js`
- * (pageBundle.ts), `/config.json` (the broker's settings the page needs, protocol/pageConfig.ts) and `/healthz`.
+ * and the client library for browsers as `/printwire-client.js` (pageBundle.ts), `/config.json` (the broker's settings the page needs, protocol/pageConfig.ts) and `/healthz`.
  * Everything here is public, like the page itself: `/config.json` holds no user, password or file path.
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import express, { type Express } from 'express'
-import { PAGE_CONFIG_PATH, pageConfigFor, type PageConfig } from '../../protocol/index.ts'
+import { CLIENT_SCRIPT_PATH, PAGE_CONFIG_PATH, pageConfigFor, type BrokerKind, type PageConfig } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
-import { loadPageScript } from './pageBundle.ts'
+import { loadClientScript, loadPageScript } from './pageBundle.ts'
 
 const PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'page')
 
 export interface PageAppDeps {
   /** The bundled page script (pageBundle.ts). */
   pageScript: string
+  /** The client library, bundled for browsers (pageBundle.ts). */
+  clientScript: string
   pageConfig: PageConfig
 }
 
@@ -25,13 +27,17 @@ export interface LoadPageAppDeps {
   logger: Logger
   /** Where the page script is cached (pageBundle.ts); its default otherwise. */
   pageCacheDir?: string | undefined
+  /** The broker the page talks to: `mosquitto` cannot answer NO_RELAY, so the page's client checks status first. */
+  broker?: BrokerKind
 }
 
 /** The page app for a server with these settings, its script bundled or taken from the cache. */
 export async function loadPageApp (deps: LoadPageAppDeps): Promise<Express> {
   const { config, logger, pageCacheDir } = deps
-  const pageScript = await loadPageScript({ logger, ...(pageCacheDir === undefined ? {} : { cacheDir: pageCacheDir }) })
-  return createPageApp({ pageScript, pageConfig: pageConfigFor(config) })
+  const cache = pageCacheDir === undefined ? {} : { cacheDir: pageCacheDir }
+  const pageScript = await loadPageScript({ logger, ...cache })
+  const clientScript = await loadClientScript({ logger, ...cache })
+  return createPageApp({ pageScript, clientScript, pageConfig: pageConfigFor(config, deps.broker) })
 }
 
 export function createPageApp (deps: PageAppDeps): Express {
@@ -45,6 +51,10 @@ export function createPageApp (deps: PageAppDeps): Express {
   app.get('/app.js', (_req, res) => {
     res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
     res.send(deps.pageScript)
+  })
+  app.get(CLIENT_SCRIPT_PATH, (_req, res) => {
+    res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
+    res.send(deps.clientScript)
   })
   app.get(PAGE_CONFIG_PATH, (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache')

@@ -1,6 +1,7 @@
 /**
- * The page's script for browsers: web/page/app.ts bundled by esbuild (mqtt.js's browser build included), and
- * cached by content. The cache file (node_modules/.cache/printwire/page-bundle.json) holds the bundle, the
+ * Scripts for browsers, bundled by esbuild (mqtt.js's browser build included) and cached by content: the
+ * page's (web/page/app.ts, `/app.js`) and the client library's (client/index.ts, `/printwire-client.js`, an
+ * ES module exporting `connect`), each in a cache file of its own. The cache file (node_modules/.cache/printwire/page-bundle.json) holds the bundle, the
  * files it was built from and a hash of their contents: a start whose files hash the same serves the cached
  * bundle without running esbuild, and an edited file (of the page, protocol/ or mqtt.js) changes the hash, so
  * the bundle is built again. It cannot go stale. A cache that cannot be written (a read-only install) costs a
@@ -15,8 +16,9 @@ import type { Logger } from '../../runtime/logger.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const PAGE_ENTRY = path.join(ROOT, 'web', 'page', 'app.ts')
+/** The client library for browsers (SPEC "Client library"). */
+export const CLIENT_ENTRY = path.join(ROOT, 'client', 'index.ts')
 export const PAGE_CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'printwire')
-const CACHE_FILE = 'page-bundle.json'
 
 const BUILD_OPTIONS: BuildOptions = {
   bundle: true,
@@ -35,6 +37,8 @@ export interface PageBundleDeps {
   logger: Logger
   /** The page's entry file; web/page/app.ts by default. */
   entry?: string
+  /** What the script is, in logs and in the cache file's name (`<name>-bundle.json`); `page` by default. */
+  name?: string
   /** Where the cached bundle is kept; node_modules/.cache/printwire by default. */
   cacheDir?: string
 }
@@ -46,19 +50,25 @@ interface CachedBundle {
   script: string
 }
 
+/** The client library's script for browsers (`/printwire-client.js`), cached like the page's. */
+export function loadClientScript (deps: { logger: Logger, cacheDir?: string }): Promise<string> {
+  return loadPageScript({ ...deps, entry: CLIENT_ENTRY, name: 'client' })
+}
+
 /** The page's script: from the cache when its sources are unchanged, otherwise built (and cached). */
 export async function loadPageScript (deps: PageBundleDeps): Promise<string> {
   const entry = deps.entry ?? PAGE_ENTRY
-  const file = path.join(deps.cacheDir ?? PAGE_CACHE_DIR, CACHE_FILE)
+  const name = deps.name ?? 'page'
+  const file = path.join(deps.cacheDir ?? PAGE_CACHE_DIR, `${name}-bundle.json`)
   const cached = await readCache(file)
   if (cached !== undefined && cached.key === await contentKey(entry, cached.inputs)) {
-    deps.logger.info({ cache: file, bytes: cached.script.length }, 'page script from cache')
+    deps.logger.info({ cache: file, bytes: cached.script.length }, `${name} script from cache`)
     return cached.script
   }
   const started = performance.now()
   const built = await bundle(entry)
-  deps.logger.info({ entry: path.relative(ROOT, entry), inputs: built.inputs.length, bytes: built.script.length, durationMs: Math.round(performance.now() - started) }, 'page script built')
-  await writeCache(file, built, deps.logger)
+  deps.logger.info({ entry: path.relative(ROOT, entry), inputs: built.inputs.length, bytes: built.script.length, durationMs: Math.round(performance.now() - started) }, `${name} script built`)
+  await writeCache(file, built, deps.logger, name)
   return built.script
 }
 
@@ -104,7 +114,7 @@ async function readCache (file: string): Promise<CachedBundle | undefined> {
 }
 
 /** Written to a temporary file and renamed, so a start running alongside reads the old cache or the new one. */
-async function writeCache (file: string, bundled: CachedBundle, logger: Logger): Promise<void> {
+async function writeCache (file: string, bundled: CachedBundle, logger: Logger, name: string): Promise<void> {
   const temporary = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
   try {
     await mkdir(path.dirname(file), { recursive: true })
@@ -112,6 +122,6 @@ async function writeCache (file: string, bundled: CachedBundle, logger: Logger):
     await rename(temporary, file)
   } catch (error) {
     await rm(temporary, { force: true }).catch(() => {})
-    logger.warn({ err: error, cache: file }, 'cannot cache the page script: it is built again at each start')
+    logger.warn({ err: error, cache: file }, `cannot cache the ${name} script: it is built again at each start`)
   }
 }

@@ -65,7 +65,8 @@ export class WebServer {
     const tls = await readTlsFiles('web server', config)
     // First: a job published once the page is served is recorded.
     this.jobHistoryClient = await parts.start('job history', new JobHistoryClient({ config, logger }))
-    const app = await loadPageApp({ config, logger, pageCacheDir: this.pageCacheDir })
+    // An external broker is Mosquitto (docker-compose.yml): it cannot answer NO_RELAY, so the page's client checks status.
+    const app = await loadPageApp({ config, logger, pageCacheDir: this.pageCacheDir, broker: 'mosquitto' })
     const server = tls === undefined ? createHttpServer(app) : createHttpsServer({ ...tls }, app)
     this.server = server
     const sockets = new Set<Socket>()
