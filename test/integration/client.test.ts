@@ -171,7 +171,8 @@ describe('printwire/client, waiting', () => {
   it('cancels: publishes {"jobId"} on the printer\'s cancel topic, and rejects the print with the relay\'s JOB_CANCELLED', async () => {
     const broker = cleanup.add(await startBroker())
     const pw = await client(broker.mqttUrl)
-    const relay = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    // A relay session of lobby (a plain subscriber would not count: the broker answers NO_RELAY).
+    const relay = cleanup.add(await TestClient.connect(broker.mqttUrl, { clientId: 'printwire-relay:stand-in:lobby', clean: false }))
     await relay.subscribe('printers/lobby/jobs', 'printers/lobby/cancel')
     const outcome = rejection(pw.print('lobby', 'x<p>', { id: 'cancel-1' }))
     await relay.waitFor((m) => m.topic === 'printers/lobby/jobs' && m.json?.id === 'cancel-1', 10_000, 'the job')
@@ -302,7 +303,7 @@ describe('printwire/client, across reconnects', () => {
 
   it('publishes again after a reconnect only the jobs it still waits for and has not cancelled', async () => {
     const broker = cleanup.add(await startBroker())
-    const relay = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    const relay = cleanup.add(await TestClient.connect(broker.mqttUrl, { clientId: 'printwire-relay:stand-in:lobby', clean: false }))
     await relay.subscribe('printers/lobby/jobs')
     const proxy = await cuttableProxy(Number(new URL(broker.mqttUrl).port))
     cleanup.defer(() => proxy.stop())
