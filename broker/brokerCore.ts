@@ -28,6 +28,8 @@ export interface BrokerCoreDeps {
   persistence: BrokerPersistence
   /** With AUTH_FILE: who may log in, publish and read. */
   access?: AccessControl | undefined
+  /** The log-in backoff, shared with the HTTP API; one of the broker's own otherwise. */
+  throttle?: LoginThrottle | undefined
 }
 
 export class BrokerCore {
@@ -64,7 +66,7 @@ export class BrokerCore {
     const { config, logger, persistence, access } = this.deps
     const hooks = access === undefined
       ? undefined
-      : new AccessHooks({ access, owners: persistence.owners, relays: persistence.printerRelays, throttle: new LoginThrottle({ limits: loginLimits(config) }), logger })
+      : new AccessHooks({ access, owners: persistence.owners, relays: persistence.printerRelays, throttle: this.deps.throttle ?? new LoginThrottle({ limits: loginLimits(config) }), logger })
     const accessHooks = hooks?.hooks()
     const aedes = await Aedes.createBroker({
       heartbeatInterval: config.HEARTBEAT_INTERVAL_MS,

@@ -6,15 +6,19 @@
  */
 import type { Aedes } from 'aedes'
 import { AccessControl } from '../access/accessControl.ts'
+import { LoginThrottle } from '../access/loginThrottle.ts'
 import { maxPayloadBytes, WEBSOCKET_PATH } from '../protocol/index.ts'
 import type { JobHistoryReader } from '../protocol/jobHistory.ts'
 import { PartStack } from '../runtime/lifecycle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { readTlsFiles } from '../runtime/tls.ts'
+import { createApiRouter } from '../web/api/apiRouter.ts'
+import { apiService } from '../web/api/apiService.ts'
+import { CallerConnections } from '../web/api/callerConnections.ts'
 import { loadPageApp } from '../web/server/pageApp.ts'
 import { checkAedesVersions } from './aedes/versions.ts'
 import { BrokerCore } from './brokerCore.ts'
-import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
+import { listenHost, loginLimits, plainMqttHost, type BrokerConfig } from './config.ts'
 import { BrokerListeners } from './listeners.ts'
 import { openPersistence } from './persistence.ts'
 import { ServerTimePublisher } from './serverTimePublisher.ts'
@@ -89,7 +93,6 @@ export class PrintwireBroker {
     // The workarounds in aedes/ depend on these packages' internals.
     checkAedesVersions()
     const tls = await readTlsFiles('broker', config)
-    const app = await loadPageApp({ config, logger })
     const persistence = await openPersistence(config, logger)
     parts.onStop('persistence', async () => {
       logger.debug('closing persistence')
@@ -101,12 +104,18 @@ export class PrintwireBroker {
     const access = config.AUTH_FILE === undefined
       ? undefined
       : await parts.start('users', new AccessControl({ file: config.AUTH_FILE, topicPrefix: config.TOPIC_PREFIX, logger, tokenSecret: tokens?.secret }))
-    const core = new BrokerCore({ config, logger, persistence, access })
+    const throttle = new LoginThrottle({ limits: loginLimits(config) })
+    // The HTTP API logs in over MQTT as its callers, to this broker's plain MQTT listener.
+    const connections = new CallerConnections({ brokerUrl: () => `mqtt://${loopbackFor(plainMqttHost(config))}:${this.mqttPort}`, topicPrefix: config.TOPIC_PREFIX, broker: 'printwire', logger })
+    const api = createApiRouter(apiService({ maxJobBytes: config.MAX_JOB_BYTES, topicPrefix: config.TOPIC_PREFIX, logger: logger.child({ part: 'api' }), access, throttle, history: persistence.jobHistory, connections }))
+    const app = await loadPageApp({ config, logger, api })
+    const core = new BrokerCore({ config, logger, persistence, access, throttle })
     const listeners = new BrokerListeners({ config, logger, tls, app, connect: (stream, req) => core.handle(stream, req) })
     // After the broker has closed its clients: whatever connection is left, then the servers.
     parts.onStop('connections', () => listeners.drain())
     await parts.start('broker', core)
     await parts.start('listeners', listeners)
+    await parts.start('api connections', connections)
     this.running = { core, listeners, persistence: persistence.describe, users: access?.userCount, access, jobHistory: persistence.jobHistory }
     await parts.start('server time', new ServerTimePublisher({ broker: core.aedes, intervalMs: config.SERVER_TIME_INTERVAL_MS, logger }))
   }
@@ -138,6 +147,11 @@ export class PrintwireBroker {
     }
     if (tls) logger.info('TLS on: plain MQTT listens on loopback only')
   }
+}
+
+/** Where a client in this process reaches a listener bound to `host`. */
+function loopbackFor (host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
 }
 
 function displayHost (host: string): string {

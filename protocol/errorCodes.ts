@@ -50,7 +50,9 @@ export const LOCAL_ERROR_CODES = {
   NOT_FOUND: { retryable: false, summary: 'no such printer, job or route (HTTP 404)' },
   UNSUPPORTED_MEDIA_TYPE: { retryable: false, summary: 'a request body of a content type the route does not take (HTTP 415)' },
   /** SPEC "Browser tokens": a token asked for with no printers, a bad printer id, or a TTL out of 1 s..24 h. */
-  INVALID_TOKEN_REQUEST: { retryable: false, summary: 'a token request is not valid (printers, ttlSeconds)' }
+  INVALID_TOKEN_REQUEST: { retryable: false, summary: 'a token request is not valid (printers, ttlSeconds)' },
+  JOB_NOT_CANCELLABLE: { retryable: false, summary: 'the job has started printing or has ended: it cannot be cancelled (HTTP 409)' },
+  INTERNAL_ERROR: { retryable: true, summary: 'the server failed to answer (HTTP 500); it is logged' }
 } as const
 
 export type LocalErrorCode = keyof typeof LOCAL_ERROR_CODES

@@ -11,9 +11,16 @@ const STATUS: Partial<Record<PrintwireErrorCode, number>> = {
   NOT_FOUND: 404,
   /** SPEC: DELETE of a job that already started printing; a job that ended cancelled, asked with ?wait. */
   JOB_CANCELLED: 409,
+  JOB_NOT_CANCELLABLE: 409,
+  INVALID_TOKEN_REQUEST: 422,
+  /** The client library's refusals, as the API's. */
+  LOGIN_REFUSED: 401,
+  NOT_ALLOWED: 403,
+  PUBLISH_NOT_ALLOWED: 403,
+  PUBLISH_REFUSED: 403,
+  BROKER_UNREACHABLE: 503,
   UNSUPPORTED_MEDIA_TYPE: 415,
   INVALID_JOB: 422,
-  INVALID_TOKEN_REQUEST: 422,
   JOB_TOO_LARGE: 422,
   JOB_EXPIRED: 422,
   /** A final printer error, or a job whose outcome the relay cannot tell: the printer side failed. */

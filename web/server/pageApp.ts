@@ -6,7 +6,7 @@
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import express, { type Express } from 'express'
+import express, { type Express, type RequestHandler } from 'express'
 import { CLIENT_SCRIPT_PATH, PAGE_CONFIG_PATH, pageConfigFor, type BrokerKind, type PageConfig } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
 import { loadClientScript, loadPageScript } from './pageBundle.ts'
@@ -19,6 +19,8 @@ export interface PageAppDeps {
   /** The client library, bundled for browsers (pageBundle.ts). */
   clientScript: string
   pageConfig: PageConfig
+  /** The HTTP API (web/api/apiRouter.ts), mounted at `/api`. */
+  api?: RequestHandler | undefined
 }
 
 export interface LoadPageAppDeps {
@@ -29,6 +31,8 @@ export interface LoadPageAppDeps {
   pageCacheDir?: string | undefined
   /** The broker the page talks to: `mosquitto` cannot answer NO_RELAY, so the page's client checks status first. */
   broker?: BrokerKind
+  /** The HTTP API (web/api/apiRouter.ts), mounted at `/api`. */
+  api?: RequestHandler | undefined
 }
 
 /** The page app for a server with these settings, its script bundled or taken from the cache. */
@@ -37,7 +41,7 @@ export async function loadPageApp (deps: LoadPageAppDeps): Promise<Express> {
   const cache = pageCacheDir === undefined ? {} : { cacheDir: pageCacheDir }
   const pageScript = await loadPageScript({ logger, ...cache })
   const clientScript = await loadClientScript({ logger, ...cache })
-  return createPageApp({ pageScript, clientScript, pageConfig: pageConfigFor(config, deps.broker) })
+  return createPageApp({ pageScript, clientScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api })
 }
 
 export function createPageApp (deps: PageAppDeps): Express {
@@ -61,6 +65,7 @@ export function createPageApp (deps: PageAppDeps): Express {
     res.json(deps.pageConfig)
   })
   app.get('/healthz', (_req, res) => { res.json({ ok: true }) })
+  if (deps.api !== undefined) app.use('/api', deps.api)
   // The page's sources are served bundled as /app.js, never as they are.
   app.use((req, res, next) => { if (req.path.endsWith('.ts')) res.sendStatus(404); else next() })
   app.use(express.static(PAGE_DIR, { index: 'index.html', extensions: ['html'], dotfiles: 'ignore' }))

@@ -1,0 +1,171 @@
+/**
+ * The HTTP API (SPEC "HTTP API") on the embedded broker, against a real relay and simulated printer: jobs as
+ * JSON envelopes and raw bytes, `?wait`, `Idempotency-Key`, a job's state from the history, cancel, tokens, the
+ * same users and grants as MQTT, and malformed requests answered with a JSON error while nothing prints.
+ */
+import { Validator } from '@seriousme/openapi-schema-validator'
+import fc from 'fast-check'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../../harness/parts.ts'
+import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
+
+const cleanup = new Cleanup()
+afterEach(() => cleanup.closeAll())
+
+interface Answer { status: number, body: any, headers: Headers }
+
+async function call (broker: StartedBroker, method: string, route: string, options: { body?: string | Uint8Array, type?: string, auth?: string, headers?: Record<string, string> } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers }
+  if (options.type !== undefined) headers['content-type'] = options.type
+  if (options.auth !== undefined) headers.authorization = options.auth
+  const response = await fetch(`${broker.httpUrl}/api${route}`, { method, headers, ...(options.body === undefined ? {} : { body: options.body as BodyInit }) })
+  const text = await response.text()
+  let body: unknown
+  try { body = JSON.parse(text) } catch { body = text }
+  return { status: response.status, body, headers: response.headers }
+}
+
+const basic = (user: keyof typeof PASSWORDS): string => `Basic ${Buffer.from(`${user}:${PASSWORDS[user]}`).toString('base64')}`
+
+async function venue (env: Record<string, string> = {}): Promise<{ broker: StartedBroker, printer: BocaSimulator }> {
+  const broker = cleanup.add(await startBroker(env))
+  const printer = cleanup.add(await startPrinter())
+  const relayCredentials: Record<string, string> = env.AUTH_FILE === undefined ? {} : { MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] }
+  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: printer }, await tempDir(cleanup), relayCredentials)))
+  return { broker, printer }
+}
+
+async function securedVenue (): Promise<{ broker: StartedBroker, printer: BocaSimulator }> {
+  const authFile = path.join(await tempDir(cleanup), 'auth.json')
+  await writeTestUsers(authFile)
+  return await venue({ AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1' })
+}
+
+async function eventually<T> (read: () => Promise<T>, done: (value: T) => boolean, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await read()
+    if (done(value) || Date.now() > deadline) return value
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+describe('HTTP API, anonymous broker', () => {
+  it('prints raw text with ?wait (200 and the result), and a JSON envelope at once (202), whose state the history then gives', async () => {
+    const { broker, printer } = await venue()
+    const waited = await call(broker, 'POST', '/printers/lobby/jobs?wait=10', { body: '<RC1,1>api<p>', type: 'text/plain', headers: { 'idempotency-key': 'api-1' } })
+    expect(waited.status).toBe(200)
+    expect(waited.body).toMatchObject({ jobId: 'api-1', printerId: 'lobby', status: 'printed' })
+    const queued = await call(broker, 'POST', '/printers/lobby/jobs', { body: JSON.stringify({ id: 'api-2', data: '<RC1,1>two<p>' }), type: 'application/json' })
+    expect(queued).toMatchObject({ status: 202, body: { jobId: 'api-2' } })
+    const state = await eventually(async () => await call(broker, 'GET', '/jobs/api-2'), (a) => a.body?.state === 'printed')
+    expect(state.body).toMatchObject({ jobId: 'api-2', printerId: 'lobby', state: 'printed' })
+    expect(printer.tickets.map((t) => t.bytes.toString())).toEqual(['<RC1,1>api<p>', '<RC1,1>two<p>'])
+    // The same Idempotency-Key again never prints twice.
+    expect((await call(broker, 'POST', '/printers/lobby/jobs?wait=10', { body: '<RC1,1>api<p>', type: 'text/plain', headers: { 'idempotency-key': 'api-1' } })).status).toBe(200)
+    expect(printer.tickets).toHaveLength(2)
+  })
+
+  it('lists the printers with their status, and serves a valid OpenAPI 3.1 document', async () => {
+    const { broker } = await venue()
+    const printers = await eventually(async () => await call(broker, 'GET', '/printers'), (a) => Array.isArray(a.body) && a.body.length > 0)
+    expect(printers.body).toEqual([expect.objectContaining({ printerId: 'lobby', state: 'online' })])
+    const doc = await call(broker, 'GET', '/openapi.json')
+    expect((await new Validator().validate(doc.body)).valid).toBe(true)
+  })
+
+  it('answers NO_RELAY (503) for a printer no relay serves, with ?wait', async () => {
+    const { broker } = await venue()
+    const answer = await call(broker, 'POST', '/printers/nobody/jobs?wait=5', { body: 'x<p>', type: 'text/plain' })
+    expect(answer).toMatchObject({ status: 503, body: { code: 'NO_RELAY' } })
+  })
+
+  it('answers every malformed request with a JSON error and its code, and prints nothing', async () => {
+    const { broker, printer } = await venue()
+    const cases: Array<[Parameters<typeof call>[3] & { method?: string, route?: string }, number, string]> = [
+      [{ body: '{"data":', type: 'application/json' }, 422, 'INVALID_JOB'],
+      [{ body: '{"data":"x","copies":0}', type: 'application/json' }, 422, 'INVALID_JOB'],
+      [{ body: '<p>', type: 'application/xml' }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [{ body: 'x'.repeat(2_000_000), type: 'text/plain' }, 422, 'JOB_TOO_LARGE'],
+      [{ body: 'x<p>', type: 'text/plain', route: '/printers/bad%20id/jobs' }, 400, 'INVALID_ARGUMENT'],
+      [{ body: 'x<p>', type: 'text/plain', route: '/printers/lobby/jobs?wait=0' }, 400, 'INVALID_ARGUMENT'],
+      [{ body: 'x<p>', type: 'text/plain', headers: { 'idempotency-key': 'bad key' } }, 400, 'INVALID_ARGUMENT'],
+      [{ method: 'GET', route: '/jobs/never-seen' }, 404, 'NOT_FOUND'],
+      [{ method: 'GET', route: '/nothing-here' }, 404, 'NOT_FOUND']
+    ]
+    for (const [options, status, code] of cases) {
+      const answer = await call(broker, options.method ?? 'POST', options.route ?? '/printers/lobby/jobs', options)
+      expect({ status: answer.status, code: answer.body?.code }, JSON.stringify(options).slice(0, 80)).toEqual({ status, code })
+      expect(typeof answer.body.message).toBe('string')
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(printer.tickets).toEqual([])
+  })
+
+  it('never answers a fuzzed request with a server error or anything but JSON', async () => {
+    const { broker, printer } = await venue()
+    await fc.assert(fc.asyncProperty(
+      fc.constantFrom('application/json', 'text/plain', 'application/octet-stream', 'image/png', 'application/json; charset=utf-8', ''),
+      fc.oneof(fc.string({ maxLength: 200 }), fc.json({ maxDepth: 2 })),
+      fc.option(fc.string({ maxLength: 40 }), { nil: undefined }),
+      fc.constantFrom('/printers/nobody/jobs', '/printers/nobody/jobs?wait=1', '/printers/%00/jobs', '/tokens', '/jobs/x'),
+      async (type, body, key, route) => {
+        const headers: Record<string, string> = key === undefined ? {} : { 'idempotency-key': key.replace(/[^\x20-\x7e]/g, '') }
+        const answer = await call(broker, route === '/jobs/x' ? 'DELETE' : 'POST', route, { body, type, headers })
+        // 503 is NO_RELAY (no relay serves `nobody`); never a 500, never a page that is not JSON.
+        expect(answer.status === 500 || answer.status > 504, `${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`).toBe(false)
+        expect(answer.status === 202 || typeof answer.body?.code === 'string').toBe(true)
+      }), { numRuns: 60 })
+    expect(printer.tickets).toEqual([])
+  })
+})
+
+describe('HTTP API with AUTH_FILE', () => {
+  it('asks for credentials, and grants what MQTT grants: alice prints on lobby, not on bar', async () => {
+    const { broker, printer } = await securedVenue()
+    const none = await call(broker, 'POST', '/printers/lobby/jobs', { body: 'x<p>', type: 'text/plain' })
+    expect(none).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } })
+    expect(none.headers.get('www-authenticate')).toContain('Basic')
+    expect((await call(broker, 'GET', '/printers', { auth: `Basic ${Buffer.from('alice:wrong').toString('base64')}` })).status).toBe(401)
+    expect((await call(broker, 'POST', '/printers/bar/jobs', { body: 'x<p>', type: 'text/plain', auth: basic('alice') })).status).toBe(403)
+    const printed = await call(broker, 'POST', '/printers/lobby/jobs?wait=10', { body: '<RC1,1>alice<p>', type: 'text/plain', auth: basic('alice'), headers: { 'idempotency-key': 'alice-1' } })
+    expect(printed).toMatchObject({ status: 200, body: { jobId: 'alice-1', status: 'printed' } })
+    // bob (a client of bar) does not even learn that alice's job exists.
+    expect((await call(broker, 'GET', '/jobs/alice-1', { auth: basic('bob') })).status).toBe(404)
+    const state = await eventually(async () => await call(broker, 'GET', '/jobs/alice-1', { auth: basic('alice') }), (a) => a.body?.state === 'printed')
+    expect(state.body).toMatchObject({ state: 'printed', user: 'alice' })
+    expect(printer.tickets).toHaveLength(1)
+  })
+
+  it('issues a browser token for a user\'s printers, which prints there as Bearer and nowhere else, and cannot ask for tokens', async () => {
+    const { broker, printer } = await securedVenue()
+    expect((await call(broker, 'POST', '/tokens', { body: JSON.stringify({ printers: ['bar'], ttlSeconds: 60 }), type: 'application/json', auth: basic('alice') })).status).toBe(403)
+    expect((await call(broker, 'POST', '/tokens', { body: JSON.stringify({ printers: ['lobby'], ttlSeconds: 100_000 }), type: 'application/json', auth: basic('alice') })).status).toBe(400)
+    const issued = await call(broker, 'POST', '/tokens', { body: JSON.stringify({ printers: ['lobby'], ttlSeconds: 60 }), type: 'application/json', auth: basic('alice') })
+    expect(issued.status).toBe(201)
+    const bearer = `Bearer ${issued.body.token as string}`
+    const printed = await call(broker, 'POST', '/printers/lobby/jobs?wait=10', { body: '<RC1,1>token<p>', type: 'text/plain', auth: bearer })
+    expect(printed).toMatchObject({ status: 200, body: { status: 'printed' } })
+    expect((await call(broker, 'POST', '/printers/bar/jobs', { body: 'x<p>', type: 'text/plain', auth: bearer })).status).toBe(403)
+    expect((await call(broker, 'POST', '/tokens', { body: JSON.stringify({ printers: ['lobby'], ttlSeconds: 60 }), type: 'application/json', auth: bearer })).status).toBe(403)
+    expect((await call(broker, 'GET', '/printers', { auth: `${bearer}x` })).status).toBe(401)
+    expect(printer.tickets).toHaveLength(1)
+  })
+
+  it('cancels a job that waits (200, cancelled, never printed), and refuses to cancel one that printed (409)', async () => {
+    const { broker, printer } = await securedVenue()
+    await printer.setState('paper-out')
+    const queued = await call(broker, 'POST', '/printers/lobby/jobs', { body: '<RC1,1>never<p>', type: 'text/plain', auth: basic('alice'), headers: { 'idempotency-key': 'wait-1' } })
+    expect(queued.status).toBe(202)
+    await eventually(async () => await call(broker, 'GET', '/jobs/wait-1', { auth: basic('alice') }), (a) => a.status === 200)
+    const cancelled = await call(broker, 'DELETE', '/jobs/wait-1', { auth: basic('alice') })
+    expect(cancelled).toMatchObject({ status: 200, body: { jobId: 'wait-1', state: 'cancelled' } })
+    await printer.setState('ready')
+    const after = await call(broker, 'POST', '/printers/lobby/jobs?wait=10', { body: '<RC1,1>after<p>', type: 'text/plain', auth: basic('alice'), headers: { 'idempotency-key': 'after-1' } })
+    expect(after.status).toBe(200)
+    expect((await call(broker, 'DELETE', '/jobs/after-1', { auth: basic('alice') })).status).toBe(409)
+    expect(printer.tickets.map((t) => t.bytes.toString())).toEqual(['<RC1,1>after<p>'])
+  })
+})

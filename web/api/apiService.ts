@@ -1,0 +1,134 @@
+/**
+ * What the HTTP API's routes do (SPEC "HTTP API"), on either broker: the caller is checked with the users of
+ * AUTH_FILE (HTTP Basic, through the log-in throttle) or as a browser token (Bearer); jobs, cancels and the
+ * printers' status go over MQTT as the caller (callerConnections.ts), so the broker grants exactly what it
+ * grants over MQTT; a job's state comes from the job history.
+ */
+import type { AccessControl } from '../../access/accessControl.ts'
+import type { LoginThrottle } from '../../access/loginThrottle.ts'
+import type { JobHistoryReader, JobRecord } from '../../protocol/jobHistory.ts'
+import { parseJob, PrintwireError, responsesTopic, type JobResult, type PrinterStatusMessage } from '../../protocol/index.ts'
+import type { Logger } from '../../runtime/logger.ts'
+import type { ApiCaller, ApiDeps } from './apiRouter.ts'
+import type { CallerConnections, CallerLogin } from './callerConnections.ts'
+import type { Credentials } from './credentials.ts'
+import type { PreparedJob } from './jobRequest.ts'
+
+/** A caller as the service knows it: how it logs in to MQTT, and the name grants are looked up by. */
+interface Caller extends ApiCaller {
+  login: CallerLogin
+  /** The name AccessControl knows (a user, or a token's principal); undefined without AUTH_FILE. */
+  principal: string | undefined
+}
+
+export interface ApiServiceDeps {
+  maxJobBytes: number
+  topicPrefix: string
+  logger: Logger
+  /** With AUTH_FILE: the users and tokens; without, callers are anonymous (the broker is then loopback-only). */
+  access: AccessControl | undefined
+  throttle: LoginThrottle | undefined
+  history: JobHistoryReader
+  connections: CallerConnections
+}
+
+/** How long `GET /api/printers` gathers the retained statuses the broker sends after a subscription. */
+const STATUS_SETTLE_MS = 250
+/** How long `DELETE /api/jobs/<id>` waits for the relay's answer to a cancel. */
+const CANCEL_WAIT_MS = 5000
+
+export function apiService (deps: ApiServiceDeps): ApiDeps {
+  return {
+    maxJobBytes: deps.maxJobBytes,
+    logger: deps.logger,
+    authenticate: async (credentials, address) => await authenticate(deps, credentials, address),
+    printers: async (caller) => await printers(deps, caller as Caller),
+    submit: async (caller, printerId, job, waitMs) => await submit(deps, caller as Caller, printerId, job, waitMs),
+    job: async (caller, jobId) => await visibleJob(deps, caller as Caller, jobId),
+    cancel: async (caller, jobId) => await cancel(deps, caller as Caller, jobId),
+    issueToken: async (caller, printers, ttlSeconds) => issueToken(deps, caller as Caller, printers, ttlSeconds)
+  }
+}
+
+async function authenticate (deps: ApiServiceDeps, credentials: Credentials, address: string | undefined): Promise<Caller> {
+  const { access, throttle } = deps
+  if (access === undefined || throttle === undefined) return { user: 'anonymous', via: 'password', login: {}, principal: undefined }
+  if (credentials.kind === 'none') throw new PrintwireError('UNAUTHORIZED', 'log in: HTTP Basic with a user of AUTH_FILE, or Authorization: Bearer <token>')
+  if (credentials.kind === 'malformed') throw new PrintwireError('UNAUTHORIZED', `the Authorization header cannot be read: ${credentials.reason}`)
+  const username = credentials.kind === 'basic' ? credentials.username : undefined
+  const password = credentials.kind === 'basic' ? credentials.password : credentials.token
+  const buffer = Buffer.from(password, 'utf8')
+  const result = await throttle.attempt(username, buffer, address, () => access.login(username, buffer, ''))
+  if (!result.ok) throw new PrintwireError('UNAUTHORIZED', result.refusal === 'TOO_MANY_FAILURES' ? 'too many wrong log-ins from this address: try again later' : 'the user name and password, or the token, are not valid')
+  const principal = result.principal ?? username
+  const login = credentials.kind === 'basic' ? { username: credentials.username, password } : { username: 'token', password }
+  return { user: principal ?? 'token', via: credentials.kind === 'basic' ? 'password' : 'token', login, principal }
+}
+
+async function printers (deps: ApiServiceDeps, caller: Caller): Promise<PrinterStatusMessage[]> {
+  return await deps.connections.with(caller.login, async (client) => {
+    // The broker sends the retained statuses just after the subscription: gather them until they stop coming.
+    await new Promise<void>((resolve) => {
+      let timer = setTimeout(resolve, STATUS_SETTLE_MS)
+      const stop = client.on('printers', () => { clearTimeout(timer); timer = setTimeout(() => { stop(); resolve() }, STATUS_SETTLE_MS) })
+      setTimeout(() => { stop(); clearTimeout(timer); resolve() }, STATUS_SETTLE_MS * 4).unref()
+    })
+    return client.printers() as PrinterStatusMessage[]
+  })
+}
+
+async function submit (deps: ApiServiceDeps, caller: Caller, printerId: string, job: PreparedJob, waitMs: number | undefined): Promise<JobResult | undefined> {
+  if (caller.principal !== undefined && deps.access?.mayPublish(caller.principal, `${deps.topicPrefix}/${printerId}/jobs`) !== true) {
+    throw new PrintwireError('FORBIDDEN', `not allowed to print on ${printerId}`, { printerId })
+  }
+  const parsed = parseJob(job.payload, deps.maxJobBytes)
+  const options = { id: job.jobId, copies: parsed.copies, ...(parsed.expiresAt === undefined ? {} : { expiresAt: new Date(parsed.expiresAt).toISOString() }) }
+  return await deps.connections.with(caller.login, async (client) => {
+    if (waitMs !== undefined) return await client.print(printerId, parsed.data, { ...options, timeoutMs: waitMs })
+    // Without ?wait: answered once the broker has the job (its PUBACK); the wait for the result ends there.
+    const stop = new AbortController()
+    const printing = client.print(printerId, parsed.data, { ...options, signal: stop.signal, onPublished: () => stop.abort() })
+    try {
+      await printing
+    } catch (error) {
+      if (!(error instanceof PrintwireError && error.code === 'ABORTED' && stop.signal.aborted)) throw error
+    }
+    return undefined
+  })
+}
+
+async function visibleJob (deps: ApiServiceDeps, caller: Caller, jobId: string): Promise<JobRecord> {
+  const record = await deps.history.get(jobId)
+  // Another printer's job is as unknown as a job that does not exist.
+  if (record === undefined || !mayRead(deps, caller, record.printerId)) throw new PrintwireError('NOT_FOUND', `no job ${jobId} that you may see`, { jobId })
+  return record
+}
+
+async function cancel (deps: ApiServiceDeps, caller: Caller, jobId: string): Promise<JobRecord> {
+  const record = await visibleJob(deps, caller, jobId)
+  if (record.state !== 'pending') throw conflict(jobId, `job ${jobId} has ended (${record.state}): it cannot be cancelled`)
+  await deps.connections.with(caller.login, async (client) => { await client.cancel(record.printerId, jobId) })
+  const deadline = Date.now() + CANCEL_WAIT_MS
+  for (;;) {
+    const now = await deps.history.get(jobId)
+    if (now?.state === 'cancelled') return now
+    if (now !== undefined && now.state !== 'pending') throw conflict(jobId, `job ${jobId} has ended (${now.state}): it cannot be cancelled`)
+    if (Date.now() > deadline) throw conflict(jobId, `job ${jobId} was not cancelled: it has started printing`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+function issueToken (deps: ApiServiceDeps, caller: Caller, printers: string[], ttlSeconds: number): { token: string, expiresAt: string } {
+  if (deps.access === undefined) throw new PrintwireError('FORBIDDEN', 'tokens need AUTH_FILE: without users there is nothing to limit')
+  if (caller.via !== 'password' || caller.principal === undefined) throw new PrintwireError('FORBIDDEN', 'a token cannot ask for tokens: log in with a user of AUTH_FILE')
+  const issued = deps.access.issueToken(caller.principal, { printers, ttlSeconds })
+  return { token: issued.token, expiresAt: issued.expiresAt }
+}
+
+function mayRead (deps: ApiServiceDeps, caller: Caller, printerId: string): boolean {
+  return caller.principal === undefined || deps.access?.mayRead(caller.principal, responsesTopic(deps.topicPrefix, printerId)) === true
+}
+
+function conflict (jobId: string, message: string): PrintwireError {
+  return new PrintwireError('JOB_NOT_CANCELLABLE', message, { jobId })
+}

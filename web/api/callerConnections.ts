@@ -1,0 +1,86 @@
+/**
+ * The HTTP API acts over MQTT as its caller: one client-library connection per set of credentials, logged in
+ * with the caller's own user name and password (or token), so that the broker applies to it exactly the grants
+ * it applies to MQTT, and the job history names the caller. Connections are kept while used and closed after
+ * IDLE_MS without a request.
+ */
+import { createHash } from 'node:crypto'
+import { connect, type PrintwireClient } from '../../client/index.ts'
+import type { BrokerKind } from '../../protocol/index.ts'
+import type { Logger } from '../../runtime/logger.ts'
+
+/** How long an unused connection is kept. */
+export const IDLE_MS = 60_000
+
+export interface CallerLogin {
+  username?: string
+  password?: string
+}
+
+export interface CallerConnectionsDeps {
+  /** The broker's MQTT URL, read when a connection is opened. */
+  brokerUrl: () => string
+  topicPrefix: string
+  broker: BrokerKind
+  logger: Logger
+}
+
+interface Entry {
+  client: Promise<PrintwireClient>
+  users: number
+  idle: NodeJS.Timeout | undefined
+}
+
+export class CallerConnections {
+  private readonly deps: CallerConnectionsDeps
+  private readonly entries = new Map<string, Entry>()
+
+  constructor (deps: CallerConnectionsDeps) {
+    this.deps = deps
+  }
+
+  async start (): Promise<void> {}
+
+  async stop (): Promise<void> {
+    const entries = [...this.entries.values()]
+    this.entries.clear()
+    await Promise.all(entries.map(async (entry) => {
+      clearTimeout(entry.idle)
+      await entry.client.then((client) => client.close(), () => {})
+    }))
+  }
+
+  /** Runs `use` with the caller's connection; a connection that cannot log in is not kept. */
+  async with<T> (login: CallerLogin, use: (client: PrintwireClient) => Promise<T>): Promise<T> {
+    const key = createHash('sha256').update(`${login.username ?? ''}\u0000${login.password ?? ''}`).digest('base64')
+    const entry = this.entryFor(key, login)
+    entry.users++
+    clearTimeout(entry.idle)
+    try {
+      return await use(await entry.client)
+    } finally {
+      entry.users--
+      if (entry.users === 0 && this.entries.get(key) === entry) {
+        entry.idle = setTimeout(() => { void this.drop(key, entry) }, IDLE_MS)
+        entry.idle.unref()
+      }
+    }
+  }
+
+  private entryFor (key: string, login: CallerLogin): Entry {
+    const known = this.entries.get(key)
+    if (known !== undefined) return known
+    const { brokerUrl, topicPrefix, broker } = this.deps
+    const client = connect(brokerUrl(), { ...login, topicPrefix, broker, reconnectPeriodMs: 500 })
+    const entry: Entry = { client, users: 0, idle: undefined }
+    this.entries.set(key, entry)
+    client.catch(() => { if (this.entries.get(key) === entry) this.entries.delete(key) })
+    return entry
+  }
+
+  private async drop (key: string, entry: Entry): Promise<void> {
+    if (this.entries.get(key) !== entry || entry.users > 0) return
+    this.entries.delete(key)
+    await entry.client.then((client) => client.close(), () => {})
+  }
+}
