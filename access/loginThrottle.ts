@@ -63,6 +63,17 @@ interface Refusal {
   retryAfterMs: number
 }
 
+/** The limits from the LOGIN_* settings (runtime/configFields.ts). */
+export function loginLimitsOf (config: { LOGIN_FAILURES_PER_ADDRESS: number, LOGIN_FAILURES_PER_USER_ADDRESS: number, LOGIN_FAILURES_PER_USER: number, LOGIN_FAILURE_WINDOW_MS: number, LOGIN_BLOCK_MS: number }): LoginThrottleLimits {
+  return {
+    failuresPerAddress: config.LOGIN_FAILURES_PER_ADDRESS,
+    failuresPerUserAddress: config.LOGIN_FAILURES_PER_USER_ADDRESS,
+    failuresPerUser: config.LOGIN_FAILURES_PER_USER,
+    windowMs: config.LOGIN_FAILURE_WINDOW_MS,
+    blockMs: config.LOGIN_BLOCK_MS
+  }
+}
+
 export class LoginThrottle {
   private readonly limits: LoginThrottleLimits
   private readonly byAddress: RateLimiterMemory

@@ -8,13 +8,13 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { Aedes } from 'aedes'
 import type { AccessControl } from '../access/accessControl.ts'
-import { LoginThrottle } from '../access/loginThrottle.ts'
+import { LoginThrottle, loginLimitsOf } from '../access/loginThrottle.ts'
 import { PartStack } from '../runtime/lifecycle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { clipForLog } from '../runtime/logText.ts'
 import { AccessHooks } from './accessHooks.ts'
 import { DurablePublish } from './aedes/durablePublish.ts'
-import { loginLimits, type BrokerConfig } from './config.ts'
+import type { BrokerConfig } from './config.ts'
 import { JobHistoryTap } from './jobHistoryTap.ts'
 import { JobQueueLimits } from './jobQueueLimits.ts'
 import { LiveClients } from './liveClients.ts'
@@ -66,7 +66,7 @@ export class BrokerCore {
     const { config, logger, persistence, access } = this.deps
     const hooks = access === undefined
       ? undefined
-      : new AccessHooks({ access, owners: persistence.owners, relays: persistence.printerRelays, throttle: this.deps.throttle ?? new LoginThrottle({ limits: loginLimits(config) }), logger })
+      : new AccessHooks({ access, owners: persistence.owners, relays: persistence.printerRelays, throttle: this.deps.throttle ?? new LoginThrottle({ limits: loginLimitsOf(config) }), logger })
     const accessHooks = hooks?.hooks()
     const aedes = await Aedes.createBroker({
       heartbeatInterval: config.HEARTBEAT_INTERVAL_MS,

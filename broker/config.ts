@@ -1,9 +1,8 @@
 /** Broker configuration (SPEC "Configuration"): one schema, its defaults, validated once and frozen. */
 import { z } from 'zod'
-import type { LoginThrottleLimits } from '../access/loginThrottle.ts'
 import { maxPayloadBytes } from '../protocol/index.ts'
 import { booleanSchema, loadConfig, portSchema, positiveIntSchema } from '../runtime/config.ts'
-import { checkTlsPair, pickFields } from '../runtime/configFields.ts'
+import { checkLoginLimits, checkTlsPair, LOGIN_LIMIT_FIELDS, pickFields } from '../runtime/configFields.ts'
 
 export const brokerConfigSchema = z.object({
   // Declared in runtime/configFields.ts. Here: without AUTH_FILE the broker is anonymous; TLS_CERT/TLS_KEY also turn on mqtts:// on MQTTS_PORT.
@@ -27,20 +26,13 @@ export const brokerConfigSchema = z.object({
   MAX_QUEUED_JOBS: positiveIntSchema.default(10_000),
   /** Bytes of job payloads that may wait at the broker for one printer's relay session; more are answered QUEUE_FULL. */
   MAX_QUEUED_BYTES: positiveIntSchema.default(256 * 1024 * 1024),
-  /** Log-in backoff (access/loginThrottle.ts): wrong passwords allowed per address, per user and address, per user. */
-  LOGIN_FAILURES_PER_ADDRESS: positiveIntSchema.default(30),
-  LOGIN_FAILURES_PER_USER_ADDRESS: positiveIntSchema.default(5),
-  LOGIN_FAILURES_PER_USER: positiveIntSchema.default(100),
-  /** Over how long wrong passwords are counted, and how long an address is refused once past a limit. */
-  LOGIN_FAILURE_WINDOW_MS: positiveIntSchema.default(900_000),
-  LOGIN_BLOCK_MS: positiveIntSchema.default(300_000)
+  /** The log-in backoff (access/loginThrottle.ts), also the HTTP API's. */
+  ...pickFields(...LOGIN_LIMIT_FIELDS)
 }).superRefine((config, ctx) => {
   if (config.AUTH_FILE !== undefined && config.ALLOW_ANONYMOUS) {
     ctx.addIssue({ code: 'custom', path: ['ALLOW_ANONYMOUS'], message: 'cannot be true with AUTH_FILE: with users, every client must log in' })
   }
-  if (config.LOGIN_FAILURES_PER_USER_ADDRESS > config.LOGIN_FAILURES_PER_ADDRESS) {
-    ctx.addIssue({ code: 'custom', path: ['LOGIN_FAILURES_PER_USER_ADDRESS'], message: `cannot be above LOGIN_FAILURES_PER_ADDRESS (${config.LOGIN_FAILURES_PER_ADDRESS}): an address is blocked for every user first` })
-  }
+  checkLoginLimits(config, ctx)
   checkTlsPair(config, ctx)
   if (config.MAX_QUEUED_BYTES < maxPayloadBytes(config.MAX_JOB_BYTES)) {
     ctx.addIssue({ code: 'custom', path: ['MAX_QUEUED_BYTES'], message: `must be at least ${maxPayloadBytes(config.MAX_JOB_BYTES)} (a MAX_JOB_BYTES job in a base64 envelope), or such a job could never be queued` })
@@ -51,17 +43,6 @@ export type BrokerConfig = Readonly<z.infer<typeof brokerConfigSchema>>
 
 export function loadBrokerConfig (env: Record<string, string | undefined>): BrokerConfig {
   return loadConfig('broker', brokerConfigSchema, env)
-}
-
-/** The log-in backoff's limits, from the LOGIN_* settings. */
-export function loginLimits (config: BrokerConfig): LoginThrottleLimits {
-  return {
-    failuresPerAddress: config.LOGIN_FAILURES_PER_ADDRESS,
-    failuresPerUserAddress: config.LOGIN_FAILURES_PER_USER_ADDRESS,
-    failuresPerUser: config.LOGIN_FAILURES_PER_USER,
-    windowMs: config.LOGIN_FAILURE_WINDOW_MS,
-    blockMs: config.LOGIN_BLOCK_MS
-  }
 }
 
 /** Where the listeners bind: loopback for an anonymous broker unless opened on purpose. */

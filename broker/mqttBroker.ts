@@ -6,7 +6,7 @@
  */
 import type { Aedes } from 'aedes'
 import { AccessControl } from '../access/accessControl.ts'
-import { LoginThrottle } from '../access/loginThrottle.ts'
+import { LoginThrottle, loginLimitsOf } from '../access/loginThrottle.ts'
 import { maxPayloadBytes, WEBSOCKET_PATH } from '../protocol/index.ts'
 import type { JobHistoryReader } from '../protocol/jobHistory.ts'
 import { PartStack } from '../runtime/lifecycle.ts'
@@ -18,7 +18,7 @@ import { CallerConnections } from '../web/api/callerConnections.ts'
 import { loadPageApp } from '../web/server/pageApp.ts'
 import { checkAedesVersions } from './aedes/versions.ts'
 import { BrokerCore } from './brokerCore.ts'
-import { listenHost, loginLimits, plainMqttHost, type BrokerConfig } from './config.ts'
+import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
 import { BrokerListeners } from './listeners.ts'
 import { openPersistence } from './persistence.ts'
 import { ServerTimePublisher } from './serverTimePublisher.ts'
@@ -104,7 +104,7 @@ export class PrintwireBroker {
     const access = config.AUTH_FILE === undefined
       ? undefined
       : await parts.start('users', new AccessControl({ file: config.AUTH_FILE, topicPrefix: config.TOPIC_PREFIX, logger, tokenSecret: tokens?.secret }))
-    const throttle = new LoginThrottle({ limits: loginLimits(config) })
+    const throttle = new LoginThrottle({ limits: loginLimitsOf(config) })
     // The HTTP API logs in over MQTT as its callers, to this broker's plain MQTT listener.
     const connections = new CallerConnections({ brokerUrl: () => `mqtt://${loopbackFor(plainMqttHost(config))}:${this.mqttPort}`, topicPrefix: config.TOPIC_PREFIX, broker: 'printwire', logger })
     const api = createApiRouter(apiService({ maxJobBytes: config.MAX_JOB_BYTES, topicPrefix: config.TOPIC_PREFIX, logger: logger.child({ part: 'api' }), access, throttle, history: persistence.jobHistory, connections }))

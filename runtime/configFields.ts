@@ -52,10 +52,27 @@ export const configFields = {
   /** Days a job stays in the job history, from when it was first seen (SPEC "HTTP API"). */
   JOB_HISTORY_DAYS: positiveIntSchema.pipe(z.number().max(3650, 'must be at most 3650 (ten years)')).default(7),
   /** Jobs kept in the job history per printer; beyond it the oldest are dropped. */
-  JOB_HISTORY_PER_PRINTER: positiveIntSchema.default(10_000)
+  JOB_HISTORY_PER_PRINTER: positiveIntSchema.default(10_000),
+  /** Log-in backoff (access/loginThrottle.ts): wrong passwords allowed per address, per user and address, per user. */
+  LOGIN_FAILURES_PER_ADDRESS: positiveIntSchema.default(30),
+  LOGIN_FAILURES_PER_USER_ADDRESS: positiveIntSchema.default(5),
+  LOGIN_FAILURES_PER_USER: positiveIntSchema.default(100),
+  /** Over how long wrong passwords are counted, and how long an address is refused once past a limit. */
+  LOGIN_FAILURE_WINDOW_MS: positiveIntSchema.default(900_000),
+  LOGIN_BLOCK_MS: positiveIntSchema.default(300_000)
 } as const
 
 export type ConfigFieldName = keyof typeof configFields
+
+/** The log-in backoff's settings, read by every part that checks passwords (the broker; the web server's HTTP API). */
+export const LOGIN_LIMIT_FIELDS = ['LOGIN_FAILURES_PER_ADDRESS', 'LOGIN_FAILURES_PER_USER_ADDRESS', 'LOGIN_FAILURES_PER_USER', 'LOGIN_FAILURE_WINDOW_MS', 'LOGIN_BLOCK_MS'] as const
+
+/** An address is blocked for every user before it is blocked for one: for a part's `.superRefine`. */
+export function checkLoginLimits (config: { LOGIN_FAILURES_PER_ADDRESS: number, LOGIN_FAILURES_PER_USER_ADDRESS: number }, ctx: z.RefinementCtx): void {
+  if (config.LOGIN_FAILURES_PER_USER_ADDRESS > config.LOGIN_FAILURES_PER_ADDRESS) {
+    ctx.addIssue({ code: 'custom', path: ['LOGIN_FAILURES_PER_USER_ADDRESS'], message: `cannot be above LOGIN_FAILURES_PER_ADDRESS (${config.LOGIN_FAILURES_PER_ADDRESS}): an address is blocked for every user first` })
+  }
+}
 
 /** The shared fields named, to spread into a part's `z.object({ ...pickFields('PORT', ...), ... })`. */
 export function pickFields<const K extends ConfigFieldName> (...names: K[]): Pick<typeof configFields, K> {

@@ -7,7 +7,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import fc from 'fast-check'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
+import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../../harness/parts.ts'
 import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
 
@@ -167,5 +167,27 @@ describe('HTTP API with AUTH_FILE', () => {
     expect(after.status).toBe(200)
     expect((await call(broker, 'DELETE', '/jobs/after-1', { auth: basic('alice') })).status).toBe(409)
     expect(printer.tickets.map((t) => t.bytes.toString())).toEqual(['<RC1,1>after<p>'])
+  })
+})
+
+describe('HTTP API in Mosquitto mode (npm run web)', () => {
+  it('logs its callers in to Mosquitto as themselves: alice prints on lobby, bob is refused lobby and told NO_RELAY for bar', async () => {
+    const dir = await tempDir(cleanup)
+    const authFile = path.join(dir, 'auth.json')
+    await writeTestUsers(authFile)
+    const mosquitto = BROKER_TARGETS.find((target) => target.name === 'Mosquitto')
+    if (mosquitto === undefined) throw new Error('no Mosquitto target in harness/accessTargets.ts')
+    const started = await mosquitto.start(authFile, dir, cleanup, { AUTH_FILE: authFile })
+    const printer = cleanup.add(await startPrinter())
+    cleanup.add(await startRelay(relayEnv(started.mqttUrl, { lobby: printer }, await tempDir(cleanup), { MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] })))
+    const web = { httpUrl: started.httpUrl } as StartedBroker
+    const printed = await eventually(async () => await call(web, 'POST', '/printers/lobby/jobs?wait=10', { body: '<RC1,1>mosquitto<p>', type: 'text/plain', auth: basic('alice'), headers: { 'idempotency-key': 'mq-1' } }), (a) => a.status !== 503)
+    expect(printed).toMatchObject({ status: 200, body: { jobId: 'mq-1', status: 'printed' } })
+    expect((await call(web, 'POST', '/printers/lobby/jobs', { body: 'x<p>', type: 'text/plain', auth: basic('bob') })).status).toBe(403)
+    expect(await call(web, 'POST', '/printers/bar/jobs?wait=5', { body: 'x<p>', type: 'text/plain', auth: basic('bob') })).toMatchObject({ status: 503, body: { code: 'NO_RELAY' } })
+    expect((await call(web, 'GET', '/printers', { auth: `Basic ${Buffer.from('alice:wrong').toString('base64')}` })).status).toBe(401)
+    const state = await eventually(async () => await call(web, 'GET', '/jobs/mq-1', { auth: basic('alice') }), (a) => a.body?.state === 'printed')
+    expect(state.body).toMatchObject({ jobId: 'mq-1', state: 'printed' })
+    expect(printer.tickets).toHaveLength(1)
   })
 })

@@ -10,14 +10,14 @@ import { printerSimEnvSchema } from '../../printer-sim/config.ts'
 import { relayConfigSchema } from '../../relay/config.ts'
 import { webServerConfigSchema } from '../../web/server/config.ts'
 import { ConfigError, loadConfig } from '../../runtime/config.ts'
-import { configFields, pickFields, type ConfigFieldName } from '../../runtime/configFields.ts'
+import { configFields, LOGIN_LIMIT_FIELDS, pickFields, type ConfigFieldName } from '../../runtime/configFields.ts'
 
 // webserver/config.ts joins this list once it takes its fields from runtime/configFields.ts.
 const PARTS: Record<string, { schema: z.ZodObject, env: Record<string, string>, shared: ConfigFieldName[] }> = {
   broker: {
     schema: brokerConfigSchema,
     env: {},
-    shared: ['PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'TOKEN_SECRET', 'DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER']
+    shared: ['PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'TOKEN_SECRET', 'DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER', ...LOGIN_LIMIT_FIELDS]
   },
   relay: {
     schema: relayConfigSchema,
@@ -32,7 +32,7 @@ const PARTS: Record<string, { schema: z.ZodObject, env: Record<string, string>, 
   web: {
     schema: webServerConfigSchema,
     env: {},
-    shared: ['PORT', 'LISTEN_HOST', 'TLS_CERT', 'TLS_KEY', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER']
+    shared: ['PORT', 'LISTEN_HOST', 'TLS_CERT', 'TLS_KEY', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER', 'AUTH_FILE', ...LOGIN_LIMIT_FIELDS]
   },
   'printer-sim': { schema: printerSimEnvSchema, env: {}, shared: [] }
 }

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod'
 import { loadConfig } from '../../runtime/config.ts'
-import { checkTlsPair, pickFields } from '../../runtime/configFields.ts'
+import { checkLoginLimits, checkTlsPair, LOGIN_LIMIT_FIELDS, pickFields } from '../../runtime/configFields.ts'
 
 export const webServerConfigSchema = z.object({
   ...pickFields('PORT', 'LISTEN_HOST', 'TLS_CERT', 'TLS_KEY', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS'),
@@ -19,8 +19,16 @@ export const webServerConfigSchema = z.object({
    */
   ...pickFields('MAX_JOB_BYTES', 'TOPIC_PREFIX'),
   /** The job history, recorded from what the MQTT_URL client reads, in a LevelDB under DATA_DIR (its user unknown on this broker). */
-  ...pickFields('DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER')
-}).superRefine(checkTlsPair)
+  ...pickFields('DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER'),
+  /**
+   * The HTTP API (`/api`): the users of the broker's AUTH_FILE (the file `mosquitto-export` was run on) log in
+   * with HTTP Basic, through the same log-in backoff as the broker's; the API then acts over MQTT_URL as them.
+   */
+  ...pickFields('AUTH_FILE', ...LOGIN_LIMIT_FIELDS)
+}).superRefine((config, ctx) => {
+  checkTlsPair(config, ctx)
+  checkLoginLimits(config, ctx)
+})
 
 export type WebServerConfig = Readonly<z.infer<typeof webServerConfigSchema>>
 

@@ -6,7 +6,12 @@
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
+import { AccessControl } from '../../access/accessControl.ts'
+import { LoginThrottle, loginLimitsOf } from '../../access/loginThrottle.ts'
 import { maxPayloadBytes, WEBSOCKET_PATH } from '../../protocol/index.ts'
+import { createApiRouter } from '../api/apiRouter.ts'
+import { apiService } from '../api/apiService.ts'
+import { CallerConnections } from '../api/callerConnections.ts'
 import type { Logger } from '../../runtime/logger.ts'
 import { PartStack } from '../../runtime/lifecycle.ts'
 import { closeServer, listen } from '../../runtime/servers.ts'
@@ -65,8 +70,22 @@ export class WebServer {
     const tls = await readTlsFiles('web server', config)
     // First: a job published once the page is served is recorded.
     this.jobHistoryClient = await parts.start('job history', new JobHistoryClient({ config, logger }))
+    // The HTTP API: it logs in to the broker as its callers (web/api/callerConnections.ts).
+    const access = config.AUTH_FILE === undefined
+      ? undefined
+      : await parts.start('users', new AccessControl({ file: config.AUTH_FILE, topicPrefix: config.TOPIC_PREFIX, logger }))
+    const connections = await parts.start('api connections', new CallerConnections({ brokerUrl: () => config.MQTT_URL, topicPrefix: config.TOPIC_PREFIX, broker: 'mosquitto', logger }))
+    const api = createApiRouter(apiService({
+      maxJobBytes: config.MAX_JOB_BYTES,
+      topicPrefix: config.TOPIC_PREFIX,
+      logger: logger.child({ part: 'api' }),
+      access,
+      throttle: access === undefined ? undefined : new LoginThrottle({ limits: loginLimitsOf(config) }),
+      history: this.jobHistoryClient.history,
+      connections
+    }))
     // An external broker is Mosquitto (docker-compose.yml): it cannot answer NO_RELAY, so the page's client checks status.
-    const app = await loadPageApp({ config, logger, pageCacheDir: this.pageCacheDir, broker: 'mosquitto' })
+    const app = await loadPageApp({ config, logger, pageCacheDir: this.pageCacheDir, broker: 'mosquitto', api })
     const server = tls === undefined ? createHttpServer(app) : createHttpsServer({ ...tls }, app)
     this.server = server
     const sockets = new Set<Socket>()
