@@ -16,7 +16,7 @@ const schemas = {
     type: 'object',
     required: ['code', 'message'],
     properties: {
-      code: { type: 'string', enum: [...Object.keys(ERROR_CODES), ...Object.keys(LOCAL_ERROR_CODES)] },
+      code: { type: 'string', description: 'one of the codes below; a newer relay may send others', examples: [...Object.keys(ERROR_CODES), ...Object.keys(LOCAL_ERROR_CODES)] },
       message: { type: 'string' },
       jobId: { type: 'string' },
       printerId: { type: 'string' },
@@ -60,16 +60,28 @@ const schemas = {
       queued: { type: 'integer' }
     }
   },
+  HistoryError: {
+    type: 'object',
+    required: ['code', 'message', 'at'],
+    properties: { code: { type: 'string' }, message: { type: 'string' }, at: { type: 'string', format: 'date-time' } }
+  },
   JobState: {
     type: 'object',
-    required: ['jobId', 'printerId', 'state'],
+    description: 'what the broker has seen of a job (the job history, kept JOB_HISTORY_DAYS)',
+    required: ['jobId', 'printerId', 'state', 'retryableErrors', 'retryableErrorCount'],
     properties: {
       jobId: { type: 'string' },
       printerId: { type: 'string' },
+      user: { type: ['string', 'null'], description: 'who published it; null when unknown (Mosquitto) or anonymous' },
+      anonymous: { type: 'boolean' },
+      publishedAt: { type: ['string', 'null'], format: 'date-time' },
       state: { type: 'string', enum: ['pending', 'printed', 'sent', 'failed', 'cancelled'] },
       result: ref('JobResult'),
-      error: ref('Error'),
-      retryableErrors: { type: 'array', items: ref('Error') }
+      error: ref('HistoryError'),
+      finishedAt: { type: 'string', format: 'date-time' },
+      retryableErrors: { type: 'array', items: ref('HistoryError'), description: 'the latest retryable errors seen, oldest first' },
+      retryableErrorCount: { type: 'integer' },
+      cancelRequested: { type: 'object', properties: { at: { type: 'string', format: 'date-time' }, user: { type: ['string', 'null'] } } }
     }
   },
   TokenRequest: {
@@ -157,7 +169,7 @@ export function openApiDocument (): object {
             200: { description: 'cancelled', content: json(ref('JobState')) },
             ...commonErrors,
             404: error('unknown job (NOT_FOUND)'),
-            409: error('the job already started printing, or has ended')
+            409: error('the job already started printing, or has ended (JOB_NOT_CANCELLABLE)')
           }
         }
       },
