@@ -76,6 +76,22 @@ describe('HTTP API, anonymous broker', () => {
     expect((await new Validator().validate(doc.body)).valid).toBe(true)
   })
 
+  it('serves every route its OpenAPI document describes, and no other', async () => {
+    const { broker } = await venue()
+    const doc = (await call(broker, 'GET', '/openapi.json')).body as { paths: Record<string, Record<string, unknown>> }
+    const noSuchRoute = (answer: Answer): boolean => answer.status === 404 && /no such route/.test(String(answer.body?.message))
+    for (const [route, methods] of Object.entries(doc.paths)) {
+      for (const method of Object.keys(methods)) {
+        const concrete = route.replace('{printerId}', 'lobby').replace('{jobId}', 'no-such-job')
+        const answer = await call(broker, method.toUpperCase(), concrete, { body: method === 'post' ? '{}' : undefined, type: 'application/json' })
+        expect(noSuchRoute(answer), `${method} ${route}`).toBe(false)
+      }
+    }
+    for (const [method, route] of [['PUT', '/printers/lobby/jobs'], ['GET', '/tokens'], ['POST', '/jobs/x'], ['GET', '/printers/lobby']]) {
+      expect(noSuchRoute(await call(broker, method as string, route as string)), `${method} ${route}`).toBe(true)
+    }
+  })
+
   it('answers NO_RELAY (503) for a printer no relay serves, with ?wait', async () => {
     const { broker } = await venue()
     const answer = await call(broker, 'POST', '/printers/nobody/jobs?wait=5', { body: 'x<p>', type: 'text/plain' })
