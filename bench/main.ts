@@ -9,13 +9,14 @@ import { Cleanup } from './harness/parts.ts'
 import { report } from './harness/report.ts'
 import type { Scenario } from './harness/scenario.ts'
 import { bigJob } from './scenarios/bigJob.ts'
+import { http } from './scenarios/http.ts'
 import { latency } from './scenarios/latency.ts'
 import { mosquitto } from './scenarios/mosquitto.ts'
 import { persistence } from './scenarios/persistence.ts'
 import { scale } from './scenarios/scale.ts'
 import { throughput } from './scenarios/throughput.ts'
 
-const SCENARIOS: Scenario[] = [throughput, latency, bigJob, mosquitto, persistence, scale]
+const SCENARIOS: Scenario[] = [throughput, latency, http, bigJob, mosquitto, persistence, scale]
 
 const program = new Command('bench')
   .option('--quick', 'a smoke run: tiny numbers, results not written')
