@@ -384,6 +384,25 @@ export class PrintwireClient {
     setNoDelay(this.client)
     for (const waiter of this.connectWaiters.splice(0)) waiter.resolve()
     this.emit('connection', { connected: true })
+    void this.publishAgainOnceSubscribed()
+  }
+
+  /**
+   * Only once the subscriptions are in place again (their SUBACK): the broker handles the packets of one read
+   * together, so a job sent right behind mqtt.js's own re-SUBSCRIBE could be answered (a duplicate is answered at
+   * once) before the subscription is stored, and its result would be lost again.
+   */
+  private async publishAgainOnceSubscribed (): Promise<void> {
+    const topics = [...this.subscriptions.keys()]
+    if (topics.length > 0) {
+      const map = Object.fromEntries(topics.map((topic) => [topic, { qos: 1 as const }]))
+      try {
+        // `resubscribe`: sent even though mqtt.js counts these topics as subscribed already.
+        await this.mqtt.subscribeAsync({ ...map, resubscribe: true } as unknown as typeof map)
+      } catch {
+        return // the connection went again: the next reconnect publishes them
+      }
+    }
     for (const job of this.jobs.all()) {
       if (job.phase === 'published' && !job.extra.cancelled) this.publish(job)
     }
