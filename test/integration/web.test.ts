@@ -88,7 +88,9 @@ describe('web page', () => {
 
     const print = page.getByRole('button', { name: 'Print' })
     expect(await print.isDisabled()).toBe(true)
-    expect(await page.locator('#print-reason').textContent()).toMatch(/printer/i)
+    // Once the relay's printer is listed, the page asks to choose it (not "no printer has reported").
+    await page.locator('#printer option[value="demo"]').waitFor({ state: 'attached' })
+    await expect.poll(async () => await page.locator('#print-reason').textContent()).toBe('Choose a printer first.')
 
     await choosePrinter(page, 'demo', /online/)
     expect(await print.isEnabled()).toBe(true)

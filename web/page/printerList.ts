@@ -78,7 +78,7 @@ export class PrinterSelector {
     option.textContent = describePrinter(entry)
     option.dataset.state = entry.state
     this.renderPlaceholder()
-    if (entry.id === this.selectedId) this.onChange()
+    this.onChange()
   }
 
   private remove (printerId: string): void {
@@ -87,7 +87,7 @@ export class PrinterSelector {
     this.optionFor(printerId)?.remove()
     if (wasSelected) this.select.value = ''
     this.renderPlaceholder()
-    if (wasSelected) this.onChange()
+    this.onChange()
   }
 
   /** A new option at its sorted place; the placeholder stays first. */
