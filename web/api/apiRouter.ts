@@ -41,8 +41,11 @@ export function createApiRouter (deps: ApiDeps): Router {
   router.get('/printers', route(deps, async (req, res) => {
     res.json(await deps.printers(await caller(deps, req)))
   }))
-  router.post('/printers/:printerId/jobs', body, route(deps, async (req, res) => {
-    const who = await caller(deps, req)
+  // Who is asking is checked before a body is read: a caller it does not know gets its 401 at once, and no
+  // megabyte of it is buffered (the connection is then closed rather than the rest read).
+  const known = authenticateFirst(deps)
+  router.post('/printers/:printerId/jobs', known, body, route(deps, async (req, res) => {
+    const who = callerOf(res)
     const printerId = printerParam(req)
     const waitMs = waitParam(req)
     const job = prepareJob({ contentType: req.get('content-type'), body: bodyOf(req), idempotencyKey: req.get('idempotency-key'), maxJobBytes: deps.maxJobBytes })
@@ -56,8 +59,8 @@ export function createApiRouter (deps: ApiDeps): Router {
   router.delete('/jobs/:jobId', route(deps, async (req, res) => {
     res.json(await deps.cancel(await caller(deps, req), jobParam(req)))
   }))
-  router.post('/tokens', body, route(deps, async (req, res) => {
-    const who = await caller(deps, req)
+  router.post('/tokens', known, body, route(deps, async (req, res) => {
+    const who = callerOf(res)
     const { printers, ttlSeconds } = tokenRequest(req)
     res.status(201).json(await deps.issueToken(who, printers, ttlSeconds))
   }))
@@ -74,6 +77,22 @@ function route (deps: ApiDeps, handler: Handler) {
 
 async function caller (deps: ApiDeps, req: Request): Promise<ApiCaller> {
   return await deps.authenticate(readCredentials(req.get('authorization')), req.socket.remoteAddress)
+}
+
+function authenticateFirst (deps: ApiDeps) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    caller(deps, req).then((who) => {
+      res.locals.caller = who
+      next()
+    }, (error: unknown) => {
+      if (!req.complete) res.set('Connection', 'close')
+      answerError(deps, res, error)
+    })
+  }
+}
+
+function callerOf (res: Response): ApiCaller {
+  return res.locals.caller as ApiCaller
 }
 
 /** `{code, message}` with the code's status; a 401 says which schemes are taken. Never an HTML page. */

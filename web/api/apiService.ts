@@ -6,6 +6,7 @@
  */
 import type { AccessControl } from '../../access/accessControl.ts'
 import type { LoginThrottle } from '../../access/loginThrottle.ts'
+import { isTokenShaped, throttleNameFor } from '../../access/tokens.ts'
 import type { JobHistoryReader, JobRecord } from '../../protocol/jobHistory.ts'
 import { parseJob, PrintwireError, responsesTopic, type JobResult, type PrinterStatusMessage } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
@@ -58,11 +59,16 @@ async function authenticate (deps: ApiServiceDeps, credentials: Credentials, add
   const username = credentials.kind === 'basic' ? credentials.username : undefined
   const password = credentials.kind === 'basic' ? credentials.password : credentials.token
   const buffer = Buffer.from(password, 'utf8')
-  const result = await throttle.attempt(username, buffer, address, () => access.login(username, buffer, ''))
+  // As the MQTT broker counts them (accessHooks.ts): a token without a user name (Bearer) is counted as `(token)`,
+  // so that forged tokens count against the address like wrong passwords.
+  const result = await throttle.attempt(throttleNameFor(username, buffer), buffer, address, () => access.login(username, buffer, ''))
   if (!result.ok) throw new PrintwireError('UNAUTHORIZED', result.refusal === 'TOO_MANY_FAILURES' ? 'too many wrong log-ins from this address: try again later' : 'the user name and password, or the token, are not valid')
   const principal = result.principal ?? username
-  const login = credentials.kind === 'basic' ? { username: credentials.username, password } : { username: 'token', password }
-  return { user: principal ?? 'token', via: credentials.kind === 'basic' ? 'password' : 'token', login, principal }
+  // A token is the same caller whatever user name comes with it (Basic `anything:<token>`): one connection per
+  // token, not one per made-up name (callerConnections.ts), and never the rights of a password log-in.
+  const token = isTokenShaped(buffer)
+  const login = token || username === undefined ? { username: 'token', password } : { username, password }
+  return { user: principal ?? 'token', via: token ? 'token' : 'password', login, principal }
 }
 
 async function printers (deps: ApiServiceDeps, caller: Caller): Promise<PrinterStatusMessage[]> {

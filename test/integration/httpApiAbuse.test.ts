@@ -1,0 +1,120 @@
+/**
+ * The HTTP API under abuse (review of issue 12), with a real broker, relay and simulated printer: what a caller
+ * with few rights, or none, must not get from it: another printer's job, more connections to the broker than
+ * callers, a body buffered before its sender is known, token guesses outside the log-in throttle.
+ */
+import http from 'node:http'
+import path from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../../harness/parts.ts'
+import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
+
+const cleanup = new Cleanup()
+afterEach(() => cleanup.closeAll())
+
+interface Answer { status: number, body: any }
+
+async function call (broker: StartedBroker, method: string, route: string, options: { body?: string, type?: string, auth?: string, headers?: Record<string, string> } = {}): Promise<Answer> {
+  const headers: Record<string, string> = { ...options.headers }
+  if (options.type !== undefined) headers['content-type'] = options.type
+  if (options.auth !== undefined) headers.authorization = options.auth
+  const response = await fetch(`${broker.httpUrl}/api${route}`, { method, headers, ...(options.body === undefined ? {} : { body: options.body }) })
+  const text = await response.text()
+  let body: unknown
+  try { body = JSON.parse(text) } catch { body = text }
+  return { status: response.status, body }
+}
+
+const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
+const as = (user: keyof typeof PASSWORDS): string => basic(user, PASSWORDS[user])
+
+async function securedVenue (env: Record<string, string> = {}): Promise<{ broker: StartedBroker, printer: BocaSimulator }> {
+  const authFile = path.join(await tempDir(cleanup), 'auth.json')
+  await writeTestUsers(authFile)
+  const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1', ...env }))
+  const printer = cleanup.add(await startPrinter())
+  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: printer }, await tempDir(cleanup), { MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] })))
+  return { broker, printer }
+}
+
+async function eventually<T> (read: () => Promise<T>, done: (value: T) => boolean, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const value = await read()
+    if (done(value) || Date.now() > deadline) return value
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+function connectedClients (broker: StartedBroker): number {
+  return broker.broker.broker.connectedClients
+}
+
+describe('HTTP API abuse', () => {
+  it('opens one broker connection per token, whatever Basic user name comes with it, and keeps a bounded number of idle ones', async () => {
+    const { broker } = await securedVenue()
+    const issued = await call(broker, 'POST', '/tokens', { body: JSON.stringify({ printers: ['lobby'], ttlSeconds: 600 }), type: 'application/json', auth: as('alice') })
+    expect(issued.status).toBe(201)
+    const token = issued.body.token as string
+    expect((await call(broker, 'GET', '/printers', { auth: basic('page-0', token) })).status).toBe(200)
+    const before = connectedClients(broker)
+    // One token, 20 made-up user names: the same caller, so the same one connection.
+    for (let i = 1; i <= 20; i++) expect((await call(broker, 'GET', '/printers', { auth: basic(`page-${i}`, token) })).status).toBe(200)
+    expect(connectedClients(broker)).toBe(before)
+    // alice mints many distinct tokens, each used once: the idle connections kept stay bounded.
+    const { MAX_IDLE_CONNECTIONS } = await import('../../web/api/callerConnections.ts')
+    const tokens: string[] = []
+    for (let ttl = 100; tokens.length < MAX_IDLE_CONNECTIONS + 10; ttl++) {
+      const minted = await call(broker, 'POST', '/tokens', { body: JSON.stringify({ printers: ['lobby'], ttlSeconds: ttl }), type: 'application/json', auth: as('alice') })
+      tokens.push(minted.body.token as string)
+    }
+    for (let i = 0; i < tokens.length; i += 10) {
+      const answers = await Promise.all(tokens.slice(i, i + 10).map(async (t) => await call(broker, 'GET', '/printers', { auth: `Bearer ${t}` })))
+      expect(answers.map((a) => a.status)).toEqual(answers.map(() => 200))
+    }
+    // The relay's connection, the test's, and at most MAX_IDLE_CONNECTIONS of the API's (closing ones may linger a moment).
+    const settled = await eventually(async () => connectedClients(broker), (n) => n <= before + MAX_IDLE_CONNECTIONS)
+    expect(settled).toBeLessThanOrEqual(before + MAX_IDLE_CONNECTIONS)
+  })
+
+  it('refuses a request without valid credentials before reading its body', async () => {
+    const { broker, printer } = await securedVenue()
+    const { port } = new URL(broker.httpUrl)
+    // Announces a body of nearly 1 MB, sends 100 bytes of it, then waits for the answer with the rest unsent.
+    const answer = await new Promise<{ status: number, body: string }>((resolve, reject) => {
+      const request = http.request({ host: '127.0.0.1', port: Number(port), method: 'POST', path: '/api/printers/lobby/jobs', headers: { 'content-type': 'text/plain', 'content-length': '1000000' } }, (response) => {
+        let body = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => { body += chunk })
+        response.on('end', () => { resolve({ status: response.statusCode ?? 0, body }) })
+      })
+      request.on('error', reject)
+      request.write('x'.repeat(100))
+      const timer = setTimeout(() => { request.destroy(); reject(new Error('no answer while the body was incomplete: the server reads bodies of callers it does not know')) }, 5000)
+      request.on('response', () => clearTimeout(timer))
+    })
+    expect(answer.status).toBe(401)
+    expect(JSON.parse(answer.body)).toMatchObject({ code: 'UNAUTHORIZED' })
+    expect(printer.tickets).toEqual([])
+  })
+
+  it('counts forged Bearer tokens against the address, as it does over MQTT', async () => {
+    const { broker } = await securedVenue({ LOGIN_FAILURES_PER_ADDRESS: '3', LOGIN_FAILURES_PER_USER_ADDRESS: '2' })
+    const issued = await call(broker, 'POST', '/tokens', { body: JSON.stringify({ printers: ['lobby'], ttlSeconds: 600 }), type: 'application/json', auth: as('alice') })
+    const token = issued.body.token as string
+    const [version, body] = token.split('.')
+    // Bearer tokens carry no user name: they are counted as the one name `(token)`, like MQTT's CONNECTs without one.
+    for (let i = 0; i < 2; i++) {
+      const forged = `${version as string}.${body as string}.${Buffer.from(`forged-signature-${i}-padding-padding`).toString('base64url')}`
+      expect((await call(broker, 'GET', '/printers', { auth: `Bearer ${forged}` })).status).toBe(401)
+    }
+    const blocked = await call(broker, 'GET', '/printers', { auth: `Bearer ${token}` })
+    expect(blocked).toMatchObject({ status: 401, body: { code: 'UNAUTHORIZED' } })
+    expect(String(blocked.body.message)).toMatch(/too many/)
+    // A third forged one, with a user name: the address has used its failures, for every user.
+    const forged = `${version as string}.${body as string}.${Buffer.from('forged-signature-x-padding-padding').toString('base64url')}`
+    expect((await call(broker, 'GET', '/printers', { auth: basic('guess', forged) })).status).toBe(401)
+    expect(String((await call(broker, 'GET', '/printers', { auth: as('alice') })).body.message)).toMatch(/too many/)
+  })
+})
