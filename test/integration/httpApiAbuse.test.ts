@@ -52,6 +52,21 @@ function connectedClients (broker: StartedBroker): number {
 }
 
 describe('HTTP API abuse', () => {
+  it('never shows a job of a printer the caller may not read, even when the caller used its id first on its own printer', async () => {
+    const { broker, printer } = await securedVenue()
+    // bob (a client of bar only) guesses alice's next order id and uses it first, on bar (no relay: NO_RELAY).
+    expect((await call(broker, 'POST', '/printers/bar/jobs', { body: 'x<p>', type: 'text/plain', auth: as('bob'), headers: { 'idempotency-key': 'order-77-1' } })).status).toBe(202)
+    await eventually(async () => await call(broker, 'GET', '/jobs/order-77-1', { auth: as('bob') }), (a) => a.body?.state === 'failed')
+    // alice prints order-77-1 on lobby.
+    const printed = await call(broker, 'POST', '/printers/lobby/jobs?wait=10', { body: '<RC1,1>seat 12<p>', type: 'text/plain', auth: as('alice'), headers: { 'idempotency-key': 'order-77-1' } })
+    expect(printed).toMatchObject({ status: 200, body: { printerId: 'lobby', status: 'printed' } })
+    expect(printer.tickets).toHaveLength(1)
+    // bob must never read alice's lobby result or learn her name through it.
+    const seenByBob = await call(broker, 'GET', '/jobs/order-77-1', { auth: as('bob') })
+    expect(JSON.stringify(seenByBob.body)).not.toContain('lobby')
+    expect(JSON.stringify(seenByBob.body)).not.toContain('alice')
+  })
+
   it('opens one broker connection per token, whatever Basic user name comes with it, and keeps a bounded number of idle ones', async () => {
     const { broker } = await securedVenue()
     const issued = await call(broker, 'POST', '/tokens', { body: JSON.stringify({ printers: ['lobby'], ttlSeconds: 600 }), type: 'application/json', auth: as('alice') })
