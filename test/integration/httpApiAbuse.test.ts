@@ -132,4 +132,20 @@ describe('HTTP API abuse', () => {
     expect((await call(broker, 'GET', '/printers', { auth: basic('guess', forged) })).status).toBe(401)
     expect(String((await call(broker, 'GET', '/printers', { auth: as('alice') })).body.message)).toMatch(/too many/)
   })
+
+  it('answers requests sent again with the same Idempotency-Key while the first still waits, and prints once', async () => {
+    const { broker, printer } = await securedVenue()
+    await printer.setState('paper-out')
+    const send = async (wait: string): Promise<Answer> => await call(broker, 'POST', `/printers/lobby/jobs${wait}`, { body: '<RC1,1>once<p>', type: 'text/plain', auth: as('alice'), headers: { 'idempotency-key': 'retry-1' } })
+    const first = send('?wait=30')
+    await eventually(async () => await call(broker, 'GET', '/jobs/retry-1', { auth: as('alice') }), (a) => a.status === 200)
+    // The caller's HTTP client gave up on the first request and sends it again, twice (with and without ?wait).
+    const again = send('?wait=30')
+    const queued = await send('')
+    expect(queued).toMatchObject({ status: 202, body: { jobId: 'retry-1' } })
+    await printer.setState('ready')
+    const answers = await Promise.all([first, again])
+    expect(answers.map((a) => [a.status, a.body?.status])).toEqual([[200, 'printed'], [200, 'printed']])
+    expect(printer.tickets).toHaveLength(1)
+  })
 })

@@ -24,6 +24,11 @@ export interface CallerLogin {
   password?: string
 }
 
+/** The key of a caller's connection: the same credentials, the same connection (the password never kept as such). */
+export function loginKey (login: CallerLogin): string {
+  return createHash('sha256').update(`${login.username ?? ''}\u0000${login.password ?? ''}`).digest('base64')
+}
+
 export interface CallerConnectionsDeps {
   /** The broker's MQTT URL, read when a connection is opened. */
   brokerUrl: () => string
@@ -59,7 +64,7 @@ export class CallerConnections {
 
   /** Runs `use` with the caller's connection; a connection that cannot log in is not kept. */
   async with<T> (login: CallerLogin, use: (client: PrintwireClient) => Promise<T>): Promise<T> {
-    const key = createHash('sha256').update(`${login.username ?? ''}\u0000${login.password ?? ''}`).digest('base64')
+    const key = loginKey(login)
     const entry = this.entryFor(key, login)
     entry.users++
     clearTimeout(entry.idle)
