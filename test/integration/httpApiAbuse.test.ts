@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../../harness/parts.ts'
 import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
+import { TestClient } from '../../harness/mqttClient.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -147,5 +148,29 @@ describe('HTTP API abuse', () => {
     const answers = await Promise.all([first, again])
     expect(answers.map((a) => [a.status, a.body?.status])).toEqual([[200, 'printed'], [200, 'printed']])
     expect(printer.tickets).toHaveLength(1)
+  })
+
+  // OPEN (not fixed in this review): the API logs its callers in to its own broker over TCP from 127.0.0.1, so the
+  // MQTT log-in throttle counts them under that one address: wrong MQTT passwords from any other local process (or a
+  // reverse proxy on the same host in front of /mqtt) block every HTTP caller, whatever address they come from.
+  // `it.fails` documents today's behaviour; when it is fixed this fails: make it a plain `it`.
+  it.fails('OPEN: lets a caller in over HTTP when other clients failed MQTT log-ins from the address the API connects from', async () => {
+    const { broker } = await securedVenue({ LOGIN_FAILURES_PER_ADDRESS: '3', LOGIN_FAILURES_PER_USER_ADDRESS: '2' })
+    for (let i = 0; i < 3; i++) {
+      const refused = await TestClient.connect(broker.mqttUrl, { username: `guess-${i}`, password: 'wrong', reconnectPeriod: 0 }).then((c) => { cleanup.add(c); return 0 }, (e: unknown) => (e as { code?: number }).code)
+      expect(refused).toBe(4)
+    }
+    // alice asks over HTTP from another address (127.0.0.2), which has no failure.
+    const answer = await new Promise<{ status: number, body: string }>((resolve, reject) => {
+      const request = http.request({ host: '127.0.0.1', port: broker.broker.httpPort, localAddress: '127.0.0.2', path: '/api/printers', headers: { authorization: as('alice') } }, (response) => {
+        let body = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => { body += chunk })
+        response.on('end', () => { resolve({ status: response.statusCode ?? 0, body }) })
+      })
+      request.on('error', reject)
+      request.end()
+    })
+    expect(answer.status).toBe(200)
   })
 })
