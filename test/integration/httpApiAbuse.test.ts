@@ -150,6 +150,26 @@ describe('HTTP API abuse', () => {
     expect(printer.tickets).toHaveLength(1)
   })
 
+  it('refuses requests from pages of other origins (a site open on the venue PC must not print through the API)', async () => {
+    // The anonymous broker (loopback only), as on a venue PC: any page in its browser can send a simple POST.
+    const broker = cleanup.add(await startBroker())
+    const printer = cleanup.add(await startPrinter())
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: printer }, await tempDir(cleanup))))
+    const post = async (headers: Record<string, string>): Promise<Answer> => await call(broker, 'POST', '/printers/lobby/jobs', { body: '<RC1,1>free ticket<p>', type: 'text/plain', headers })
+    const other = await post({ origin: 'https://evil.example' })
+    expect(other).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } })
+    expect((await post({ origin: 'null' })).status).toBe(403)
+    // DNS rebinding: a site whose name resolves to 127.0.0.1 is same-origin to the browser, and could read answers.
+    const port = new URL(broker.httpUrl).port
+    const rebound = await call(broker, 'GET', '/printers', { headers: { origin: `http://evil.example:${port}`, host: `evil.example:${port}` } })
+    expect(rebound.status).toBe(403)
+    // The page's own origin, and clients that send none (curl, servers), are served.
+    expect((await post({ origin: broker.httpUrl })).status).toBe(202)
+    expect((await post({})).status).toBe(202)
+    await eventually(async () => printer.tickets.length, (n) => n >= 2)
+    expect(printer.tickets).toHaveLength(2)
+  })
+
   // OPEN (not fixed in this review): the API logs its callers in to its own broker over TCP from 127.0.0.1, so the
   // MQTT log-in throttle counts them under that one address: wrong MQTT passwords from any other local process (or a
   // reverse proxy on the same host in front of /mqtt) block every HTTP caller, whatever address they come from.

@@ -7,6 +7,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import { isValidPrinterId, JOB_ID_PATTERN, maxPayloadBytes, PrintwireError, type JobResult, type PrinterStatusMessage } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
+import { checkRequestOrigin, type OriginPolicy } from '../../runtime/originCheck.ts'
+import { clipForLog } from '../../runtime/logText.ts'
 import { readCredentials, type Credentials } from './credentials.ts'
 import { httpStatusOf } from './httpStatus.ts'
 import { prepareJob, type PreparedJob } from './jobRequest.ts'
@@ -22,6 +24,8 @@ export interface ApiCaller {
 export interface ApiDeps {
   maxJobBytes: number
   logger: Logger
+  /** Which pages may call the API (runtime/originCheck.ts: the page's own origin, ALLOWED_ORIGINS, or no Origin). */
+  origins: OriginPolicy
   /** Checks credentials; rejects with UNAUTHORIZED (none, malformed, wrong) or a log-in throttle's refusal. */
   authenticate(credentials: Credentials, remoteAddress: string | undefined): Promise<ApiCaller>
   printers(caller: ApiCaller): Promise<PrinterStatusMessage[]>
@@ -37,6 +41,16 @@ type Handler = (req: Request, res: Response) => Promise<void>
 export function createApiRouter (deps: ApiDeps): Router {
   const router = express.Router()
   const body = express.raw({ type: () => true, limit: maxPayloadBytes(deps.maxJobBytes) })
+  // A page of another site, open in a browser on the venue PC, can send a simple POST (text/plain) to any host,
+  // loopback included, with the browser's saved Basic credentials; a site rebound by DNS to the server can read the
+  // answers. Every request with an Origin not the page's own or in ALLOWED_ORIGINS is refused, as /mqtt refuses them.
+  router.use((req, res, next) => {
+    const verdict = checkRequestOrigin(req, deps.origins)
+    if (verdict.ok) { next(); return }
+    deps.logger.warn({ origin: clipForLog(req.get('origin')), method: req.method, path: clipForLog(req.path) }, 'HTTP API request refused: origin not allowed')
+    if (!req.complete) res.set('Connection', 'close')
+    answerError(deps, res, new PrintwireError('FORBIDDEN', 'requests from this origin are refused: only the page\'s own origin and ALLOWED_ORIGINS may use the API'))
+  })
   router.get('/openapi.json', (_req, res) => { res.json(openApiDocument()) })
   router.get('/printers', route(deps, async (req, res) => {
     res.json(await deps.printers(await caller(deps, req)))

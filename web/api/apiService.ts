@@ -10,6 +10,7 @@ import { isTokenShaped, throttleNameFor } from '../../access/tokens.ts'
 import type { JobHistoryReader, JobRecord } from '../../protocol/jobHistory.ts'
 import { parseJob, PrintwireError, responsesTopic, type JobResult, type PrinterStatusMessage } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
+import type { OriginPolicy } from '../../runtime/originCheck.ts'
 import type { ApiCaller, ApiDeps } from './apiRouter.ts'
 import { loginKey, type CallerConnections, type CallerLogin } from './callerConnections.ts'
 import type { Credentials } from './credentials.ts'
@@ -26,6 +27,8 @@ export interface ApiServiceDeps {
   maxJobBytes: number
   topicPrefix: string
   logger: Logger
+  /** Which pages may call the API (see ApiDeps). */
+  origins: OriginPolicy
   /** With AUTH_FILE: the users and tokens; without, callers are anonymous (the broker is then loopback-only). */
   access: AccessControl | undefined
   throttle: LoginThrottle | undefined
@@ -50,6 +53,7 @@ export function apiService (deps: ApiServiceDeps): ApiDeps {
   return {
     maxJobBytes: deps.maxJobBytes,
     logger: deps.logger,
+    origins: deps.origins,
     authenticate: async (credentials, address) => await authenticate(deps, credentials, address),
     printers: async (caller) => await printers(deps, caller as Caller),
     submit: async (caller, printerId, job, waitMs) => await submitOnce(deps, inFlight, caller as Caller, printerId, job, waitMs),
