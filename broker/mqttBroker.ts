@@ -107,7 +107,7 @@ export class PrintwireBroker {
     const throttle = new LoginThrottle({ limits: loginLimitsOf(config) })
     // The HTTP API logs in over MQTT as its callers, to this broker's plain MQTT listener.
     const connections = new CallerConnections({ brokerUrl: () => `mqtt://${loopbackFor(plainMqttHost(config))}:${this.mqttPort}`, topicPrefix: config.TOPIC_PREFIX, broker: 'printwire', logger })
-    const api = createApiRouter(apiService({ maxJobBytes: config.MAX_JOB_BYTES, topicPrefix: config.TOPIC_PREFIX, logger: logger.child({ part: 'api' }), access, throttle, history: persistence.jobHistory, connections }))
+    const api = createApiRouter(apiService({ maxJobBytes: config.MAX_JOB_BYTES, topicPrefix: config.TOPIC_PREFIX, logger: logger.child({ part: 'api' }), origins: { allowed: config.ALLOWED_ORIGINS, loopbackOnly: listenHost(config) === '127.0.0.1' }, access, throttle, history: persistence.jobHistory, connections }))
     const app = await loadPageApp({ config, logger, api })
     const core = new BrokerCore({ config, logger, persistence, access, throttle })
     const listeners = new BrokerListeners({ config, logger, tls, app, connect: (stream, req) => core.handle(stream, req) })

@@ -17,12 +17,45 @@ import { EXPIRED_REMOVED_PER_WRITE, type JobHistoryLimits, type JobHistoryStore,
 export const REDIS_JOB_HISTORY_PREFIX = 'printwire:job-history:'
 
 /**
- * Indexes a job (KEYS: its printer's set, `all`; ARGV: seen at, job id, printer id, cap, retention ms, expiry
- * cut-off, most to drop or trim, key prefix). A new job beyond its printer's cap drops the oldest, hash and all.
+ * Writes one fact of a job (KEYS: its hash, its retry list; ARGV: printer id, seen at, retention ms, what (`pub`,
+ * `cancel`, `out`, `retry`, or `none`), its value, retryable errors kept), unless the id is another printer's job
+ * (protocol/jobHistory.ts `isSameJob`): checked and written in one step, so two broker instances never mix two
+ * printers' facts under one id. Returns 1 when written, 0 when the id is another printer's.
+ */
+const WRITE_FACT = `
+local owner = redis.call('HGET', KEYS[1], 'printerId')
+if owner and owner ~= ARGV[1] then return 0 end
+redis.call('HSETNX', KEYS[1], 'printerId', ARGV[1])
+redis.call('HSETNX', KEYS[1], 'first', ARGV[2])
+local what = ARGV[4]
+if what == 'pub' then
+  redis.call('HSETNX', KEYS[1], 'pubFirst', ARGV[2])
+  redis.call('HSET', KEYS[1], 'pubLast', ARGV[5])
+elseif what == 'cancel' or what == 'out' then
+  redis.call('HSET', KEYS[1], what, ARGV[5])
+elseif what == 'retry' then
+  redis.call('RPUSH', KEYS[2], ARGV[5])
+  redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6]), -1)
+  redis.call('HINCRBY', KEYS[1], 'retryCount', 1)
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[3], 'NX')
+return 1
+`
+
+type WriteFact = (job: string, retry: string, printerId: string, seenAt: number, retentionMs: number, what: 'pub' | 'cancel' | 'out' | 'retry' | 'none', value: string, kept: number) => Promise<number>
+
+/**
+ * Indexes a job (KEYS: its printer's set, `all`, its hash; ARGV: seen at, job id, printer id, cap, retention ms,
+ * expiry cut-off, most to drop or trim, key prefix), unless the id is another printer's job. A new job beyond its
+ * printer's cap drops the oldest, hash and all.
  */
 const INDEX_JOB = `
-local added = redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+local added = 0
+if redis.call('HGET', KEYS[3], 'printerId') == ARGV[3] then
+  added = redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ARGV[5])
+end
 if added == 1 then
   redis.call('ZADD', KEYS[2], 'NX', ARGV[1], ARGV[3] .. '/' .. ARGV[2])
   local excess = math.min(redis.call('ZCARD', KEYS[1]) - tonumber(ARGV[4]), tonumber(ARGV[7]))
@@ -62,7 +95,7 @@ return 0
 
 type ForgetExpired = (job: string, retry: string, allKey: string, cutoff: number, jobId: string, prefix: string) => Promise<number>
 
-type IndexJob = (printerKey: string, allKey: string, seenAt: number, jobId: string, printerId: string, cap: number, retentionMs: number, cutoff: number, maxExpired: number, prefix: string) => Promise<number>
+type IndexJob = (printerKey: string, allKey: string, job: string, seenAt: number, jobId: string, printerId: string, cap: number, retentionMs: number, cutoff: number, maxExpired: number, prefix: string) => Promise<number>
 
 /** Ids read from the index per round of `list`. */
 const LIST_PAGE = 200
@@ -78,7 +111,8 @@ export class RedisJobHistory implements JobHistoryStore {
     this.limits = deps.limits
     this.now = deps.now ?? Date.now
     this.prefix = deps.prefix ?? REDIS_JOB_HISTORY_PREFIX
-    if (!('printwireIndexJob' in this.redis)) this.redis.defineCommand('printwireIndexJob', { numberOfKeys: 2, lua: INDEX_JOB })
+    if (!('printwireIndexJobOfPrinter' in this.redis)) this.redis.defineCommand('printwireIndexJobOfPrinter', { numberOfKeys: 3, lua: INDEX_JOB })
+    if (!('printwireWriteJobFact' in this.redis)) this.redis.defineCommand('printwireWriteJobFact', { numberOfKeys: 2, lua: WRITE_FACT })
     if (!('printwireForgetExpired' in this.redis)) this.redis.defineCommand('printwireForgetExpired', { numberOfKeys: 3, lua: FORGET_EXPIRED })
   }
 
@@ -89,30 +123,11 @@ export class RedisJobHistory implements JobHistoryStore {
     const { retentionMs, perPrinter } = this.limits
     const cutoff = this.now() - retentionMs
     const tx = this.redis.multi()
-    const commands = tx as unknown as { printwireIndexJob: IndexJob, printwireForgetExpired: ForgetExpired }
+    const commands = tx as unknown as { printwireIndexJobOfPrinter: IndexJob, printwireForgetExpired: ForgetExpired, printwireWriteJobFact: WriteFact }
     void commands.printwireForgetExpired.call(tx, job, retry, `${this.prefix}all`, cutoff, jobId, this.prefix)
-    tx.hsetnx(job, 'printerId', printerId)
-    tx.hsetnx(job, 'first', String(event.seenAt))
-    if (event.kind === 'published') {
-      tx.hsetnx(job, 'pubFirst', String(event.seenAt))
-      tx.hset(job, 'pubLast', JSON.stringify({ at: event.seenAt, user: event.publisher.user, ...(event.publisher.anonymous === true ? { anonymous: true } : {}) }))
-    } else if (event.kind === 'cancelRequested') {
-      tx.hset(job, 'cancel', JSON.stringify({ at: event.seenAt, user: event.publisher.user }))
-    } else {
-      const outcome = outcomeOf(event)
-      if (outcome !== undefined) {
-        tx.hset(job, 'out', JSON.stringify(outcome))
-      } else if (event.kind === 'error') {
-        const seen: JobHistoryError = { code: event.error.code, message: event.error.message, at: event.error.at }
-        tx.rpush(retry, JSON.stringify(seen))
-        tx.ltrim(retry, -MAX_RETRYABLE_ERRORS_KEPT, -1)
-        tx.hincrby(job, 'retryCount', 1)
-        tx.pexpire(retry, retentionMs)
-      }
-    }
-    // The first write starts the job's retention; later ones leave it.
-    tx.pexpire(job, retentionMs, 'NX')
-    void commands.printwireIndexJob.call(tx, `${this.prefix}printer:${printerId}`, `${this.prefix}all`, event.seenAt, jobId, printerId, perPrinter, retentionMs, cutoff, EXPIRED_REMOVED_PER_WRITE, this.prefix)
+    const fact = factOf(event)
+    void commands.printwireWriteJobFact.call(tx, job, retry, printerId, event.seenAt, retentionMs, fact.what, fact.value, MAX_RETRYABLE_ERRORS_KEPT)
+    void commands.printwireIndexJobOfPrinter.call(tx, `${this.prefix}printer:${printerId}`, `${this.prefix}all`, job, event.seenAt, jobId, printerId, perPrinter, retentionMs, cutoff, EXPIRED_REMOVED_PER_WRITE, this.prefix)
     const results = await tx.exec()
     const failed = results?.find(([error]) => error !== null)
     if (results === null) throw new Error('job history write to redis discarded')
@@ -164,4 +179,17 @@ export class RedisJobHistory implements JobHistoryStore {
       ...(hash.cancel === undefined ? {} : { cancelRequested: JSON.parse(hash.cancel) as { at: number, user: string | null } })
     }
   }
+}
+
+/** The one field an event writes (WRITE_FACT). */
+function factOf (event: JobEvent): { what: 'pub' | 'cancel' | 'out' | 'retry' | 'none', value: string } {
+  if (event.kind === 'published') return { what: 'pub', value: JSON.stringify({ at: event.seenAt, user: event.publisher.user, ...(event.publisher.anonymous === true ? { anonymous: true } : {}) }) }
+  if (event.kind === 'cancelRequested') return { what: 'cancel', value: JSON.stringify({ at: event.seenAt, user: event.publisher.user }) }
+  const outcome = outcomeOf(event)
+  if (outcome !== undefined) return { what: 'out', value: JSON.stringify(outcome) }
+  if (event.kind === 'error') {
+    const seen: JobHistoryError = { code: event.error.code, message: event.error.message, at: event.error.at }
+    return { what: 'retry', value: JSON.stringify(seen) }
+  }
+  return { what: 'none', value: '' }
 }

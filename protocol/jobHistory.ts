@@ -117,8 +117,21 @@ export function outcomeOf (event: JobEvent): JobOutcome | undefined {
   return undefined
 }
 
-/** `facts` (undefined: a job not seen before) with `event` added; `facts` itself is not changed. */
+/**
+ * Whether `event` belongs to the job of `facts`: a job id names one job, on the printer it was first seen on. An
+ * event of another printer under a known id is not that job's: merged, it would let a client of one printer read
+ * (GET /api/jobs/<id>) another printer's job, or hide it from its owner, by using its id on its own printer first.
+ */
+export function isSameJob (facts: Pick<JobFacts, 'printerId'>, event: JobEvent): boolean {
+  return jobOfEvent(event).printerId === facts.printerId
+}
+
+/**
+ * `facts` (undefined: a job not seen before) with `event` added; `facts` itself is not changed. An event of
+ * another printer under the same id (see `isSameJob`) is ignored: `facts` is returned as it is.
+ */
 export function mergeJobEvent (facts: JobFacts | undefined, event: JobEvent): JobFacts {
+  if (facts !== undefined && !isSameJob(facts, event)) return facts
   const merged: JobFacts = facts === undefined ? newJobFacts(event) : { ...facts, retryableErrors: [...facts.retryableErrors] }
   switch (event.kind) {
     case 'published':

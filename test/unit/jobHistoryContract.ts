@@ -43,6 +43,24 @@ const LIMITS: JobHistoryLimits = { retentionMs: 7 * DAY_MS, perPrinter: 10_000 }
 /** `persists`: the store keeps its data across a restart (`make` then gives `reopen`). */
 export function describeJobHistoryStore (name: string, make: MakeStore, options: { persists: boolean }): void {
   describe(`job history store: ${name}`, () => {
+    it('keeps a job id to the printer it was first seen on: another printer\'s events under it are neither merged nor listed', async () => {
+      const clock = new ManualClock()
+      const { store } = await make(LIMITS, clock.now)
+      // bob uses the id first on bar (refused NO_RELAY there); alice's job with that id then prints on lobby.
+      await store.apply(published('order-77-1', clock.time, 'bar', 'bob'))
+      await store.apply(error('order-77-1', clock.advance(10), 'NO_RELAY', false, 'bar'))
+      await store.apply(published('order-77-1', clock.advance(10), 'lobby', 'alice'))
+      await store.apply(error('order-77-1', clock.advance(10), 'PRINTER_UNREACHABLE', true, 'lobby'))
+      await store.apply({ kind: 'cancelRequested', jobId: 'order-77-1', printerId: 'lobby', publisher: { user: 'alice' }, seenAt: clock.advance(10) })
+      await store.apply(result('order-77-1', clock.advance(10), 'printed', 'lobby'))
+      const record = await store.get('order-77-1')
+      expect(record).toMatchObject({ printerId: 'bar', user: 'bob', state: 'failed', error: { code: 'NO_RELAY' }, retryableErrors: [], retryableErrorCount: 0 })
+      expect(record?.cancelRequested).toBeUndefined()
+      expect(JSON.stringify(record)).not.toContain('lobby')
+      expect(await store.list({ printerId: 'lobby', limit: 10 })).toEqual([])
+      expect((await store.list({ printerId: 'bar', limit: 10 })).map((r) => r.jobId)).toEqual(['order-77-1'])
+    })
+
     it('follows a job through pending to printed, with who published it and when', async () => {
       const clock = new ManualClock()
       const { store } = await make(LIMITS, clock.now)

@@ -7,6 +7,8 @@
 import express, { type NextFunction, type Request, type Response, type Router } from 'express'
 import { isValidPrinterId, JOB_ID_PATTERN, maxPayloadBytes, PrintwireError, type JobResult, type PrinterStatusMessage } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
+import { checkRequestOrigin, type OriginPolicy } from '../../runtime/originCheck.ts'
+import { clipForLog } from '../../runtime/logText.ts'
 import { readCredentials, type Credentials } from './credentials.ts'
 import { httpStatusOf } from './httpStatus.ts'
 import { prepareJob, type PreparedJob } from './jobRequest.ts'
@@ -22,6 +24,8 @@ export interface ApiCaller {
 export interface ApiDeps {
   maxJobBytes: number
   logger: Logger
+  /** Which pages may call the API (runtime/originCheck.ts: the page's own origin, ALLOWED_ORIGINS, or no Origin). */
+  origins: OriginPolicy
   /** Checks credentials; rejects with UNAUTHORIZED (none, malformed, wrong) or a log-in throttle's refusal. */
   authenticate(credentials: Credentials, remoteAddress: string | undefined): Promise<ApiCaller>
   printers(caller: ApiCaller): Promise<PrinterStatusMessage[]>
@@ -37,12 +41,25 @@ type Handler = (req: Request, res: Response) => Promise<void>
 export function createApiRouter (deps: ApiDeps): Router {
   const router = express.Router()
   const body = express.raw({ type: () => true, limit: maxPayloadBytes(deps.maxJobBytes) })
+  // A page of another site, open in a browser on the venue PC, can send a simple POST (text/plain) to any host,
+  // loopback included, with the browser's saved Basic credentials; a site rebound by DNS to the server can read the
+  // answers. Every request with an Origin not the page's own or in ALLOWED_ORIGINS is refused, as /mqtt refuses them.
+  router.use((req, res, next) => {
+    const verdict = checkRequestOrigin(req, deps.origins)
+    if (verdict.ok) { next(); return }
+    deps.logger.warn({ origin: clipForLog(req.get('origin')), method: req.method, path: clipForLog(req.path) }, 'HTTP API request refused: origin not allowed')
+    if (!req.complete) res.set('Connection', 'close')
+    answerError(deps, res, new PrintwireError('FORBIDDEN', 'requests from this origin are refused: only the page\'s own origin and ALLOWED_ORIGINS may use the API'))
+  })
   router.get('/openapi.json', (_req, res) => { res.json(openApiDocument()) })
   router.get('/printers', route(deps, async (req, res) => {
     res.json(await deps.printers(await caller(deps, req)))
   }))
-  router.post('/printers/:printerId/jobs', body, route(deps, async (req, res) => {
-    const who = await caller(deps, req)
+  // Who is asking is checked before a body is read: a caller it does not know gets its 401 at once, and no
+  // megabyte of it is buffered (the connection is then closed rather than the rest read).
+  const known = authenticateFirst(deps)
+  router.post('/printers/:printerId/jobs', known, body, route(deps, async (req, res) => {
+    const who = callerOf(res)
     const printerId = printerParam(req)
     const waitMs = waitParam(req)
     const job = prepareJob({ contentType: req.get('content-type'), body: bodyOf(req), idempotencyKey: req.get('idempotency-key'), maxJobBytes: deps.maxJobBytes })
@@ -56,8 +73,8 @@ export function createApiRouter (deps: ApiDeps): Router {
   router.delete('/jobs/:jobId', route(deps, async (req, res) => {
     res.json(await deps.cancel(await caller(deps, req), jobParam(req)))
   }))
-  router.post('/tokens', body, route(deps, async (req, res) => {
-    const who = await caller(deps, req)
+  router.post('/tokens', known, body, route(deps, async (req, res) => {
+    const who = callerOf(res)
     const { printers, ttlSeconds } = tokenRequest(req)
     res.status(201).json(await deps.issueToken(who, printers, ttlSeconds))
   }))
@@ -74,6 +91,22 @@ function route (deps: ApiDeps, handler: Handler) {
 
 async function caller (deps: ApiDeps, req: Request): Promise<ApiCaller> {
   return await deps.authenticate(readCredentials(req.get('authorization')), req.socket.remoteAddress)
+}
+
+function authenticateFirst (deps: ApiDeps) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    caller(deps, req).then((who) => {
+      res.locals.caller = who
+      next()
+    }, (error: unknown) => {
+      if (!req.complete) res.set('Connection', 'close')
+      answerError(deps, res, error)
+    })
+  }
+}
+
+function callerOf (res: Response): ApiCaller {
+  return res.locals.caller as ApiCaller
 }
 
 /** `{code, message}` with the code's status; a 401 says which schemes are taken. Never an HTML page. */

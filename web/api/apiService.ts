@@ -6,11 +6,13 @@
  */
 import type { AccessControl } from '../../access/accessControl.ts'
 import type { LoginThrottle } from '../../access/loginThrottle.ts'
+import { isTokenShaped, throttleNameFor } from '../../access/tokens.ts'
 import type { JobHistoryReader, JobRecord } from '../../protocol/jobHistory.ts'
 import { parseJob, PrintwireError, responsesTopic, type JobResult, type PrinterStatusMessage } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
+import type { OriginPolicy } from '../../runtime/originCheck.ts'
 import type { ApiCaller, ApiDeps } from './apiRouter.ts'
-import type { CallerConnections, CallerLogin } from './callerConnections.ts'
+import { loginKey, type CallerConnections, type CallerLogin } from './callerConnections.ts'
 import type { Credentials } from './credentials.ts'
 import type { PreparedJob } from './jobRequest.ts'
 
@@ -25,6 +27,8 @@ export interface ApiServiceDeps {
   maxJobBytes: number
   topicPrefix: string
   logger: Logger
+  /** Which pages may call the API (see ApiDeps). */
+  origins: OriginPolicy
   /** With AUTH_FILE: the users and tokens; without, callers are anonymous (the broker is then loopback-only). */
   access: AccessControl | undefined
   throttle: LoginThrottle | undefined
@@ -37,13 +41,22 @@ const STATUS_SETTLE_MS = 250
 /** How long `DELETE /api/jobs/<id>` waits for the relay's answer to a cancel. */
 const CANCEL_WAIT_MS = 5000
 
+/**
+ * Jobs a request is publishing or waiting for, by caller, printer and job id. The client library waits for one
+ * job id per printer at a time on a connection, so a request sent again with the same Idempotency-Key while the
+ * first is still publishing or waiting joins it rather than being refused.
+ */
+type InFlight = Map<string, { waiting: boolean, done: Promise<JobResult | undefined> }>
+
 export function apiService (deps: ApiServiceDeps): ApiDeps {
+  const inFlight: InFlight = new Map()
   return {
     maxJobBytes: deps.maxJobBytes,
     logger: deps.logger,
+    origins: deps.origins,
     authenticate: async (credentials, address) => await authenticate(deps, credentials, address),
     printers: async (caller) => await printers(deps, caller as Caller),
-    submit: async (caller, printerId, job, waitMs) => await submit(deps, caller as Caller, printerId, job, waitMs),
+    submit: async (caller, printerId, job, waitMs) => await submitOnce(deps, inFlight, caller as Caller, printerId, job, waitMs),
     job: async (caller, jobId) => await visibleJob(deps, caller as Caller, jobId),
     cancel: async (caller, jobId) => await cancel(deps, caller as Caller, jobId),
     issueToken: async (caller, printers, ttlSeconds) => issueToken(deps, caller as Caller, printers, ttlSeconds)
@@ -58,11 +71,16 @@ async function authenticate (deps: ApiServiceDeps, credentials: Credentials, add
   const username = credentials.kind === 'basic' ? credentials.username : undefined
   const password = credentials.kind === 'basic' ? credentials.password : credentials.token
   const buffer = Buffer.from(password, 'utf8')
-  const result = await throttle.attempt(username, buffer, address, () => access.login(username, buffer, ''))
+  // As the MQTT broker counts them (accessHooks.ts): a token without a user name (Bearer) is counted as `(token)`,
+  // so that forged tokens count against the address like wrong passwords.
+  const result = await throttle.attempt(throttleNameFor(username, buffer), buffer, address, () => access.login(username, buffer, ''))
   if (!result.ok) throw new PrintwireError('UNAUTHORIZED', result.refusal === 'TOO_MANY_FAILURES' ? 'too many wrong log-ins from this address: try again later' : 'the user name and password, or the token, are not valid')
   const principal = result.principal ?? username
-  const login = credentials.kind === 'basic' ? { username: credentials.username, password } : { username: 'token', password }
-  return { user: principal ?? 'token', via: credentials.kind === 'basic' ? 'password' : 'token', login, principal }
+  // A token is the same caller whatever user name comes with it (Basic `anything:<token>`): one connection per
+  // token, not one per made-up name (callerConnections.ts), and never the rights of a password log-in.
+  const token = isTokenShaped(buffer)
+  const login = token || username === undefined ? { username: 'token', password } : { username, password }
+  return { user: principal ?? 'token', via: token ? 'token' : 'password', login, principal }
 }
 
 async function printers (deps: ApiServiceDeps, caller: Caller): Promise<PrinterStatusMessage[]> {
@@ -75,6 +93,58 @@ async function printers (deps: ApiServiceDeps, caller: Caller): Promise<PrinterS
     })
     return client.printers() as PrinterStatusMessage[]
   })
+}
+
+/**
+ * `submit`, joining a request for the same job of the same caller still in flight: without ?wait, answered once
+ * that one has published it (202); with ?wait, its result, within this request's own wait (a wait that ends
+ * first, TIMEOUT, is taken over by this one for what remains of its own).
+ */
+async function submitOnce (deps: ApiServiceDeps, inFlight: InFlight, caller: Caller, printerId: string, job: PreparedJob, waitMs: number | undefined): Promise<JobResult | undefined> {
+  const key = `${loginKey(caller.login)}\u0000${printerId}\u0000${job.jobId}`
+  const deadline = waitMs === undefined ? undefined : Date.now() + waitMs
+  for (;;) {
+    const current = inFlight.get(key)
+    if (current === undefined) break
+    if (deadline === undefined) {
+      // Published by the request in flight (or refused to it, as it would be to this one).
+      if (current.waiting) return undefined
+      await current.done
+      return undefined
+    }
+    if (!current.waiting) {
+      await current.done.catch(() => {})
+      continue
+    }
+    try {
+      return await withinMs(current.done, deadline - Date.now(), job.jobId, printerId)
+    } catch (error) {
+      // The request in flight waited less than this one: this one goes on with the rest of its own wait.
+      if (!(error instanceof PrintwireError && error.code === 'TIMEOUT' && Date.now() < deadline - 10)) throw error
+      if (inFlight.get(key) === current) inFlight.delete(key)
+    }
+  }
+  const done = submit(deps, caller, printerId, job, deadline === undefined ? undefined : Math.max(1, deadline - Date.now()))
+  const entry = { waiting: waitMs !== undefined, done }
+  inFlight.set(key, entry)
+  try {
+    return await done
+  } finally {
+    if (inFlight.get(key) === entry) inFlight.delete(key)
+  }
+}
+
+/** `promise`, or TIMEOUT after `ms` (the job may still print). */
+async function withinMs<T> (promise: Promise<T>, ms: number, jobId: string, printerId: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new PrintwireError('TIMEOUT', `no result for job ${jobId} within the wait asked`, { jobId, printerId })), Math.max(0, ms))
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 async function submit (deps: ApiServiceDeps, caller: Caller, printerId: string, job: PreparedJob, waitMs: number | undefined): Promise<JobResult | undefined> {

@@ -11,10 +11,22 @@ import type { Logger } from '../../runtime/logger.ts'
 
 /** How long an unused connection is kept. */
 export const IDLE_MS = 60_000
+/**
+ * Unused connections kept at most: past this, opening one for a new caller first closes the least recently used
+ * idle ones. (Connections in use are bounded by the requests in flight: one HTTP request uses one at a time.) A
+ * user can mint any number of distinct tokens, each a caller of its own: without this bound each would hold a
+ * broker connection for IDLE_MS.
+ */
+export const MAX_IDLE_CONNECTIONS = 64
 
 export interface CallerLogin {
   username?: string
   password?: string
+}
+
+/** The key of a caller's connection: the same credentials, the same connection (the password never kept as such). */
+export function loginKey (login: CallerLogin): string {
+  return createHash('sha256').update(`${login.username ?? ''}\u0000${login.password ?? ''}`).digest('base64')
 }
 
 export interface CallerConnectionsDeps {
@@ -52,7 +64,7 @@ export class CallerConnections {
 
   /** Runs `use` with the caller's connection; a connection that cannot log in is not kept. */
   async with<T> (login: CallerLogin, use: (client: PrintwireClient) => Promise<T>): Promise<T> {
-    const key = createHash('sha256').update(`${login.username ?? ''}\u0000${login.password ?? ''}`).digest('base64')
+    const key = loginKey(login)
     const entry = this.entryFor(key, login)
     entry.users++
     clearTimeout(entry.idle)
@@ -63,19 +75,35 @@ export class CallerConnections {
       if (entry.users === 0 && this.entries.get(key) === entry) {
         entry.idle = setTimeout(() => { void this.drop(key, entry) }, IDLE_MS)
         entry.idle.unref()
+        this.dropIdleBeyond(MAX_IDLE_CONNECTIONS)
       }
     }
   }
 
   private entryFor (key: string, login: CallerLogin): Entry {
     const known = this.entries.get(key)
-    if (known !== undefined) return known
+    if (known !== undefined) {
+      // Moved to the end: the map's order is the order of last use.
+      this.entries.delete(key)
+      this.entries.set(key, known)
+      return known
+    }
+    this.dropIdleBeyond(MAX_IDLE_CONNECTIONS - 1)
     const { brokerUrl, topicPrefix, broker } = this.deps
     const client = connect(brokerUrl(), { ...login, topicPrefix, broker, reconnectPeriodMs: 500 })
     const entry: Entry = { client, users: 0, idle: undefined }
     this.entries.set(key, entry)
     client.catch(() => { if (this.entries.get(key) === entry) this.entries.delete(key) })
     return entry
+  }
+
+  /** Closes the least recently used idle connections until at most `keep` are idle. */
+  private dropIdleBeyond (keep: number): void {
+    const idle = [...this.entries].filter(([, entry]) => entry.users === 0)
+    for (const [key, entry] of idle.slice(0, Math.max(0, idle.length - keep))) {
+      clearTimeout(entry.idle)
+      void this.drop(key, entry)
+    }
   }
 
   private async drop (key: string, entry: Entry): Promise<void> {

@@ -79,6 +79,8 @@ export class WebServer {
       maxJobBytes: config.MAX_JOB_BYTES,
       topicPrefix: config.TOPIC_PREFIX,
       logger: logger.child({ part: 'api' }),
+      // As the WebSocket proxy (mqttProxy.ts): the page's own origin and ALLOWED_ORIGINS.
+      origins: { allowed: config.ALLOWED_ORIGINS, loopbackOnly: false },
       access,
       throttle: access === undefined ? undefined : new LoginThrottle({ limits: loginLimitsOf(config) }),
       history: this.jobHistoryClient.history,
