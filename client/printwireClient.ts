@@ -81,8 +81,13 @@ interface Waiter {
   /** mqtt.js's id of the packet in its outgoing store, when known (to drop a publish the broker refuses). */
   messageId?: number
   cancelled: boolean
+  /** Published again after a reconnect: the broker had taken it once already. */
+  resent?: boolean
   cleanup: () => void
 }
+
+/** How long before a job published again is sent once more, when the broker answered that copy NO_RELAY. */
+const RESEND_AFTER_NO_RELAY_MS = 1000
 
 /** CONNACK return codes of MQTT 3.1.1 that mean "log in (again)": bad user name or password, not authorized. */
 const LOGIN_REFUSED_CODES = new Set([4, 5])
@@ -374,6 +379,12 @@ export class PrintwireClient {
     const routed = this.jobs.route(parsed.printerId, text)
     if (routed === null) return
     const { job, decision } = routed
+    if (decision.kind === 'failed' && decision.error.code === 'NO_RELAY' && job.extra.resent === true) {
+      // The broker took this job before the reconnect, so a relay session had it: a NO_RELAY for the copy sent to
+      // fetch a missed result (the relay's session not back yet) says nothing of the job. Ask again shortly.
+      setTimeout(() => { if (this.isWaiting(job) && this.connected && job.phase === 'published') this.publish(job) }, RESEND_AFTER_NO_RELAY_MS).unref?.()
+      return
+    }
     if (decision.kind === 'result') this.settle(job, decision.result)
     else if (decision.kind === 'failed') this.settle(job, decision.error)
     else callSafely(() => job.extra.onUpdate?.(decision.error))
@@ -404,7 +415,10 @@ export class PrintwireClient {
       }
     }
     for (const job of this.jobs.all()) {
-      if (job.phase === 'published' && !job.extra.cancelled) this.publish(job)
+      if (job.phase === 'published' && !job.extra.cancelled) {
+        job.extra.resent = true
+        this.publish(job)
+      }
     }
   }
 

@@ -325,6 +325,38 @@ describe('printwire/client, across reconnects', () => {
     expect(ids()).toEqual(['kept-1', 'cancelled-1', 'done-1', 'kept-1', 'fence'])
   })
 
+  it('does not take a NO_RELAY for a copy it sent again after a reconnect as the job\'s end: it asks again until the relay answers', async () => {
+    const broker = cleanup.add(await startBroker())
+    const relayOptions = { clientId: 'printwire-relay:stand-in:lobby', clean: false }
+    const relay = cleanup.add(await TestClient.connect(broker.mqttUrl, relayOptions))
+    await relay.subscribe('printers/lobby/jobs')
+    const proxy = await cuttableProxy(Number(new URL(broker.mqttUrl).port))
+    cleanup.defer(() => proxy.stop())
+    const pw = await client(proxy.url)
+    let settled = false
+    const result = pw.print('lobby', 'kept<p>', { id: 'probe-1' }).finally(() => { settled = true })
+    result.catch(() => {})
+    await relay.waitFor((m) => m.json?.id === 'probe-1', 10_000, 'the job')
+    // The relay's session goes (as while a restarted broker has not seen it yet): the copy sent after the
+    // reconnect is answered NO_RELAY by the broker.
+    await relay.stop()
+    const wipe = await TestClient.connect(broker.mqttUrl, { clientId: relayOptions.clientId, clean: true })
+    await wipe.stop()
+    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await watcher.subscribe('printers/lobby/errors')
+    proxy.cut()
+    proxy.restore()
+    await watcher.waitFor((m) => m.json?.code === 'NO_RELAY' && m.json?.jobId === 'probe-1', 10_000, 'NO_RELAY for the copy')
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect(settled).toBe(false)
+    // The relay's session is back: the next copy reaches it, and its answer settles the print.
+    const back = cleanup.add(await TestClient.connect(broker.mqttUrl, relayOptions))
+    await back.subscribe('printers/lobby/jobs')
+    await back.waitFor((m) => m.json?.id === 'probe-1', 10_000, 'the job asked again')
+    await back.publish('printers/lobby/responses', JSON.stringify({ jobId: 'probe-1', printerId: 'lobby', status: 'printed', bytes: 8, durationMs: 1, printer: {}, at: new Date().toISOString() }))
+    expect(await result).toMatchObject({ jobId: 'probe-1', status: 'printed' })
+  })
+
   it('still resolves when the broker (level persistence, same port) restarts while it waits', async () => {
     const env = { PERSISTENCE: 'level', DATA_DIR: await tempDir(cleanup), MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
     let broker = await startBroker(env)
