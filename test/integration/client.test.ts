@@ -12,6 +12,7 @@ import { decodeSecret } from '../../runtime/secretText.ts'
 import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
 import { startMosquitto } from '../../harness/mosquittoBroker.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
+import { startVenue } from '../../harness/venue.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../../harness/parts.ts'
 import { freePort } from '../../harness/ports.ts'
 import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
@@ -27,13 +28,8 @@ async function client (url: string, options: Parameters<typeof connect>[1] = {})
 
 /** A broker, a printer and a relay serving it as `lobby`, seen online. */
 async function system (): Promise<{ broker: StartedBroker, sim: BocaSimulator }> {
-  const broker = cleanup.add(await startBroker())
-  const sim = cleanup.add(await startPrinter())
-  const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
-  await watcher.subscribe('printers/lobby/status')
-  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup))))
-  await watcher.waitFor((m) => m.json?.state === 'online', 10_000, 'lobby online')
-  return { broker, sim }
+  const { broker, printer } = await startVenue(cleanup)
+  return { broker, sim: printer }
 }
 
 /** The rejection of `promise`, which must reject. */

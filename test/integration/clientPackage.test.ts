@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process'
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { TestClient } from '../../harness/mqttClient.ts'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
+import { startVenue } from '../../harness/venue.ts'
+import { Cleanup, tempDir } from '../../harness/parts.ts'
 import { ROOT } from '../../harness/processes.ts'
 
 const cleanup = new Cleanup()
@@ -56,12 +56,7 @@ describe('printwire/client from plain node', () => {
     const declarations = await readFile(path.join(ROOT, pkg.exports['./client']?.types ?? 'missing'), 'utf8')
     expect(declarations).toMatch(/export \{ connect, PrintwireClient/)
 
-    const broker = cleanup.add(await startBroker())
-    const sim = cleanup.add(await startPrinter())
-    const watcher = cleanup.add(await TestClient.connect(broker.mqttUrl))
-    await watcher.subscribe('printers/lobby/status')
-    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: sim }, await tempDir(cleanup))))
-    await watcher.waitFor((m) => m.json?.state === 'online', 10_000, 'lobby online')
+    const { broker, printer: sim } = await startVenue(cleanup)
 
     const app = await tempDir(cleanup, 'printwire-app-')
     await mkdir(path.join(app, 'node_modules'))

@@ -8,6 +8,7 @@
 import net from 'node:net'
 import { access } from 'node:fs/promises'
 import path from 'node:path'
+import { connectedClients } from '../../broker/aedes/internals.ts'
 import { afterEach, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
 import mqttPacket from 'mqtt-packet'
@@ -78,7 +79,7 @@ describe('queue counts at the broker go down again', () => {
     const before = await startRelay(env)
     await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
     await before.stop()
-    await expect.poll(() => (broker.broker.broker as unknown as { clients: Record<string, unknown> }).clients['printwire-relay:test-relay:lobby']).toBeUndefined()
+    await expect.poll(() => connectedClients(broker.broker.broker)['printwire-relay:test-relay:lobby']).toBeUndefined()
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'first', data: '<RC1,1>first<p>' }))
     // The second job, at QoS 2, fits (2 of 2) and is queued; its PUBLISH is sent again before PUBREC, as MQTT
     // says a publisher must when it did not see PUBREC.

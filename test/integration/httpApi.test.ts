@@ -8,48 +8,21 @@ import fc from 'fast-check'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
-import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../../harness/parts.ts'
-import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
+import { basicAuth, callApi, eventually, type Answer, type CallOptions } from '../../harness/httpApi.ts'
+import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
+import { startVenue, type Venue } from '../../harness/venue.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
 
-interface Answer { status: number, body: any, headers: Headers }
+const call = async (target: { httpUrl: string }, method: string, route: string, options?: CallOptions): Promise<Answer> => await callApi(target.httpUrl, method, route, options)
+const basic = (user: keyof typeof PASSWORDS): string => basicAuth(user, PASSWORDS[user])
+const venue = async (env: Record<string, string> = {}): Promise<Venue> => await startVenue(cleanup, env)
 
-async function call (broker: StartedBroker, method: string, route: string, options: { body?: string | Uint8Array, type?: string, auth?: string, headers?: Record<string, string> } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { ...options.headers }
-  if (options.type !== undefined) headers['content-type'] = options.type
-  if (options.auth !== undefined) headers.authorization = options.auth
-  const response = await fetch(`${broker.httpUrl}/api${route}`, { method, headers, ...(options.body === undefined ? {} : { body: options.body as BodyInit }) })
-  const text = await response.text()
-  let body: unknown
-  try { body = JSON.parse(text) } catch { body = text }
-  return { status: response.status, body, headers: response.headers }
-}
-
-const basic = (user: keyof typeof PASSWORDS): string => `Basic ${Buffer.from(`${user}:${PASSWORDS[user]}`).toString('base64')}`
-
-async function venue (env: Record<string, string> = {}): Promise<{ broker: StartedBroker, printer: BocaSimulator }> {
-  const broker = cleanup.add(await startBroker(env))
-  const printer = cleanup.add(await startPrinter())
-  const relayCredentials: Record<string, string> = env.AUTH_FILE === undefined ? {} : { MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] }
-  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: printer }, await tempDir(cleanup), relayCredentials)))
-  return { broker, printer }
-}
-
-async function securedVenue (): Promise<{ broker: StartedBroker, printer: BocaSimulator }> {
+async function securedVenue (): Promise<Venue> {
   const authFile = path.join(await tempDir(cleanup), 'auth.json')
   await writeTestUsers(authFile)
   return await venue({ AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1' })
-}
-
-async function eventually<T> (read: () => Promise<T>, done: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await read()
-    if (done(value) || Date.now() > deadline) return value
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
 }
 
 describe('HTTP API, anonymous broker', () => {
@@ -196,7 +169,7 @@ describe('HTTP API in Mosquitto mode (npm run web)', () => {
     const started = await mosquitto.start(authFile, dir, cleanup, { AUTH_FILE: authFile })
     const printer = cleanup.add(await startPrinter())
     cleanup.add(await startRelay(relayEnv(started.mqttUrl, { lobby: printer }, await tempDir(cleanup), { MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] })))
-    const web = { httpUrl: started.httpUrl } as StartedBroker
+    const web = { httpUrl: started.httpUrl }
     const printed = await eventually(async () => await call(web, 'POST', '/printers/lobby/jobs?wait=10', { body: '<RC1,1>mosquitto<p>', type: 'text/plain', auth: basic('alice'), headers: { 'idempotency-key': 'mq-1' } }), (a) => a.status !== 503)
     expect(printed).toMatchObject({ status: 200, body: { jobId: 'mq-1', status: 'printed' } })
     expect((await call(web, 'POST', '/printers/lobby/jobs', { body: 'x<p>', type: 'text/plain', auth: basic('bob') })).status).toBe(403)

@@ -7,8 +7,9 @@ import http from 'node:http'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
+import { basicAuth, callApi, eventually, type Answer, type CallOptions } from '../../harness/httpApi.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../../harness/parts.ts'
-import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
+import { startVenue, type Venue } from '../../harness/venue.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
 import { issueToken } from '../../access/tokens.ts'
 import { decodeSecret } from '../../runtime/secretText.ts'
@@ -16,40 +17,13 @@ import { decodeSecret } from '../../runtime/secretText.ts'
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
 
-interface Answer { status: number, body: any }
+const call = async (target: { httpUrl: string }, method: string, route: string, options?: CallOptions): Promise<Answer> => await callApi(target.httpUrl, method, route, options)
+const as = (user: keyof typeof PASSWORDS): string => basicAuth(user, PASSWORDS[user])
 
-async function call (broker: StartedBroker, method: string, route: string, options: { body?: string, type?: string, auth?: string, headers?: Record<string, string> } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { ...options.headers }
-  if (options.type !== undefined) headers['content-type'] = options.type
-  if (options.auth !== undefined) headers.authorization = options.auth
-  const response = await fetch(`${broker.httpUrl}/api${route}`, { method, headers, ...(options.body === undefined ? {} : { body: options.body }) })
-  const text = await response.text()
-  let body: unknown
-  try { body = JSON.parse(text) } catch { body = text }
-  return { status: response.status, body }
-}
-
-const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`
-const as = (user: keyof typeof PASSWORDS): string => basic(user, PASSWORDS[user])
-
-async function securedVenue (env: Record<string, string> = {}): Promise<{ broker: StartedBroker, printer: BocaSimulator }> {
+async function securedVenue (env: Record<string, string> = {}): Promise<Venue> {
   const authFile = path.join(await tempDir(cleanup), 'auth.json')
   await writeTestUsers(authFile)
-  const broker = cleanup.add(await startBroker({ AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1', ...env }))
-  const printer = cleanup.add(await startPrinter())
-  cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { lobby: printer }, await tempDir(cleanup), { MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] })))
-  // The relay is up (lobby online) before a test's first job: otherwise that job is answered NO_RELAY.
-  await eventually(async () => await call(broker, 'GET', '/printers', { auth: as('ops') }), (a) => Array.isArray(a.body) && a.body.some((p: { state?: string }) => p.state === 'online'))
-  return { broker, printer }
-}
-
-async function eventually<T> (read: () => Promise<T>, done: (value: T) => boolean, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const value = await read()
-    if (done(value) || Date.now() > deadline) return value
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
+  return await startVenue(cleanup, { AUTH_FILE: authFile, LISTEN_HOST: '127.0.0.1', ...env })
 }
 
 function connectedClients (broker: StartedBroker): number {
@@ -77,10 +51,10 @@ describe('HTTP API abuse', () => {
     const issued = await call(broker, 'POST', '/tokens', { body: JSON.stringify({ printers: ['lobby'], ttlSeconds: 600 }), type: 'application/json', auth: as('alice') })
     expect(issued.status).toBe(201)
     const token = issued.body.token as string
-    expect((await call(broker, 'GET', '/printers', { auth: basic('page-0', token) })).status).toBe(200)
+    expect((await call(broker, 'GET', '/printers', { auth: basicAuth('page-0', token) })).status).toBe(200)
     const before = connectedClients(broker)
     // One token, 20 made-up user names: the same caller, so the same one connection.
-    for (let i = 1; i <= 20; i++) expect((await call(broker, 'GET', '/printers', { auth: basic(`page-${i}`, token) })).status).toBe(200)
+    for (let i = 1; i <= 20; i++) expect((await call(broker, 'GET', '/printers', { auth: basicAuth(`page-${i}`, token) })).status).toBe(200)
     expect(connectedClients(broker)).toBe(before)
     // alice mints many distinct tokens, each used once: the idle connections kept stay bounded.
     const { MAX_IDLE_CONNECTIONS } = await import('../../web/api/callerConnections.ts')
@@ -134,7 +108,7 @@ describe('HTTP API abuse', () => {
     expect(String(blocked.body.message)).toMatch(/too many/)
     // A third forged one, with a user name: the address has used its failures, for every user.
     const forged = `${version as string}.${body as string}.${Buffer.from('forged-signature-x-padding-padding').toString('base64url')}`
-    expect((await call(broker, 'GET', '/printers', { auth: basic('guess', forged) })).status).toBe(401)
+    expect((await call(broker, 'GET', '/printers', { auth: basicAuth('guess', forged) })).status).toBe(401)
     expect(String((await call(broker, 'GET', '/printers', { auth: as('alice') })).body.message)).toMatch(/too many/)
   })
 
@@ -189,7 +163,7 @@ describe('HTTP API abuse', () => {
     // Signed with the right secret, but claiming bar for alice (who only has lobby): her rights are checked at each use.
     expect((await call(broker, 'POST', '/printers/bar/jobs', { body: 'x<p>', type: 'text/plain', auth: `Bearer ${mint({ printers: ['bar'], issuer: { ...alice, printers: ['bar'] } })}` })).status).toBe(401)
     // A token given as a Basic password is a token: it may not ask for another, with any user name.
-    const asBasic = await call(broker, 'POST', '/tokens', { body: JSON.stringify({ printers: ['lobby'], ttlSeconds: 86_400 }), type: 'application/json', auth: basic('alice', mint({})) })
+    const asBasic = await call(broker, 'POST', '/tokens', { body: JSON.stringify({ printers: ['lobby'], ttlSeconds: 86_400 }), type: 'application/json', auth: basicAuth('alice', mint({})) })
     expect(asBasic).toMatchObject({ status: 403, body: { code: 'FORBIDDEN' } })
     expect(JSON.stringify(asBasic.body)).not.toContain('token:')
     await eventually(async () => printer.tickets.length, (n) => n >= 1)

@@ -3,6 +3,7 @@
  * answered at once on `errors` and not kept, so a relay started later prints nothing; a relay that is away but
  * whose session exists still gets it. (Mosquitto cannot answer this: README "NO_RELAY and Mosquitto".)
  */
+import { connectedClients } from '../../broker/aedes/internals.ts'
 import { afterEach, describe, expect, it } from 'vitest'
 import mqtt from 'mqtt'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
@@ -52,7 +53,7 @@ describe('NO_RELAY (embedded broker)', () => {
     const first = await startRelay(env)
     await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.state === 'online')
     await first.stop()
-    await expect.poll(() => (broker.broker.broker as unknown as { clients: Record<string, unknown> }).clients['printwire-relay:test-relay:lobby']).toBeUndefined()
+    await expect.poll(() => connectedClients(broker.broker.broker)['printwire-relay:test-relay:lobby']).toBeUndefined()
     await client.publish('printers/lobby/jobs', JSON.stringify({ id: 'away-1', data: '<RC1,1>away-1<p>' }))
     await client.publish('printers/lobby/jobs', '<RC1,1>away-raw<p>')
     cleanup.add(await startRelay(env))
