@@ -87,9 +87,18 @@ async function printers (deps: ApiServiceDeps, caller: Caller): Promise<PrinterS
   return await deps.connections.with(caller.login, async (client) => {
     // The broker sends the retained statuses just after the subscription: gather them until they stop coming.
     await new Promise<void>((resolve) => {
-      let timer = setTimeout(resolve, STATUS_SETTLE_MS)
-      const stop = client.on('printers', () => { clearTimeout(timer); timer = setTimeout(() => { stop(); resolve() }, STATUS_SETTLE_MS) })
-      setTimeout(() => { stop(); clearTimeout(timer); resolve() }, STATUS_SETTLE_MS * 4).unref()
+      const finish = (): void => {
+        clearTimeout(quiet)
+        clearTimeout(cap)
+        stopListening()
+        resolve()
+      }
+      let quiet = setTimeout(finish, STATUS_SETTLE_MS)
+      const cap = setTimeout(finish, STATUS_SETTLE_MS * 4)
+      const stopListening = client.on('printers', () => {
+        clearTimeout(quiet)
+        quiet = setTimeout(finish, STATUS_SETTLE_MS)
+      })
     })
     return client.printers() as PrinterStatusMessage[]
   })
