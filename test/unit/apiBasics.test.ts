@@ -58,7 +58,7 @@ describe('a job request made into the envelope that is published', () => {
 
   it('keeps an envelope with its id as it is', () => {
     const body = '{"id":"t-1","data":"<p>","copies":2}'
-    expect(prepared('application/json; charset=utf-8', body)).toEqual({ jobId: 't-1', payload: Buffer.from(body) })
+    expect(prepared('application/json; charset=utf-8', body)).toEqual({ jobId: 't-1', payload: Buffer.from(body), parsed: parseJob(Buffer.from(body), MAX) })
   })
 
   it('gives an envelope without an id the Idempotency-Key, or a fresh one', () => {
@@ -99,6 +99,8 @@ describe('a job request made into the envelope that is published', () => {
         try {
           const job = prepareJob({ contentType, body: Buffer.from(body), idempotencyKey: key, maxJobBytes: MAX })
           expect(parseJob(job.payload, MAX).id).toBe(job.jobId)
+          // What is sent is what is published: the job as checked, not parsed again.
+          expect(job.parsed).toEqual(parseJob(job.payload, MAX))
         } catch (error) {
           expect(error).toBeInstanceOf(PrintwireError)
         }

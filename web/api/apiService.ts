@@ -8,7 +8,7 @@ import type { AccessControl } from '../../access/accessControl.ts'
 import type { LoginThrottle } from '../../access/loginThrottle.ts'
 import { isTokenShaped, throttleNameFor } from '../../access/tokens.ts'
 import type { JobHistoryReader, JobRecord } from '../../protocol/jobHistory.ts'
-import { parseJob, PrintwireError, responsesTopic, type JobResult, type PrinterStatusMessage } from '../../protocol/index.ts'
+import { PrintwireError, responsesTopic, type JobResult, type PrinterStatusMessage } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
 import type { OriginPolicy } from '../../runtime/originCheck.ts'
 import type { ApiCaller, ApiDeps } from './apiRouter.ts'
@@ -160,7 +160,7 @@ async function submit (deps: ApiServiceDeps, caller: Caller, printerId: string, 
   if (caller.principal !== undefined && deps.access?.mayPublish(caller.principal, `${deps.topicPrefix}/${printerId}/jobs`) !== true) {
     throw new PrintwireError('FORBIDDEN', `not allowed to print on ${printerId}`, { printerId })
   }
-  const parsed = parseJob(job.payload, deps.maxJobBytes)
+  const parsed = job.parsed
   const options = { id: job.jobId, copies: parsed.copies, ...(parsed.expiresAt === undefined ? {} : { expiresAt: new Date(parsed.expiresAt).toISOString() }) }
   return await deps.connections.with(caller.login, async (client) => {
     if (waitMs !== undefined) return await client.print(printerId, parsed.data, { ...options, timeoutMs: waitMs })

@@ -5,7 +5,7 @@
  * `Idempotency-Key` is the job id; given with an envelope that has another id, the request is refused.
  */
 import { randomUUID } from 'node:crypto'
-import { JOB_ID_PATTERN, parseJob, PrintwireError } from '../../protocol/index.ts'
+import { JOB_ID_PATTERN, parseJob, PrintwireError, type ParsedJob } from '../../protocol/index.ts'
 
 export interface JobRequest {
   /** The Content-Type header, parameters included. */
@@ -19,6 +19,8 @@ export interface PreparedJob {
   jobId: string
   /** The envelope to publish on the printer's jobs topic. */
   payload: Buffer
+  /** The job as checked here (its data, copies and expiry), so that it is not parsed again to be sent. */
+  parsed: ParsedJob
 }
 
 const RAW_TYPES = new Set(['application/octet-stream', 'text/plain'])
@@ -42,9 +44,9 @@ function prepareEnvelope (request: JobRequest, key: string | undefined): Prepare
     throw new PrintwireError('INVALID_ARGUMENT', `Idempotency-Key "${key}" and the envelope's id "${job.id}" differ: give one, or the same`)
   }
   const jobId = job.id ?? key ?? randomUUID()
-  if (job.id !== undefined) return { jobId, payload: request.body }
+  if (job.id !== undefined) return { jobId, payload: request.body, parsed: job }
   const envelope = JSON.parse(request.body.toString('utf8')) as Record<string, unknown>
-  return { jobId, payload: Buffer.from(JSON.stringify({ ...envelope, id: jobId })) }
+  return { jobId, payload: Buffer.from(JSON.stringify({ ...envelope, id: jobId })), parsed: { ...job, id: jobId } }
 }
 
 function prepareRaw (request: JobRequest, key: string | undefined): PreparedJob {
@@ -53,5 +55,9 @@ function prepareRaw (request: JobRequest, key: string | undefined): PreparedJob 
     throw new PrintwireError('JOB_TOO_LARGE', `the job is ${request.body.length} bytes; the limit is ${request.maxJobBytes} bytes`)
   }
   const jobId = key ?? randomUUID()
-  return { jobId, payload: Buffer.from(JSON.stringify({ id: jobId, data: request.body.toString('base64'), encoding: 'base64' })) }
+  return {
+    jobId,
+    payload: Buffer.from(JSON.stringify({ id: jobId, data: request.body.toString('base64'), encoding: 'base64' })),
+    parsed: { kind: 'envelope', id: jobId, data: request.body, copies: 1 }
+  }
 }
