@@ -23,10 +23,11 @@ RUN npm run build:page
 # Mount points of docker-compose.yml's volumes: a new named volume takes its mount point's owner.
 # /printwire-auth belongs to uid 1883, the eclipse-mosquitto image's mosquitto user, who must read the
 # 0600 password and ACL files written there; the relay's state, the ticket dumps and the embedded broker's
-# data (`npm run broker`) to `node`, the user every part runs as. The sources stay root's, read-only.
-RUN mkdir -p /printwire-auth /var/lib/printwire/state /var/lib/printwire/tickets /var/lib/printwire/data \
- && chown 1883:1883 /printwire-auth \
- && chown -R node:node /var/lib/printwire
+# data (`npm run broker`) to `node`, the user every part runs as but the web server: it reads the users file
+# there too, so it runs as 1883 and keeps its data in /var/lib/printwire/web. The sources stay root's, read-only.
+RUN mkdir -p /printwire-auth /var/lib/printwire/state /var/lib/printwire/tickets /var/lib/printwire/data /var/lib/printwire/web \
+ && chown -R node:node /var/lib/printwire \
+ && chown 1883:1883 /printwire-auth /var/lib/printwire/web
 
 USER node
 ENV STATE_DIR=/var/lib/printwire/state \

@@ -25,11 +25,11 @@
  * persistent (a token's session is its holder's, not its issuer's: the issuer's own ids stay closed to it).
  */
 import type { Aedes, AedesOptions, AuthenticateError, Client, PublishPacket } from 'aedes'
-import type { AccessControl } from '../access/accessControl.ts'
+import type { AccessControl, LoginResult } from '../access/accessControl.ts'
 import { connectedClients, willOf } from './aedes/internals.ts'
 import { filtersOverlap } from '../access/policy.ts'
 import { anyPrinterTopic, cancelTopic, jobsTopic, LEGACY_RELAY_CLIENT_ID_PREFIX, legacyRelayReadings, parseRelayClientId, PrintwireError } from '../protocol/index.ts'
-import type { LoginThrottle } from '../access/loginThrottle.ts'
+import type { LoginThrottle, ThrottledLoginResult } from '../access/loginThrottle.ts'
 import { isTokenPrincipal, isTokenShaped, parseTokenPrincipal, throttleNameFor } from '../access/tokens.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { clipForLog } from '../runtime/logText.ts'
@@ -54,6 +54,7 @@ export class AccessHooks {
   private readonly owners: Claims
   private readonly relays: Claims
   private readonly throttle: LoginThrottle
+  private readonly isInProcess: (conn: object) => boolean
   private readonly logger: Logger
   private aedes: Aedes | undefined
   private live: LiveClients | undefined
@@ -67,11 +68,12 @@ export class AccessHooks {
   private readonly expiries = new WeakMap<Client, number>()
   private readonly expiryTimers = new WeakMap<Client, NodeJS.Timeout>()
 
-  constructor (deps: { access: AccessControl, owners: Claims, relays: Claims, throttle: LoginThrottle, logger: Logger }) {
+  constructor (deps: { access: AccessControl, owners: Claims, relays: Claims, throttle: LoginThrottle, isInProcess?: (conn: object) => boolean, logger: Logger }) {
     this.access = deps.access
     this.owners = deps.owners
     this.relays = deps.relays
     this.throttle = deps.throttle
+    this.isInProcess = deps.isInProcess ?? (() => false)
     this.logger = deps.logger
   }
 
@@ -98,11 +100,14 @@ export class AccessHooks {
     // Past its wrong passwords, an address is refused (NOT_AUTHORIZED) without a password check: access/loginThrottle.ts.
     const token = password !== undefined && isTokenShaped(password)
     let tokenDetail: Record<string, unknown> = {}
-    this.throttle.attempt(throttleNameFor(username, password), password, remoteAddressOf(client), async () => {
+    const login = async (): Promise<LoginResult> => {
       const result = await this.access.login(username, password, client.id)
       if (token) tokenDetail = { token: result.tokenRefusal ?? 'valid', ...(result.principal === undefined ? {} : { as: clipForLog(result.principal) }) }
       return result
-    }).then(async (result) => {
+    }
+    // In-process connections (the HTTP API: BrokerCore.connectInProcess) were throttled by the API, per caller address.
+    const attempt: Promise<ThrottledLoginResult> = this.isInProcess(client.conn) ? login() : this.throttle.attempt(throttleNameFor(username, password), password, remoteAddressOf(client), login)
+    attempt.then(async (result) => {
       const principal = result.principal ?? username
       if (!result.ok || principal === undefined) {
         const limit = result.limit === undefined ? {} : { limit: result.limit, retryAfterMs: result.retryAfterMs }

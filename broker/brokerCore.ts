@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream'
 import { Aedes } from 'aedes'
 import type { AccessControl } from '../access/accessControl.ts'
 import { LoginThrottle, loginLimitsOf } from '../access/loginThrottle.ts'
+import { duplexPair } from '../runtime/duplexPair.ts'
 import { PartStack } from '../runtime/lifecycle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { clipForLog } from '../runtime/logText.ts'
@@ -36,6 +37,8 @@ export class BrokerCore {
   private readonly deps: BrokerCoreDeps
   private readonly parts: PartStack
   private started: Aedes | undefined
+  /** The broker's ends of in-process connections (connectInProcess). */
+  private readonly inProcess = new WeakSet<object>()
 
   constructor (deps: BrokerCoreDeps) {
     this.deps = deps
@@ -53,6 +56,19 @@ export class BrokerCore {
     this.aedes.handle(stream, req)
   }
 
+  /**
+   * A connection from this process (the HTTP API acting as its callers): the client's end of an in-memory
+   * stream. Its log-ins skip the log-in backoff, which counts by address: the API has already passed each
+   * caller through it from the caller's own address, and another local client's wrong passwords must not lock
+   * every HTTP caller out.
+   */
+  connectInProcess (): Duplex {
+    const [client, server] = duplexPair()
+    this.inProcess.add(server)
+    this.aedes.handle(server)
+    return client
+  }
+
   async start (): Promise<void> {
     await this.parts.build(() => this.build())
   }
@@ -66,7 +82,7 @@ export class BrokerCore {
     const { config, logger, persistence, access } = this.deps
     const hooks = access === undefined
       ? undefined
-      : new AccessHooks({ access, owners: persistence.owners, relays: persistence.printerRelays, throttle: this.deps.throttle ?? new LoginThrottle({ limits: loginLimitsOf(config) }), logger })
+      : new AccessHooks({ access, owners: persistence.owners, relays: persistence.printerRelays, throttle: this.deps.throttle ?? new LoginThrottle({ limits: loginLimitsOf(config) }), isInProcess: (conn) => this.inProcess.has(conn), logger })
     const accessHooks = hooks?.hooks()
     const aedes = await Aedes.createBroker({
       heartbeatInterval: config.HEARTBEAT_INTERVAL_MS,

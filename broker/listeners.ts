@@ -18,7 +18,7 @@ import { originVerifier } from '../runtime/originCheck.ts'
 import { closeServer, listen } from '../runtime/servers.ts'
 import type { TlsFiles } from '../runtime/tls.ts'
 import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
-import { PacketSizeGuard } from './packetSizeGuard.ts'
+import { PacketSizeGuard } from '../runtime/packetSizeGuard.ts'
 
 export interface BrokerListenersDeps {
   config: BrokerConfig

@@ -105,8 +105,14 @@ export class PrintwireBroker {
       ? undefined
       : await parts.start('users', new AccessControl({ file: config.AUTH_FILE, topicPrefix: config.TOPIC_PREFIX, logger, tokenSecret: tokens?.secret }))
     const throttle = new LoginThrottle({ limits: loginLimitsOf(config) })
-    // The HTTP API logs in over MQTT as its callers, to this broker's plain MQTT listener.
-    const connections = new CallerConnections({ brokerUrl: () => `mqtt://${loopbackFor(plainMqttHost(config))}:${this.mqttPort}`, topicPrefix: config.TOPIC_PREFIX, broker: 'printwire', logger })
+    // The HTTP API logs in over MQTT as its callers, in process (core is made below, before any request).
+    const connections = new CallerConnections({
+      brokerUrl: () => `mqtt://${loopbackFor(plainMqttHost(config))}:${this.mqttPort} (in process)`,
+      transportFor: () => () => core.connectInProcess(),
+      topicPrefix: config.TOPIC_PREFIX,
+      broker: 'printwire',
+      logger
+    })
     const api = createApiRouter(apiService({ maxJobBytes: config.MAX_JOB_BYTES, topicPrefix: config.TOPIC_PREFIX, logger: logger.child({ part: 'api' }), origins: { allowed: config.ALLOWED_ORIGINS, loopbackOnly: listenHost(config) === '127.0.0.1' }, access, throttle, history: persistence.jobHistory, connections }))
     const app = await loadPageApp({ config, logger, api })
     const core = new BrokerCore({ config, logger, persistence, access, throttle })

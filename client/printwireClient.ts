@@ -13,7 +13,7 @@
  *   reads the printer's retained status before publishing, and refuses without publishing when no relay
  *   serves it (no status, or `offline`).
  */
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import mqtt, { type IClientOptions, type IStream, type MqttClient } from 'mqtt'
 import { PrintwireError } from '../protocol/errorCodes.ts'
 import type { JobErrorMessage, JobResult } from '../protocol/payloads.ts'
 import { JOB_ID_PATTERN } from '../protocol/limits.ts'
@@ -40,6 +40,11 @@ export interface ConnectOptions {
   connectTimeoutMs?: number
   /** MQTT keepalive; 30 s by default. */
   keepaliveSeconds?: number
+  /**
+   * For a program that runs the broker in its own process: makes a new transport (a duplex stream to the broker)
+   * for each connection attempt, instead of connecting to `url` (then only named in messages).
+   */
+  transport?: () => IStream
 }
 
 export interface PrintOptions {
@@ -138,7 +143,8 @@ export class PrintwireClient {
     if (!TOPIC_PREFIX_PATTERN.test(this.topicPrefix)) throw new PrintwireError('INVALID_ARGUMENT', `topic prefix "${this.topicPrefix}" must be MQTT topic levels without wildcards`)
     let client: MqttClient
     try {
-      client = mqtt.connect(this.url, this.mqttOptions())
+      const transport = this.options.transport
+      client = transport === undefined ? mqtt.connect(this.url, this.mqttOptions()) : new mqtt.MqttClient(() => transport(), this.mqttOptions())
     } catch (error) {
       // Not a broker URL (no protocol, an unknown one): mqtt.js throws at once.
       throw new PrintwireError('INVALID_ARGUMENT', `cannot connect to the broker at ${this.url}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })

@@ -15,6 +15,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { runMosquitto, type MosquittoBroker } from '../../harness/mosquittoBroker.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
+import { basicAuth, callApi } from '../../harness/httpApi.ts'
 import { Cleanup, tempDir } from '../../harness/parts.ts'
 import { freePort } from '../../harness/ports.ts'
 import { PartProcess, ROOT } from '../../harness/processes.ts'
@@ -349,6 +350,14 @@ describe('docker-compose.yml, run as local processes', () => {
     const browser = cleanup.add(await TestClient.connect(`ws://127.0.0.1:${webPort}/mqtt`, { username: demoEnv.MQTT_USERNAME ?? '', password: demoEnv.MQTT_PASSWORD ?? '' }))
     await browser.subscribe('server/time')
     expect(Date.parse((await browser.waitFor((m) => m.topic === 'server/time', 10_000, 'server/time')).text)).not.toBeNaN()
+    // The HTTP API checks the users file it mounts, and issues a browser token that logs in through /mqtt.
+    const demoAuth = basicAuth(demoEnv.MQTT_USERNAME ?? '', demoEnv.MQTT_PASSWORD ?? '')
+    expect((await callApi(`http://127.0.0.1:${webPort}`, 'GET', '/jobs/no-such-job', { auth: demoAuth })).status).toBe(404)
+    const issued = await callApi(`http://127.0.0.1:${webPort}`, 'POST', '/tokens', { body: JSON.stringify({ printers: ['demo'], ttlSeconds: 60 }), type: 'application/json', auth: demoAuth })
+    expect(issued.status).toBe(201)
+    const tokenPage = cleanup.add(await TestClient.connect(`ws://127.0.0.1:${webPort}/mqtt`, { username: 'page', password: String(issued.body?.token) }))
+    await tokenPage.subscribe('printers/demo/status')
+    expect((await tokenPage.waitFor((m) => m.topic === 'printers/demo/status', 10_000, 'demo status')).json?.state).toBe('online')
 
     // The ticket at the printer, byte for byte, in its dump directory (written by the time it has stopped).
     const printer = parts.get('printer')

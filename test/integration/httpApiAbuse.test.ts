@@ -170,11 +170,10 @@ describe('HTTP API abuse', () => {
     expect(printer.tickets).toHaveLength(1)
   })
 
-  // OPEN (not fixed in this review): the API logs its callers in to its own broker over TCP from 127.0.0.1, so the
-  // MQTT log-in throttle counts them under that one address: wrong MQTT passwords from any other local process (or a
-  // reverse proxy on the same host in front of /mqtt) block every HTTP caller, whatever address they come from.
-  // `it.fails` documents today's behaviour; when it is fixed this fails: make it a plain `it`.
-  it.fails('OPEN: lets a caller in over HTTP when other clients failed MQTT log-ins from the address the API connects from', async () => {
+  // The API once logged its callers in to its own broker over TCP from 127.0.0.1, so the MQTT log-in throttle
+  // counted them under that one address: wrong MQTT passwords from any other local process (or a reverse proxy on
+  // the same host in front of /mqtt) blocked every HTTP caller. Its connections are now in process.
+  it('lets a caller in over HTTP when other clients failed MQTT log-ins from the address the API connects from', async () => {
     const { broker } = await securedVenue({ LOGIN_FAILURES_PER_ADDRESS: '3', LOGIN_FAILURES_PER_USER_ADDRESS: '2' })
     for (let i = 0; i < 3; i++) {
       const refused = await TestClient.connect(broker.mqttUrl, { username: `guess-${i}`, password: 'wrong', reconnectPeriod: 0 }).then((c) => { cleanup.add(c); return 0 }, (e: unknown) => (e as { code?: number }).code)

@@ -94,6 +94,24 @@ describe('web server for an external broker', () => {
     expect(() => loadWebServerConfig({ MAX_JOB_BYTES: '0' })).toThrow(/MAX_JOB_BYTES/)
   })
 
+  it('refuses to start with AUTH_FILE unless MQTT_USERNAME is an admin of it, naming both, and with a TOKEN_SECRET that is not one', async () => {
+    const dir = await tempDir(cleanup)
+    const authFile = path.join(dir, 'auth.json')
+    await writeTestUsers(authFile)
+    const broker = cleanup.add(await startBroker({}))
+    const env = { BROKER_WS_URL: broker.wsUrl, MQTT_URL: broker.mqttUrl, AUTH_FILE: authFile }
+    for (const who of [{ MQTT_USERNAME: 'alice', MQTT_PASSWORD: PASSWORDS.alice }, {}]) {
+      const config = loadWebServerConfig({ PORT: '0', LISTEN_HOST: '127.0.0.1', DATA_DIR: dir, ...env, ...who })
+      const web = new WebServer({ config, logger: silentLogger() })
+      await expect(web.start()).rejects.toMatchObject({ code: 'INVALID_CONFIG', message: expect.stringMatching(/MQTT_USERNAME must be an admin of AUTH_FILE/) })
+    }
+    expect(() => loadWebServerConfig({ ...env, TOKEN_SECRET: 'secret' })).toThrow(/TOKEN_SECRET: must be at least 32 random bytes/)
+    expect(() => loadWebServerConfig({ ...env, TOKEN_SECRET: 'secret' })).not.toThrow(/secret"/)
+    // An admin: it starts, and makes the token secret once in DATA_DIR, readable by its owner only.
+    await startWebServer({ ...env, MQTT_USERNAME: 'ops', MQTT_PASSWORD: PASSWORDS.ops, DATA_DIR: dir })
+    expect((await stat(path.join(dir, 'token-secret'))).mode & 0o777).toBe(0o600)
+  })
+
   it('takes TOPIC_PREFIX (the broker\'s), `printers` by default', () => {
     expect(loadWebServerConfig({}).TOPIC_PREFIX).toBe('printers')
     expect(loadWebServerConfig({ TOPIC_PREFIX: 'venue/printers' }).TOPIC_PREFIX).toBe('venue/printers')

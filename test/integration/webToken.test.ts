@@ -2,7 +2,7 @@
  * The print page with a browser token in its address (`/#token=…`, SPEC "Browser tokens"), in real Chromium on
  * the embedded broker: it logs in with the token without asking, shows and prints on the token's printers only,
  * takes the token out of the address, never sends it to the server over HTTP (nor does the broker log it), keeps
- * it for the tab, and asks for a log-in once the token has expired.
+ * it for the tab, and asks for a log-in once the token has expired. On Mosquitto the web server checks the token.
  */
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -118,18 +118,33 @@ describe('the print page with a token', () => {
 })
 
 describe('the print page with a token on Mosquitto', () => {
-  it('is refused (Mosquitto\'s password_file cannot check a token), and asks for a log-in, saying why', async () => {
+  it('logs in with #token=… through the web server (which checks tokens for Mosquitto) and prints on its printers only', async () => {
     const mosquitto = BROKER_TARGETS.find((target) => target.name === 'Mosquitto')
     if (mosquitto === undefined) throw new Error('no Mosquitto target')
     const dir = await tempDir(cleanup)
     await writeTestUsers(`${dir}/auth.json`)
-    const urls = await mosquitto.start(`${dir}/auth.json`, dir, cleanup)
+    const urls = await mosquitto.start(`${dir}/auth.json`, dir, cleanup, { AUTH_FILE: `${dir}/auth.json`, TOKEN_SECRET: SECRET_TEXT })
+    const printer = cleanup.add(await startPrinter())
+    cleanup.add(await startRelay(relayEnv(urls.mqttUrl, { lobby: printer }, await tempDir(cleanup), { RELAY_ID: 'm', MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] })))
     const { token } = issueToken(SECRET, OPS, { printers: ['lobby'], ttlSeconds: 600 }, Date.now())
     const { page, errors } = await openTab()
     await page.goto(`${urls.httpUrl}/#token=${token}`)
-    await expect.poll(() => page.getByRole('region', { name: 'Log in' }).isVisible(), { timeout: WAIT_MS }).toBe(true)
-    expect(await page.locator('#login-error').textContent()).toMatch(/token: it has expired or is not valid/)
-    expect(page.url()).toBe(`${urls.httpUrl}/`)
+    await expect.poll(() => page.getByRole('status').getAttribute('data-state'), { timeout: WAIT_MS }).toBe('connected')
+    expect(await page.locator('#session-user').textContent()).toBe('Printing with a token')
+    await expect.poll(() => page.locator('#printer option[value="lobby"]').count(), { timeout: WAIT_MS }).toBe(1)
+    await page.getByRole('combobox', { name: 'Printer' }).selectOption('lobby')
+    const ticket = '<RC10,10>printed with a token on Mosquitto<p>'
+    await page.getByRole('textbox', { name: 'Ticket (FGL)' }).fill(ticket)
+    await page.getByRole('button', { name: 'Print' }).click()
+    await expect.poll(() => page.locator('#job-log tbody tr').first().getAttribute('data-status'), { timeout: WAIT_MS }).toBe('printed')
+    expect(printer.tickets.map((t) => t.bytes.toString('utf8'))).toEqual([ticket])
+
+    // A token of another secret is refused by the web server, and the page asks for a log-in, saying why.
+    const { page: other } = await openTab()
+    const { token: foreign } = issueToken(decodeSecret('Zq1w2E3r4T5y6U7i8O9p0AaSsDdFfGgHhJjKkLlMmNn') as Buffer, OPS, { printers: ['lobby'], ttlSeconds: 600 }, Date.now())
+    await other.goto(`${urls.httpUrl}/#token=${foreign}`)
+    await expect.poll(() => other.getByRole('region', { name: 'Log in' }).isVisible(), { timeout: WAIT_MS }).toBe(true)
+    expect(await other.locator('#login-error').textContent()).toMatch(/token: it has expired or is not valid/)
     expect(errors).toEqual([])
   })
 })

@@ -32,7 +32,7 @@ const PARTS: Record<string, { schema: z.ZodObject, env: Record<string, string>, 
   web: {
     schema: webServerConfigSchema,
     env: {},
-    shared: ['PORT', 'LISTEN_HOST', 'TLS_CERT', 'TLS_KEY', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER', 'AUTH_FILE', ...LOGIN_LIMIT_FIELDS]
+    shared: ['PORT', 'LISTEN_HOST', 'TLS_CERT', 'TLS_KEY', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER', 'AUTH_FILE', 'TOKEN_SECRET', ...LOGIN_LIMIT_FIELDS]
   },
   'printer-sim': { schema: printerSimEnvSchema, env: {}, shared: [] }
 }

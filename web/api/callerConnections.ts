@@ -1,11 +1,12 @@
 /**
  * The HTTP API acts over MQTT as its caller: one client-library connection per set of credentials, logged in
  * with the caller's own user name and password (or token), so that the broker applies to it exactly the grants
- * it applies to MQTT, and the job history names the caller. Connections are kept while used and closed after
+ * it applies to MQTT, and the job history names the caller. With the embedded broker the connection is in
+ * process (no socket, and not behind the broker's per-address log-in backoff: the API throttles each request). Connections are kept while used and closed after
  * IDLE_MS without a request.
  */
 import { createHash } from 'node:crypto'
-import { connect, type PrintwireClient } from '../../client/index.ts'
+import { connect, type ConnectOptions, type PrintwireClient } from '../../client/index.ts'
 import type { BrokerKind } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
 
@@ -32,6 +33,11 @@ export function loginKey (login: CallerLogin): string {
 export interface CallerConnectionsDeps {
   /** The broker's MQTT URL, read when a connection is opened. */
   brokerUrl: () => string
+  /**
+   * A caller's transport to the broker inside this process, when it has one (the embedded broker's
+   * connectInProcess; in Mosquitto mode, the token gateway for a token): otherwise `brokerUrl` over the network.
+   */
+  transportFor?: (login: CallerLogin) => ConnectOptions['transport']
   topicPrefix: string
   broker: BrokerKind
   logger: Logger
@@ -90,7 +96,8 @@ export class CallerConnections {
     }
     this.dropIdleBeyond(MAX_IDLE_CONNECTIONS - 1)
     const { brokerUrl, topicPrefix, broker } = this.deps
-    const client = connect(brokerUrl(), { ...login, topicPrefix, broker, reconnectPeriodMs: 500 })
+    const transport = this.deps.transportFor?.(login)
+    const client = connect(brokerUrl(), { ...login, topicPrefix, broker, reconnectPeriodMs: 500, ...(transport === undefined ? {} : { transport }) })
     const entry: Entry = { client, users: 0, idle: undefined }
     this.entries.set(key, entry)
     client.catch(() => { if (this.entries.get(key) === entry) this.entries.delete(key) })

@@ -24,7 +24,12 @@ export const webServerConfigSchema = z.object({
    * The HTTP API (`/api`): the users of the broker's AUTH_FILE (the file `mosquitto-export` was run on) log in
    * with HTTP Basic, through the same log-in backoff as the broker's; the API then acts over MQTT_URL as them.
    */
-  ...pickFields('AUTH_FILE', ...LOGIN_LIMIT_FIELDS)
+  ...pickFields('AUTH_FILE', ...LOGIN_LIMIT_FIELDS),
+  /**
+   * Browser tokens (SPEC "Browser tokens"), with AUTH_FILE: issued by `POST /api/tokens` and checked by this server
+   * (Mosquitto cannot), signed with TOKEN_SECRET or a secret made once in DATA_DIR.
+   */
+  ...pickFields('TOKEN_SECRET')
 }).superRefine((config, ctx) => {
   checkTlsPair(config, ctx)
   checkLoginLimits(config, ctx)

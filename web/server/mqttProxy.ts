@@ -1,27 +1,26 @@
 /**
- * `/mqtt` on the web server, passed through to the broker's own WebSocket listener: the page connects to
- * the origin it came from whichever broker runs behind (the same page works with the embedded broker and
- * with Mosquitto, and over HTTPS without mixed content). Frames are relayed as they are, both ways; the
- * broker does the authentication. Either side closing closes the other. Pages of other origins are refused
- * before the upgrade, as by the embedded broker (runtime/originCheck.ts).
+ * `/mqtt` on the web server, passed on to the broker's own WebSocket listener: the page connects to the origin
+ * it came from whichever broker runs behind (the same page works with the embedded broker and with Mosquitto,
+ * and over HTTPS without mixed content). Each connection goes through the token gateway (tokenGateway.ts): a
+ * user's log-in reaches the broker unchanged, byte for byte, and the broker checks it; a browser token is checked
+ * by the gateway, which Mosquitto cannot do. Either side closing closes the other. Pages of other origins are
+ * refused before the upgrade, as by the embedded broker (runtime/originCheck.ts).
  */
 import type { IncomingMessage, Server } from 'node:http'
-import { WebSocket, WebSocketServer, type RawData } from 'ws'
+import { createWebSocketStream, WebSocket, WebSocketServer } from 'ws'
 import type { Logger } from '../../runtime/logger.ts'
 import { originVerifier } from '../../runtime/originCheck.ts'
+import type { TokenGateway } from './tokenGateway.ts'
 
 export interface MqttProxyDeps {
   server: Server
   path: string
-  upstreamUrl: string
   maxPayloadBytes: number
   /** ALLOWED_ORIGINS: origins besides the page's own. */
   allowedOrigins: readonly string[]
+  gateway: TokenGateway
   logger: Logger
 }
-
-/** Frames a page may send before the broker's side is open (CONNECT and a few more). */
-const MAX_PENDING_FRAMES = 64
 
 export class MqttProxy {
   private readonly deps: MqttProxyDeps
@@ -50,25 +49,19 @@ export class MqttProxy {
   }
 
   private bridge (page: WebSocket, req: IncomingMessage): void {
-    const { upstreamUrl, maxPayloadBytes, logger } = this.deps
     const remote = req.socket.remoteAddress
-    const broker = new WebSocket(upstreamUrl, 'mqtt', { maxPayload: maxPayloadBytes })
-    const pending: RawData[] = []
-    const closeBoth = (): void => {
-      if (page.readyState === WebSocket.OPEN || page.readyState === WebSocket.CONNECTING) page.close()
-      if (broker.readyState === WebSocket.OPEN) broker.close()
-      else if (broker.readyState === WebSocket.CONNECTING) broker.terminate()
-    }
-    page.on('message', (data) => {
-      if (broker.readyState === WebSocket.OPEN) broker.send(data)
-      else if (pending.length < MAX_PENDING_FRAMES) pending.push(data)
-      else closeBoth()
-    })
-    broker.on('open', () => { for (const data of pending.splice(0)) broker.send(data) })
-    broker.on('message', (data) => { if (page.readyState === WebSocket.OPEN) page.send(data) })
-    broker.on('error', (error) => { logger.warn({ err: error, upstream: upstreamUrl, remote }, 'cannot reach the broker for a page'); closeBoth() })
-    page.on('error', (error) => { logger.debug({ err: error, remote }, 'page websocket error'); closeBoth() })
-    broker.on('close', closeBoth)
-    page.on('close', closeBoth)
+    page.on('error', (error) => this.deps.logger.debug({ err: error, remote }, 'page websocket error'))
+    const stream = createWebSocketStream(page)
+    stream.on('error', () => stream.destroy())
+    this.deps.gateway.serve(stream, remote, { throttled: true })
+  }
+}
+
+/** A new connection to the broker's WebSocket listener, as a stream of MQTT bytes. */
+export function brokerWebSocket (url: string, maxPayloadBytes: number): () => ReturnType<typeof createWebSocketStream> {
+  return () => {
+    const ws = new WebSocket(url, 'mqtt', { maxPayload: maxPayloadBytes })
+    ws.on('error', () => {})
+    return createWebSocketStream(ws)
   }
 }

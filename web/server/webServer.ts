@@ -8,7 +8,9 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo, Socket } from 'node:net'
 import { AccessControl } from '../../access/accessControl.ts'
 import { LoginThrottle, loginLimitsOf } from '../../access/loginThrottle.ts'
-import { maxPayloadBytes, WEBSOCKET_PATH } from '../../protocol/index.ts'
+import { secretFromText, secretInDir } from '../../access/tokenSecretFile.ts'
+import { isTokenShaped } from '../../access/tokens.ts'
+import { maxPayloadBytes, PrintwireError, WEBSOCKET_PATH } from '../../protocol/index.ts'
 import { createApiRouter } from '../api/apiRouter.ts'
 import { apiService } from '../api/apiService.ts'
 import { CallerConnections } from '../api/callerConnections.ts'
@@ -18,9 +20,10 @@ import { closeServer, listen } from '../../runtime/servers.ts'
 import { readTlsFiles } from '../../runtime/tls.ts'
 import type { WebServerConfig } from './config.ts'
 import { JobHistoryClient } from './jobHistoryClient.ts'
-import { MqttProxy } from './mqttProxy.ts'
+import { brokerWebSocket, MqttProxy } from './mqttProxy.ts'
 import { loadPageApp } from './pageApp.ts'
 import { TimePublisher } from './timePublisher.ts'
+import { TokenGateway } from './tokenGateway.ts'
 
 export interface WebServerDeps {
   config: WebServerConfig
@@ -70,11 +73,33 @@ export class WebServer {
     const tls = await readTlsFiles('web server', config)
     // First: a job published once the page is served is recorded.
     this.jobHistoryClient = await parts.start('job history', new JobHistoryClient({ config, logger }))
-    // The HTTP API: it logs in to the broker as its callers (web/api/callerConnections.ts).
+    // Users and browser tokens: Mosquitto checks the users (mosquitto-export); tokens are checked here (tokenGateway.ts).
+    const tokens = config.AUTH_FILE === undefined ? undefined : config.TOKEN_SECRET === undefined ? await secretInDir(config.DATA_DIR, logger) : secretFromText(config.TOKEN_SECRET)
+    if (tokens !== undefined) logger.info({ from: tokens.source }, 'browser tokens: signing secret loaded')
     const access = config.AUTH_FILE === undefined
       ? undefined
-      : await parts.start('users', new AccessControl({ file: config.AUTH_FILE, topicPrefix: config.TOPIC_PREFIX, logger }))
-    const connections = await parts.start('api connections', new CallerConnections({ brokerUrl: () => config.MQTT_URL, topicPrefix: config.TOPIC_PREFIX, broker: 'mosquitto', logger }))
+      : await parts.start('users', new AccessControl({ file: config.AUTH_FILE, topicPrefix: config.TOPIC_PREFIX, logger, tokenSecret: tokens?.secret }))
+    if (access !== undefined && (config.MQTT_USERNAME === undefined || access.roleOf(config.MQTT_USERNAME) !== 'admin')) {
+      throw new PrintwireError('INVALID_CONFIG', `MQTT_USERNAME must be an admin of AUTH_FILE (${config.AUTH_FILE ?? ''}): the web server publishes server/time and carries browser tokens' connections as that user`)
+    }
+    const throttle = access === undefined ? undefined : new LoginThrottle({ limits: loginLimitsOf(config) })
+    const maxPacket = maxPayloadBytes(config.MAX_JOB_BYTES) + 16
+    const gateway = await parts.start('token gateway', new TokenGateway({
+      access,
+      throttle,
+      login: access === undefined || config.MQTT_USERNAME === undefined ? undefined : { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD ?? '' },
+      upstream: brokerWebSocket(config.BROKER_WS_URL, maxPacket),
+      maxPacketBytes: maxPacket,
+      logger
+    }))
+    // The HTTP API logs in to the broker as its callers: users straight to MQTT_URL, tokens through the gateway.
+    const connections = await parts.start('api connections', new CallerConnections({
+      brokerUrl: () => config.MQTT_URL,
+      transportFor: (login) => login.password !== undefined && isTokenShaped(login.password) && gateway.enabled ? () => gateway.connectInProcess() : undefined,
+      topicPrefix: config.TOPIC_PREFIX,
+      broker: 'mosquitto',
+      logger
+    }))
     const api = createApiRouter(apiService({
       maxJobBytes: config.MAX_JOB_BYTES,
       topicPrefix: config.TOPIC_PREFIX,
@@ -82,7 +107,7 @@ export class WebServer {
       // As the WebSocket proxy (mqttProxy.ts): the page's own origin and ALLOWED_ORIGINS.
       origins: { allowed: config.ALLOWED_ORIGINS, loopbackOnly: false },
       access,
-      throttle: access === undefined ? undefined : new LoginThrottle({ limits: loginLimitsOf(config) }),
+      throttle,
       history: this.jobHistoryClient.history,
       connections
     }))
@@ -103,9 +128,9 @@ export class WebServer {
     await parts.start('mqtt proxy', new MqttProxy({
       server,
       path: WEBSOCKET_PATH,
-      upstreamUrl: config.BROKER_WS_URL,
-      maxPayloadBytes: maxPayloadBytes(config.MAX_JOB_BYTES) + 16,
+      maxPayloadBytes: maxPacket,
       allowedOrigins: config.ALLOWED_ORIGINS,
+      gateway,
       logger
     }))
     await listen(server, config.PORT, config.LISTEN_HOST)
