@@ -113,6 +113,8 @@ describe('browser tokens on Mosquitto, through the web server', () => {
     const wider = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body, 'base64url').toString()), prn: ['*'] })).toString('base64url')
     expect(await tryLogin(venue.wsUrl, { username: 'page', password: `${version}.${wider}.${signature}` })).toBe(4)
     expect(await tryLogin(venue.wsUrl, { username: 'page', password: tokenFor(['bar'], { issuer: { name: 'alice', role: 'client', printers: ['bar'] } }) })).toBe(5)
+    // MQTT 3.1.1 only, as the embedded broker.
+    expect(await tryLogin(venue.wsUrl, { username: 'page', password: good, protocolVersion: 5 })).toBe(1)
     // A Will outside what the token may publish.
     expect(await tryLogin(venue.wsUrl, { username: 'page', password: good, will: { topic: 'printers/lobby/status', payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true } })).toBe(5)
     // Users log in through /mqtt as before (Mosquitto checks them), and a token is refused on Mosquitto's own port.

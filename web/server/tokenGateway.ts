@@ -40,6 +40,7 @@ export interface TokenGatewayDeps {
 export const CONNECT_WAIT_MS = 10_000
 /** Packets a page may send after its CONNECT while the token is checked. */
 const MAX_PENDING_PACKETS = 64
+const UNACCEPTABLE_PROTOCOL_VERSION = 1
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
 
@@ -121,6 +122,12 @@ export class TokenGateway {
         return
       }
       received.length = 0
+      if (packet.protocolVersion !== 4) {
+        // The gateway reads and writes MQTT 3.1.1 (what Printwire speaks; the embedded broker refuses MQTT 5 too).
+        logger.info({ remote, protocolVersion: packet.protocolVersion }, 'token gateway: connection refused: MQTT 3.1.1 only')
+        page.end(generate({ cmd: 'connack', returnCode: UNACCEPTABLE_PROTOCOL_VERSION, sessionPresent: false }))
+        return
+      }
       this.checkToken(packet, remote, throttled).then((result) => {
         if (page.destroyed) return
         if (result.returnCode !== 0) {
