@@ -19,16 +19,18 @@ const MAY_IMPORT: Record<string, string[]> = {
   /** The client library (printwire/client): browser-safe, the protocol and the `mqtt` package only. */
   client: ['protocol'],
   boca: ['protocol'],
+  /** The FGL renderer and linter: browser-safe (no node: imports) except fgl/png.ts, which only Node callers import. */
+  fgl: ['protocol', 'boca'],
   runtime: ['protocol'],
   access: ['protocol', 'runtime'],
-  relay: ['protocol', 'runtime', 'boca'],
-  'printer-sim': ['protocol', 'runtime', 'boca'],
-  'web/page': ['protocol', 'client'],
+  relay: ['protocol', 'runtime', 'boca', 'fgl'],
+  'printer-sim': ['protocol', 'runtime', 'boca', 'fgl'],
+  'web/page': ['protocol', 'client', 'fgl'],
   web: ['protocol', 'runtime', 'access', 'client'],
   broker: ['protocol', 'runtime', 'access', 'web'],
-  cli: ['protocol', 'runtime', 'access', 'boca', 'relay', 'broker', 'web', 'printer-sim', 'client'],
+  cli: ['protocol', 'runtime', 'access', 'boca', 'fgl', 'relay', 'broker', 'web', 'printer-sim', 'client'],
   /** Real parts for tests, benchmarks and the soak: any product folder, never test/, bench/ or soak/. */
-  harness: ['protocol', 'runtime', 'access', 'boca', 'relay', 'broker', 'web', 'printer-sim', 'cli', 'client']
+  harness: ['protocol', 'runtime', 'access', 'boca', 'fgl', 'relay', 'broker', 'web', 'printer-sim', 'cli', 'client']
 }
 const PRODUCT = Object.keys(MAY_IMPORT).filter((folder) => !folder.includes('/'))
 
