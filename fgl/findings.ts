@@ -29,6 +29,8 @@ export const FINDING_CODES = {
   FGL_GRAPHICS_PAST_END: 'error',
   /** A `<` that starts no command (no `>` within 64 bytes, or another `<` first): printed as text. */
   FGL_STRAY_BRACKET: 'warning',
+  /** The job ends inside a command (a `<` with no `>` yet): the printer waits for the rest and prints nothing. */
+  FGL_UNCLOSED_COMMAND: 'error',
   /** A control byte in text (other than CR, LF and the ticket ends): the preview does not draw it. */
   FGL_CONTROL_BYTE: 'warning',
   /** A downloaded logo (`<LD#>`) lives in the printer: drawn as a labelled placeholder. */

@@ -112,6 +112,9 @@ class JobLayoutBuilder {
         this.findings.add('FGL_STRAY_BRACKET', '"<" starts no command (no ">" within 64 bytes, or another "<" first): printed as text', token.start, token.end, this.ticketIndex)
         this.text(Uint8Array.of(0x3c), token.start)
         break
+      case 'open':
+        this.findings.add('FGL_UNCLOSED_COMMAND', 'the job ends inside this command (no ">"): the printer waits for the rest of it', token.start, token.end, this.ticketIndex)
+        break
       case 'status': break // <S1> is not part of a ticket
       case 'field': case 'unterminated': break // only ever right after their command, handled above
     }

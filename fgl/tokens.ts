@@ -7,8 +7,8 @@
  * - `<p>` or a bare 0x0C ends a ticket with a cut; `<q>` or a bare 0x1D without one.
  * - `<S1>` asks for status and is not part of any ticket.
  * Besides those, a command that takes a data field (`^…^`, `*…*`, `{…}`, `~…~`: see FIELD_DELIMITERS) reads it
- * here, so that a `<` inside a QR code's URL is data, not a command. A field stops at a ticket end: one not
- * closed before it (or before the end of the job) is unterminated, and its bytes are read as ordinary FGL.
+ * here, so that a `<` inside a QR code's URL is data. A field stops at a ticket end: one not closed before it (or
+ * before the end of the job) is unterminated, and its bytes are read as ordinary FGL.
  * Browser-safe: Uint8Array only.
  */
 import { MAX_COMMAND_BYTES } from '../boca/fgl.ts'
@@ -29,6 +29,8 @@ export type Token =
   | { kind: 'status', start: number, end: number }
   /** A `<` that does not start a command (not closed within MAX_COMMAND_BYTES, or another `<` first). */
   | { kind: 'stray', start: number, end: number }
+  /** The job ends inside a command (`<` with no `>` yet, within MAX_COMMAND_BYTES): the printer waits for more. */
+  | { kind: 'open', start: number, end: number }
 
 const LT = 0x3c
 const GT = 0x3e
@@ -55,22 +57,34 @@ export function commandAt (bytes: Uint8Array, start: number): { name: string, en
   return undefined
 }
 
+/** Whether the job ends after the `<` at `start` before the command could close or be given up (boca/fgl.ts waits). */
+function endsInsideCommand (bytes: Uint8Array, start: number): boolean {
+  if (start + MAX_COMMAND_BYTES <= bytes.length) return false
+  for (let i = start + 1; i < bytes.length; i++) if (bytes[i] === LT || bytes[i] === GT) return false
+  return true
+}
+
 export function latin1 (bytes: Uint8Array, start = 0, end = bytes.length): string {
   let text = ''
   for (let i = start; i < end; i += 8192) text += String.fromCharCode(...bytes.subarray(i, Math.min(end, i + 8192)))
   return text
 }
 
-/** Where the field opened at `start` closes: the offset of its closing delimiter, or -1 (ticket or job ends first). */
+/**
+ * Where the field opened at `start` closes: the offset of its closing delimiter, or -1 when the ticket or the job
+ * ends first. A command inside the field is skipped whole, as boca/fgl.ts reads it; one that ends a ticket or
+ * starts graphics (`<p>`, `<q>`, `<G#>`) ends the field unterminated, so tickets split exactly as the relay counts them.
+ */
 function fieldClose (bytes: Uint8Array, start: number, close: number): number {
-  for (let i = start + 1; i < bytes.length; i++) {
+  let i = start + 1
+  while (i < bytes.length) {
     const byte = bytes[i] as number
     if (byte === close) return i
     if (byte === FORM_FEED || byte === GROUP_SEPARATOR) return -1
-    if (byte === LT) {
-      const command = commandAt(bytes, i)
-      if (command !== undefined && (command.name === 'p' || command.name === 'q')) return -1
-    }
+    const command = byte === LT ? commandAt(bytes, i) : undefined
+    if (command === undefined) { i++; continue }
+    if (command.name === 'p' || command.name === 'q' || GRAPHICS.test(command.name)) return -1
+    i = command.end
   }
   return -1
 }
@@ -94,6 +108,10 @@ export function tokenize (bytes: Uint8Array): Token[] {
     if (byte !== LT) { i++; continue }
     const command = commandAt(bytes, i)
     flushText(i)
+    if (command === undefined && endsInsideCommand(bytes, i)) {
+      tokens.push({ kind: 'open', start: i, end: bytes.length })
+      return tokens
+    }
     if (command === undefined) {
       tokens.push({ kind: 'stray', start: i, end: i + 1 })
       textStart = ++i
