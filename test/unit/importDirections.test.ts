@@ -180,3 +180,16 @@ describe('imports of `npm run web`', () => {
     expect(packages).toContain('level')
   })
 })
+
+describe('imports of the FGL renderer', () => {
+  it('is browser-safe: fgl/index.ts reaches no node: module, no Buffer, and not fgl/png.ts (resvg, Node only)', () => {
+    const { files, packages } = importGraph('fgl/index.ts')
+    expect(files).toContain('fgl/svg.ts')
+    expect(files).not.toContain('fgl/png.ts')
+    const builtins = [...files].flatMap((file) => importsOf(file).flatMap((target) => 'builtin' in target ? [`${file}: ${target.builtin}`] : []))
+    expect(builtins).toEqual([])
+    expect([...packages]).toEqual(['bwip-js'])
+    const ownFiles = [...files].filter((file) => file.startsWith('fgl/'))
+    expect(ownFiles.filter((file) => /\bBuffer\b/.test(readFileSync(path.join(ROOT, file), 'utf8')))).toEqual([])
+  })
+})
