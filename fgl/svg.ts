@@ -5,7 +5,7 @@
  * whatever font draws it. Browser-safe.
  */
 import { cssFamily } from './fonts.ts'
-import { onTicket, type BarcodeElement, type GraphicsElement, type Placement, type QrElement, type TextElement, type Ticket, type TicketElement } from './elements.ts'
+import { AXES, type BarcodeElement, type GraphicsElement, type Placement, type QrElement, type TextElement, type Ticket, type TicketElement } from './elements.ts'
 import type { TicketGeometry } from './ticketSize.ts'
 
 export interface SvgOptions {
@@ -101,22 +101,29 @@ function qr (element: QrElement): string {
  */
 function graphics (element: GraphicsElement, geometry: TicketGeometry): string {
   const { placement, data } = element
+  const { x: [ux, uy], y: [vx, vy] } = AXES[placement.rotation]
   const parts: string[] = []
   for (let k = 0; k < data.length; k++) {
     const byte = data[k] as number
     if (byte === 0) continue
-    const [x0, y0] = onTicket(placement, k, 0)
-    const [x1, y1] = onTicket(placement, k + 1, 8)
+    // Column k covers u in [k, k+1), v in [0, 8) of the element's frame: its corners on the ticket.
+    const x0 = placement.x + k * ux
+    const y0 = placement.y + k * uy
+    const x1 = x0 + ux + 8 * vx
+    const y1 = y0 + uy + 8 * vy
     if (Math.max(x0, x1) <= 0 || Math.min(x0, x1) >= geometry.columns || Math.max(y0, y1) <= 0 || Math.min(y0, y1) >= geometry.rows) continue
     let bit = 0
     while (bit < 8) {
       if ((byte & (0x80 >> bit)) === 0) { bit++; continue }
       const from = bit
       while (bit < 8 && (byte & (0x80 >> bit)) !== 0) bit++
-      // The run covers u in [k, k+1), v in [from, bit) of the element's frame.
-      const [ax, ay] = onTicket(placement, k, from)
-      const [bx, by] = onTicket(placement, k + 1, bit)
-      parts.push(`M${Math.min(ax, bx)} ${Math.min(ay, by)}h${Math.abs(bx - ax)}v${Math.abs(by - ay)}h${-Math.abs(bx - ax)}z`)
+      // The run covers u in [k, k+1), v in [from, bit).
+      const ax = x0 + from * vx
+      const ay = y0 + from * vy
+      const bx = x0 + ux + bit * vx
+      const by = y0 + uy + bit * vy
+      const w = Math.abs(bx - ax)
+      parts.push(`M${Math.min(ax, bx)} ${Math.min(ay, by)}h${w}v${Math.abs(by - ay)}h${-w}z`)
     }
   }
   return parts.length === 0 ? '' : `<path d="${parts.join('')}"/>`

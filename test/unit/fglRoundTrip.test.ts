@@ -7,11 +7,14 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { BarcodeFormat, BinaryBitmap, DecodeHintType, HybridBinarizer, MultiFormatReader, RGBLuminanceSource } from '@zxing/library'
 import { decode } from 'fast-png'
-import jsQR from 'jsqr'
+import jsQRModule from 'jsqr'
 import { describe, expect, it } from 'vitest'
 import { renderJob, ticketGeometry, type Bounds, type Dpi } from '../../fgl/index.ts'
 import { svgToPng } from '../../fgl/png.ts'
 import { ROOT } from '../../harness/processes.ts'
+
+/** jsqr is CommonJS: under NodeNext its typings see the module object, at run time the default import may be the function. */
+const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as typeof jsQRModule.default
 
 interface Gray { width: number, height: number, luma: Uint8ClampedArray }
 

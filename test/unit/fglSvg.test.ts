@@ -36,6 +36,8 @@ describe('ticketSvg', () => {
   it('draws <G#> bytes as columns of 8 dots, the high bit on top', () => {
     // 0xC1 = 1100 0001: dots 0-1 and 7 of column 40; 0x80: dot 0 of column 41.
     expect(svgOf('<RC16,40><G2>\xc1\x80<p>')).toContain('<path d="M40 16h1v2h-1zM40 23h1v1h-1zM41 16h1v1h-1z"/>')
+    // Turned a quarter (<RR>): columns go down the rows, the top dot to the right, dots extending left.
+    expect(svgOf('<RC16,40><RR><G2>\x80\xc0<p>')).toContain('<path d="M39 16h1v1h-1zM38 17h2v1h-2z"/>')
   })
 
   it('draws only the part of a huge graphics block that lies on the ticket', () => {
