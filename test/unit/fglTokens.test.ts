@@ -39,6 +39,8 @@ describe('tokenize', () => {
   it('reads a QR field with a < inside as data, and a field the ticket ends inside as unterminated', () => {
     expect(summary(tokenize(bytes('<QR>{a<b}<p>')))).toEqual(['command@0-4 QR', 'field@4-9', 'end@9-12'])
     expect(summary(tokenize(bytes('<QR>{ab<p>}')))).toEqual(['command@0-4 QR', 'unterminated@4-5', 'text@5-7', 'end@7-10', 'text@10-11'])
+    expect(summary(tokenize(bytes('<OL6>^a\x0cb^')))).toEqual(['command@0-5 OL6', 'unterminated@5-6', 'text@6-7', 'end@7-8', 'text@8-10'])
+    expect(summary(tokenize(bytes('<OL6>^a<G1>^^')))).toEqual(['command@0-5 OL6', 'unterminated@5-6', 'text@6-7', 'graphics@7-12', 'text@12-13'])
   })
 
   it('ends at a command the job ends inside: the printer waits for the rest of it, as boca/fgl.ts does', () => {
@@ -62,7 +64,7 @@ describe('tokenize', () => {
   })
 
   it('finds as many ticket ends as the relay counts (boca/fgl.ts), for FGL-like random bytes', () => {
-    const pieces = ['<p>', '<q>', '\x0c', '\x1d', '<G3>', '<G0>', '<OL6>', '<QR>', '<BI>', '<CTR9>', '<S1>', '^', '{', '}', '~', '*', '<', '>', 'p', 'a', '9']
+    const pieces = ['<p>', '<q>', '\x0c', '\x1d', '<G3>', '<G0>', '<OL6>', '<OL6>^', '<QR>{', '<QR>', '<BI>', '<CTR9>', '<S1>', '^', '{', '}', '~', '*', '<', '>', 'p', 'a', '9']
     const job = fc.array(fc.constantFrom(...pieces), { maxLength: 60 }).map((parts) => bytes(parts.join('')))
     fc.assert(fc.property(job, (data) => {
       const ends = tokenize(data).filter((t) => t.kind === 'end').length
