@@ -9,6 +9,7 @@ import { Cleanup } from './harness/parts.ts'
 import { report } from './harness/report.ts'
 import type { Scenario } from './harness/scenario.ts'
 import { bigJob } from './scenarios/bigJob.ts'
+import { fgl } from './scenarios/fgl.ts'
 import { http } from './scenarios/http.ts'
 import { latency } from './scenarios/latency.ts'
 import { mosquitto } from './scenarios/mosquitto.ts'
@@ -16,7 +17,7 @@ import { persistence } from './scenarios/persistence.ts'
 import { scale } from './scenarios/scale.ts'
 import { throughput } from './scenarios/throughput.ts'
 
-const SCENARIOS: Scenario[] = [throughput, latency, http, bigJob, mosquitto, persistence, scale]
+const SCENARIOS: Scenario[] = [throughput, latency, http, bigJob, mosquitto, persistence, scale, fgl]
 
 const program = new Command('bench')
   .option('--quick', 'a smoke run: tiny numbers, results not written')

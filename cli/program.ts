@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises'
 import { Command, InvalidArgumentError } from 'commander'
 import { MAX_COPIES, MIN_COPIES, PrintwireError } from '../protocol/index.ts'
 import { printJob } from './printCommand.ts'
+import { addPreviewCommands } from './previewCommand.ts'
 import { addUser, listUsers, removeUser } from './userCommand.ts'
 import { readAuthFile } from '../access/authFile.ts'
 import { mosquittoFiles, writeMosquittoFiles } from '../access/mosquittoExport.ts'
@@ -34,6 +35,7 @@ export function buildProgram (env: Env): Command {
     .description('Print from the web to ticket printers on someone else\'s LAN, through MQTT.')
     .showHelpAfterError()
   addPrintCommand(program, env)
+  addPreviewCommands(program, readInput)
   addUserCommands(program, env)
   addMosquittoExport(program, env)
   return program

@@ -19,16 +19,18 @@ const MAY_IMPORT: Record<string, string[]> = {
   /** The client library (printwire/client): browser-safe, the protocol and the `mqtt` package only. */
   client: ['protocol'],
   boca: ['protocol'],
+  /** The FGL renderer and linter: browser-safe (no node: imports) except fgl/png.ts, which only Node callers import. */
+  fgl: ['protocol', 'boca'],
   runtime: ['protocol'],
   access: ['protocol', 'runtime'],
-  relay: ['protocol', 'runtime', 'boca'],
-  'printer-sim': ['protocol', 'runtime', 'boca'],
-  'web/page': ['protocol', 'client'],
+  relay: ['protocol', 'runtime', 'boca', 'fgl'],
+  'printer-sim': ['protocol', 'runtime', 'boca', 'fgl'],
+  'web/page': ['protocol', 'client', 'fgl'],
   web: ['protocol', 'runtime', 'access', 'client'],
   broker: ['protocol', 'runtime', 'access', 'web'],
-  cli: ['protocol', 'runtime', 'access', 'boca', 'relay', 'broker', 'web', 'printer-sim', 'client'],
+  cli: ['protocol', 'runtime', 'access', 'boca', 'fgl', 'relay', 'broker', 'web', 'printer-sim', 'client'],
   /** Real parts for tests, benchmarks and the soak: any product folder, never test/, bench/ or soak/. */
-  harness: ['protocol', 'runtime', 'access', 'boca', 'relay', 'broker', 'web', 'printer-sim', 'cli', 'client']
+  harness: ['protocol', 'runtime', 'access', 'boca', 'fgl', 'relay', 'broker', 'web', 'printer-sim', 'cli', 'client']
 }
 const PRODUCT = Object.keys(MAY_IMPORT).filter((folder) => !folder.includes('/'))
 
@@ -176,5 +178,18 @@ describe('imports of `npm run web`', () => {
     expect(packages).toContain('mqtt')
     // Its own job history (Mosquitto mode).
     expect(packages).toContain('level')
+  })
+})
+
+describe('imports of the FGL renderer', () => {
+  it('is browser-safe: fgl/index.ts reaches no node: module, no Buffer, and not fgl/png.ts (resvg, Node only)', () => {
+    const { files, packages } = importGraph('fgl/index.ts')
+    expect(files).toContain('fgl/svg.ts')
+    expect(files).not.toContain('fgl/png.ts')
+    const builtins = [...files].flatMap((file) => importsOf(file).flatMap((target) => 'builtin' in target ? [`${file}: ${target.builtin}`] : []))
+    expect(builtins).toEqual([])
+    expect([...packages]).toEqual(['bwip-js'])
+    const ownFiles = [...files].filter((file) => file.startsWith('fgl/'))
+    expect(ownFiles.filter((file) => /\bBuffer\b/.test(readFileSync(path.join(ROOT, file), 'utf8')))).toEqual([])
   })
 })
