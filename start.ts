@@ -10,8 +10,10 @@ import { Relay } from './relay/relay.ts'
 import { configOrExit, runParts, type Part } from './runtime/lifecycle.ts'
 import { createLogger } from './runtime/logger.ts'
 
+process.stdout.write('Printwire: starting the broker with the web page, a relay and a simulated Boca printer "demo" for a first look (Ctrl-C stops them)...\n')
 const brokerConfig = configOrExit(() => loadBrokerConfig(process.env))
-const logger = createLogger({ name: 'printwire' })
+// Readable lines with local times wherever the output goes, unless LOG_FORMAT says otherwise.
+const logger = createLogger({ name: 'printwire', format: brokerConfig.LOG_FORMAT, defaultFormat: 'pretty' })
 const broker = new PrintwireBroker({ config: brokerConfig, logger: logger.child({ part: 'broker' }) })
 const printer = new BocaSimulator({ config: { host: '127.0.0.1', port: 0 }, logger: logger.child({ part: 'printer-sim' }) })
 

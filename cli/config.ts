@@ -9,7 +9,7 @@ import { loadConfig } from '../runtime/config.ts'
 import { configFields, pickFields } from '../runtime/configFields.ts'
 
 export const cliConfigSchema = z.object({
-  ...pickFields('MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'TOPIC_PREFIX', 'AUTH_FILE')
+  ...pickFields('MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'TOPIC_PREFIX', 'AUTH_FILE', 'LOG_FORMAT')
 })
 
 export type CliConfig = Readonly<z.infer<typeof cliConfigSchema>>

@@ -5,6 +5,7 @@
 import { Command } from 'commander'
 import { z } from 'zod'
 import { booleanSchema, loadConfig, portSchema } from '../runtime/config.ts'
+import { pickFields } from '../runtime/configFields.ts'
 import { SIMULATOR_STATES, type BocaSimulatorConfig } from './bocaSimulator.ts'
 
 export const printerSimEnvSchema = z.object({
@@ -17,7 +18,8 @@ export const printerSimEnvSchema = z.object({
   /** Boca's "ASCII status" mode: status bytes plus 0x30. */
   PRINTER_SIM_ASCII_STATUS: booleanSchema.default(false),
   /** Boca's "delayed status" mode: ACK only after the last ticket the printer holds. */
-  PRINTER_SIM_DELAYED_STATUS: booleanSchema.default(false)
+  PRINTER_SIM_DELAYED_STATUS: booleanSchema.default(false),
+  ...pickFields('LOG_FORMAT')
 })
 
 type Env = Record<string, string | undefined>

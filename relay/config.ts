@@ -46,7 +46,7 @@ function defaultRelayId (): string {
 }
 
 export const relayConfigSchema = z.object({
-  ...pickFields('MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MQTT_CA_FILE', 'MAX_JOB_BYTES', 'TOPIC_PREFIX'),
+  ...pickFields('MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MQTT_CA_FILE', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'LOG_FORMAT'),
   PRINTERS: z.string({ error: 'is required, e.g. lobby=192.168.1.50:9100,bar=192.168.1.51' }).transform(parsePrinters),
   RELAY_ID: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ -').default(defaultRelayId),
   STATE_DIR: z.string().min(1).default('./state'),

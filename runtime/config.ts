@@ -7,11 +7,13 @@ import { PrintwireError } from '../protocol/errorCodes.ts'
 
 /** INVALID_CONFIG, with each problem (the setting's name, then what is wrong). */
 export class ConfigError extends PrintwireError<'INVALID_CONFIG'> {
+  readonly part: string
   readonly problems: string[]
 
   constructor (part: string, problems: string[]) {
     super('INVALID_CONFIG', `invalid ${part} configuration:\n  - ${problems.join('\n  - ')}`)
     this.name = 'ConfigError'
+    this.part = part
     this.problems = problems
   }
 }

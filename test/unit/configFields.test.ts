@@ -17,24 +17,24 @@ const PARTS: Record<string, { schema: z.ZodObject, env: Record<string, string>, 
   broker: {
     schema: brokerConfigSchema,
     env: {},
-    shared: ['PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'TOKEN_SECRET', 'DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER', ...LOGIN_LIMIT_FIELDS]
+    shared: ['PORT', 'AUTH_FILE', 'TLS_CERT', 'TLS_KEY', 'LISTEN_HOST', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'TOKEN_SECRET', 'DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER', 'LOG_FORMAT', ...LOGIN_LIMIT_FIELDS]
   },
   relay: {
     schema: relayConfigSchema,
     env: { PRINTERS: 'lobby=127.0.0.1' },
-    shared: ['MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MQTT_CA_FILE', 'MAX_JOB_BYTES', 'TOPIC_PREFIX']
+    shared: ['MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MQTT_CA_FILE', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'LOG_FORMAT']
   },
   cli: {
     schema: cliConfigSchema,
     env: {},
-    shared: ['MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'TOPIC_PREFIX', 'AUTH_FILE']
+    shared: ['MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'TOPIC_PREFIX', 'AUTH_FILE', 'LOG_FORMAT']
   },
   web: {
     schema: webServerConfigSchema,
     env: {},
-    shared: ['PORT', 'LISTEN_HOST', 'TLS_CERT', 'TLS_KEY', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER', 'AUTH_FILE', 'TOKEN_SECRET', ...LOGIN_LIMIT_FIELDS]
+    shared: ['PORT', 'LISTEN_HOST', 'TLS_CERT', 'TLS_KEY', 'SERVER_TIME_INTERVAL_MS', 'ALLOWED_ORIGINS', 'MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'MAX_JOB_BYTES', 'TOPIC_PREFIX', 'DATA_DIR', 'JOB_HISTORY_DAYS', 'JOB_HISTORY_PER_PRINTER', 'AUTH_FILE', 'TOKEN_SECRET', 'LOG_FORMAT', ...LOGIN_LIMIT_FIELDS]
   },
-  'printer-sim': { schema: printerSimEnvSchema, env: {}, shared: [] }
+  'printer-sim': { schema: printerSimEnvSchema, env: {}, shared: ['LOG_FORMAT'] }
 }
 
 const SHARED_NAMES = Object.keys(configFields) as ConfigFieldName[]
@@ -49,7 +49,8 @@ const BAD_VALUES: Partial<Record<ConfigFieldName, string>> = {
   ALLOWED_ORIGINS: 'ftp://tickets.example.com',
   TOKEN_SECRET: 'secret',
   JOB_HISTORY_DAYS: '0',
-  JOB_HISTORY_PER_PRINTER: '-1'
+  JOB_HISTORY_PER_PRINTER: '-1',
+  LOG_FORMAT: 'yaml'
 }
 
 function problemsOf (part: string, env: Record<string, string>): string[] {

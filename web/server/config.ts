@@ -29,7 +29,7 @@ export const webServerConfigSchema = z.object({
    * Browser tokens (SPEC "Browser tokens"), with AUTH_FILE: issued by `POST /api/tokens` and checked by this server
    * (Mosquitto cannot), signed with TOKEN_SECRET or a secret made once in DATA_DIR.
    */
-  ...pickFields('TOKEN_SECRET')
+  ...pickFields('TOKEN_SECRET', 'LOG_FORMAT')
 }).superRefine((config, ctx) => {
   checkTlsPair(config, ctx)
   checkLoginLimits(config, ctx)
