@@ -4,7 +4,7 @@
  * logged is out before the call returns (a part may process.exit right after "stopped").
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { createLogger, defaultLogFormat, type LogOutput } from '../../runtime/logger.ts'
+import { createLogger, defaultLogFormat, LOG_FORMATS, type LogOutput } from '../../runtime/logger.ts'
 import { configFields } from '../../runtime/configFields.ts'
 
 function sink (isTTY: boolean): LogOutput & { text: string } {
@@ -78,6 +78,7 @@ describe('log format', () => {
     expect(configFields.LOG_FORMAT.parse('pretty')).toBe('pretty')
     expect(configFields.LOG_FORMAT.parse('json')).toBe('json')
     expect(configFields.LOG_FORMAT.parse(undefined)).toBeUndefined()
+    expect(configFields.LOG_FORMAT.unwrap().options).toEqual([...LOG_FORMATS])
     const refused = configFields.LOG_FORMAT.safeParse('text')
     expect(refused.success).toBe(false)
     expect(refused.error?.issues[0]?.message).toBe('must be pretty or json')
