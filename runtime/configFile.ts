@@ -71,10 +71,10 @@ function readConfigFile (part: string, file: string, known: ReadonlySet<string>)
   const values: Record<string, string> = {}
   const problems: string[] = []
   for (const [name, value] of Object.entries(parsed)) {
-    if (!VARIABLE_NAME.test(name) || !known.has(name)) {
-      problems.push(`${name} (in ${file}): not a ${part} setting${VARIABLE_NAME.test(name) ? '' : ' (names are the environment variables\', e.g. MQTT_URL)'}`)
-    } else if (name === CONFIG_FILE_VARIABLE) {
+    if (name === CONFIG_FILE_VARIABLE) {
       problems.push(`${name} (in ${file}): a config file cannot name another`)
+    } else if (!VARIABLE_NAME.test(name) || !known.has(name)) {
+      problems.push(`${name} (in ${file}): not a ${part} setting${VARIABLE_NAME.test(name) ? '' : ' (names are the environment variables\', e.g. MQTT_URL)'}`)
     } else if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       values[name] = String(value)
     } else {

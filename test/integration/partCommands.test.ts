@@ -91,6 +91,17 @@ describe('printwire <part> runs it in this process', () => {
     await stopsCleanly(broker)
   })
 
+  it('web --config FILE: listens with the file\'s settings, and stops on SIGTERM with exit 0 and no child process left', async () => {
+    const broker = cleanup.add(await startBroker())
+    const dir = await tempDir(cleanup)
+    const file = path.join(dir, 'web.json')
+    await writeFile(file, JSON.stringify({ PORT: 0, LISTEN_HOST: '127.0.0.1', MQTT_URL: broker.mqttUrl, BROKER_WS_URL: broker.wsUrl, DATA_DIR: dir }))
+    const web = printwire(['web', '--config', file], {})
+    const listening = await web.waitForLog('web server listening')
+    expect(listening).toMatchObject({ pid: web.child.pid, broker: broker.wsUrl })
+    await stopsCleanly(web)
+  })
+
   it('printer-sim with its own flags: listens, and stops on SIGTERM with exit 0', async () => {
     const sim = printwire(['printer-sim', '--host', '127.0.0.1', '--port', '0', '--state', 'paper-out'], {})
     const listening = await sim.waitForLog('printer simulator listening')

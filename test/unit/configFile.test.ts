@@ -84,6 +84,7 @@ describe('config file', () => {
     ['a key the part does not read (a typo)', () => file('typo.json', '{"PRINTER": "lobby=127.0.0.1"}'), /^PRINTER \(in .*typo\.json\): not a relay setting$/],
     ['a key that is no variable name', () => file('lower.json', '{"mqttUrl": "mqtt://x"}'), /^mqttUrl \(in .*lower\.json\): not a relay setting \(names are the environment variables', e\.g\. MQTT_URL\)$/],
     ['a value that is an object', () => file('nested.json', '{"PRINTERS": {"lobby": "127.0.0.1"}}'), /^PRINTERS \(in .*nested\.json\): must be a string, a number or true\/false$/],
+    ['a file that names another', () => file('chained.json', '{"CONFIG_FILE": "/etc/other.json"}'), /^CONFIG_FILE \(in .*chained\.json\): a config file cannot name another$/],
     ['a value that is null', () => file('null.json', '{"PRINTERS": null}'), /^PRINTERS \(in .*null\.json\): must be a string, a number or true\/false$/]
   ])('refuses %s, naming the file', (_name, make, expected) => {
     const where = make()
