@@ -51,11 +51,12 @@ export function createLogger (options: LoggerOptions): Logger {
 }
 
 /**
- * `12:03:07.412 INFO (relay): relay started {"relayId":"demo",...}`: local time, level, name, message, then
- * the other fields on the same line (pid and host name left out). Colours only on a terminal.
+ * `[12:03:07.412] INFO (relay): relay started {"relayId":"demo",...}`: local time, level, name, message, then
+ * the other fields on the same line (pid and host name left out). A `part` binding (`npm start` runs several
+ * parts in one process) leads the message: `INFO (printwire): [relay] relay started`. Colours only on a terminal.
  */
 function prettyOutput (output: LogOutput, colorize: boolean): DestinationStream {
-  const pretty = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', singleLine: true })
+  const pretty = prettyFactory({ colorize, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,part', singleLine: true, messageFormat: '{if part}[{part}] {end}{msg}' })
   return { write: (line: string) => { output.write(pretty(line)) } }
 }
 

@@ -69,6 +69,11 @@ describe('log format', () => {
     createLogger({ name: 'printwire', output: npmStart, defaultFormat: 'pretty' }).info('broker listening')
     expect(npmStart.text).toMatch(/INFO \(printwire\): broker listening/)
 
+    // npm start's parts share one logger: each line says whose it is.
+    const parts = sink(false)
+    createLogger({ name: 'printwire', output: parts, format: 'pretty' }).child({ part: 'relay' }).info({ relayId: 'demo' }, 'relay started')
+    expect(parts.text).toMatch(/INFO \(printwire\): \[relay\] relay started \{"relayId":"demo"\}\n$/)
+
     const asked = sink(true)
     createLogger({ name: 'printwire', output: asked, format: 'json', defaultFormat: 'pretty' }).info('broker listening')
     expect(JSON.parse(asked.text)).toMatchObject({ msg: 'broker listening' })
