@@ -40,8 +40,8 @@ export interface BrokerLinkDeps {
   onCancel: (payload: Buffer) => Promise<void> | void
   /** A job delivered after one the relay could not take (disk full) is not offered: its client is to be told. */
   onWithheld: (payload: Buffer) => void
-  /** The state to announce when the connection (re)opens. */
-  currentState: () => { state: PrinterState, detail?: string }
+  /** The state to announce when the connection (re)opens, and the jobs waiting in the relay. */
+  currentState: () => { state: PrinterState, detail?: string, queued?: number }
   /** Called after each CONNACK; `first` on the first one of this process. */
   onConnect?: (first: boolean) => void
   /** Takes a `server/time` payload (the broker's time, brokerClock.ts); without it the link does not sample it. */
@@ -165,8 +165,8 @@ export class BrokerLink {
 
   /** Announced once subscribed: a client that sees the printer's status can print on it. */
   private subscribed (): void {
-    const { state, detail } = this.deps.currentState()
-    this.publishStatus(state, detail)
+    const { state, detail, queued } = this.deps.currentState()
+    this.publishStatus(state, detail, queued)
     const first = !this.subscribedBefore
     this.subscribedBefore = true
     this.deps.onConnect?.(first)
@@ -228,7 +228,7 @@ export class BrokerLink {
     if (client === undefined) return
     // (A relay standing down for another never speaks for the printer's state.)
     if (client.connected && !this.conflicted) {
-      this.publishStatus('offline', 'relay stopped')
+      this.publishStatus('offline', 'relay stopped', this.deps.currentState().queued)
     }
     await client.endAsync()
     this.client = undefined
@@ -241,9 +241,11 @@ export class BrokerLink {
     this.publish(topic, message, false, onAcked)
   }
 
-  publishStatus (state: PrinterState, detail?: string): void {
+  /** Publishes the printer's retained status; `queued`: the jobs waiting in the relay, when known. */
+  publishStatus (state: PrinterState, detail?: string, queued?: number): void {
     const message: PrinterStatusMessage = { printerId: this.deps.printerId, state, relayId: this.deps.config.RELAY_ID, instance: this.instance, at: new Date().toISOString() }
     if (detail !== undefined) message.detail = detail
+    if (queued !== undefined) message.queued = queued
     this.publish(statusTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId), message, true)
   }
 
