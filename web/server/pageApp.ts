@@ -1,7 +1,7 @@
 /**
  * The page server's routes, as an Express app that the embedded broker (broker/mqttBroker.ts) and `npm run
  * web` (webServer.ts) each mount on their HTTP server: the page (web/page/) at `/`, its script as `/app.js`
- * and the client library for browsers as `/printwire-client.js` (pageBundle.ts), `/config.json` (the broker's settings the page needs, protocol/pageConfig.ts) and `/healthz`.
+ * and the client library for browsers as `/printwire-client.js` (pageBundle.ts), `/config.json` (the broker's settings the page needs, protocol/pageConfig.ts), `/healthz`, and `/metrics` (metricsRoute.ts: the only route here that may ask for a log-in).
  * Everything here is public, like the page itself: `/config.json` holds no user, password or file path.
  */
 import path from 'node:path'
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
 import { CLIENT_SCRIPT_PATH, PAGE_CONFIG_PATH, pageConfigFor, type BrokerKind, type PageConfig } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
+import { METRICS_PATH } from '../../runtime/printwireMetrics.ts'
 import { loadClientScript, loadPageScript } from './pageBundle.ts'
 
 const PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'page')
@@ -21,6 +22,8 @@ export interface PageAppDeps {
   pageConfig: PageConfig
   /** The HTTP API (web/api/apiRouter.ts), mounted at `/api`. */
   api?: RequestHandler | undefined
+  /** The Prometheus metrics (metricsRoute.ts), at `GET /metrics`. */
+  metrics?: RequestHandler | undefined
 }
 
 export interface LoadPageAppDeps {
@@ -33,6 +36,8 @@ export interface LoadPageAppDeps {
   broker?: BrokerKind
   /** The HTTP API (web/api/apiRouter.ts), mounted at `/api`. */
   api?: RequestHandler | undefined
+  /** The Prometheus metrics (metricsRoute.ts), at `GET /metrics`. */
+  metrics?: RequestHandler | undefined
 }
 
 /** The page app for a server with these settings, its script bundled or taken from the cache. */
@@ -41,7 +46,7 @@ export async function loadPageApp (deps: LoadPageAppDeps): Promise<Express> {
   const cache = pageCacheDir === undefined ? {} : { cacheDir: pageCacheDir }
   const pageScript = await loadPageScript({ logger, ...cache })
   const clientScript = await loadClientScript({ logger, ...cache })
-  return createPageApp({ pageScript, clientScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api })
+  return createPageApp({ pageScript, clientScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api, metrics: deps.metrics })
 }
 
 export function createPageApp (deps: PageAppDeps): Express {
@@ -66,6 +71,7 @@ export function createPageApp (deps: PageAppDeps): Express {
   })
   app.get('/healthz', (_req, res) => { res.json({ ok: true }) })
   if (deps.api !== undefined) app.use('/api', deps.api)
+  if (deps.metrics !== undefined) app.get(METRICS_PATH, deps.metrics)
   // The page's sources are served bundled as /app.js, never as they are.
   app.use((req, res, next) => { if (req.path.endsWith('.ts')) res.sendStatus(404); else next() })
   app.use(express.static(PAGE_DIR, { index: 'index.html', extensions: ['html'], dotfiles: 'ignore' }))
