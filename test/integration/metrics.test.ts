@@ -10,7 +10,7 @@ import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../../harness/accessT
 import { basicAuth, callApi, eventually } from '../../harness/httpApi.ts'
 import { familyNames, histogram, sampleValue, scrapeMetrics, type Scrape } from '../../harness/metrics.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
-import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
 import { startVenue } from '../../harness/venue.ts'
 import { LATENCY_BUCKETS_SECONDS } from '../../runtime/printwireMetrics.ts'
 
@@ -110,6 +110,30 @@ describe('GET /metrics on the embedded broker, without AUTH_FILE', () => {
     for (const id of ['q1', 'q2', 'q3']) await printedJob(client, id)
     await client.waitFor((m) => m.topic === 'printers/lobby/status' && m.json?.queued === 0 && m.json?.state === 'online', 10_000, 'queued 0')
     await scrapeUntil(broker.httpUrl, (s) => sampleValue(s, 'printwire_printer_queued_jobs', { printer: 'lobby' }) === 0)
+  })
+})
+
+describe('GET /metrics after a broker restart', () => {
+  it('shows the printers\' states and queues retained before the restart, before any new status (level persistence)', async () => {
+    const dataDir = await tempDir(cleanup)
+    const env = { PERSISTENCE: 'level', DATA_DIR: dataDir }
+    const first = await startBroker(env)
+    try {
+      const relay = await TestClient.connect(first.mqttUrl)
+      await relay.publish('printers/lobby/status', JSON.stringify({ printerId: 'lobby', state: 'unreachable', detail: 'x', relayId: 'r1', queued: 5, at: new Date().toISOString() }), { retain: true })
+      await relay.publish('printers/bar/status', JSON.stringify({ printerId: 'bar', state: 'online', relayId: 'r1', at: new Date().toISOString() }), { retain: true })
+      await relay.stop()
+    } finally {
+      await first.stop()
+    }
+    const second = cleanup.add(await startBroker(env))
+    const scrape = await scrapeMetrics(second.httpUrl)
+    expect(sampleValue(scrape, 'printwire_printer_state', { printer: 'lobby', state: 'unreachable' })).toBe(1)
+    expect(sampleValue(scrape, 'printwire_printer_queued_jobs', { printer: 'lobby' })).toBe(5)
+    expect(sampleValue(scrape, 'printwire_printer_state', { printer: 'bar', state: 'online' })).toBe(1)
+    expect(sampleValue(scrape, 'printwire_printer_queued_jobs', { printer: 'bar' })).toBeUndefined()
+    // Nothing was published through this process yet.
+    expect(sampleValue(scrape, 'printwire_jobs_published_total', { printer: 'lobby' })).toBeUndefined()
   })
 })
 
