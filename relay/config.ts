@@ -3,7 +3,7 @@ import os from 'node:os'
 import { z } from 'zod'
 import type { StatusEncoding } from '../boca/status.ts'
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_JOBS, isValidPrinterId } from '../protocol/index.ts'
-import { loadConfig, nonNegativeIntSchema, positiveIntSchema } from '../runtime/config.ts'
+import { loadConfig, nonNegativeIntSchema, portSchema, positiveIntSchema } from '../runtime/config.ts'
 import { pickFields } from '../runtime/configFields.ts'
 
 export interface PrinterAddress {
@@ -86,7 +86,11 @@ export const relayConfigSchema = z.object({
    * read in that form. Every other printer's status is read as plain bytes; a byte not in Boca's table (in
    * the printer's form) is never taken for status (BOCA.md "Status bytes").
    */
-  ASCII_STATUS_PRINTERS: z.string().transform(parsePrinterIds).default([])
+  ASCII_STATUS_PRINTERS: z.string().transform(parsePrinterIds).default([]),
+  /** The relay's Prometheus metrics (relayMetrics.ts) on this port, at `/metrics`; unset: none (0: any free port). */
+  METRICS_PORT: portSchema.optional(),
+  /** Where METRICS_PORT listens: loopback unless said otherwise (the metrics ask for no log-in). */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1')
 }).refine((c) => c.RETRY_MIN_MS <= c.RETRY_MAX_MS, { message: 'RETRY_MIN_MS must not exceed RETRY_MAX_MS', path: ['RETRY_MIN_MS'] })
   // (Only between two valid numbers: a bad one has its own problem.)
   .refine((c) => !Number.isInteger(c.MAX_QUEUED_BYTES) || !Number.isInteger(c.MAX_JOB_BYTES) || c.MAX_QUEUED_BYTES >= c.MAX_JOB_BYTES, { message: 'MAX_QUEUED_BYTES must be at least MAX_JOB_BYTES, or a job of MAX_JOB_BYTES could never be queued', path: ['MAX_QUEUED_BYTES'] })

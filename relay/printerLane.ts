@@ -5,7 +5,7 @@
  * needs the other before it exists.
  */
 import { EventEmitter } from 'node:events'
-import type { JobErrorMessage } from '../protocol/index.ts'
+import type { JobErrorMessage, JobResult } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { BrokerClock } from './brokerClock.ts'
 import { BrokerLink } from './brokerLink.ts'
@@ -26,6 +26,8 @@ export interface PrinterLaneDeps {
   clock: Clock
   /** Says when the spool stops or starts being able to write (`problem`, or undefined once it can). */
   storage: EventEmitter<{ writable: [problem: string | undefined] }>
+  /** Told of each result or error as it is published (the relay's metrics, relayMetrics.ts). */
+  onOutcome?: ((message: JobResult | JobErrorMessage) => void) | undefined
 }
 
 /** What a printer's worker publishes: stored outcomes, errors it could not store, and the printer's state. */
@@ -82,11 +84,15 @@ export function buildPrinterLane (deps: PrinterLaneDeps): PrinterLane {
     }
   })
   outgoing.on('stored', (entry) => {
+    deps.onOutcome?.(entry.outcome.message)
     link.publishOutcome(entry.outcome.message, entry.outcome.kind, () => {
       void spool.published(entry).catch((error: unknown) => logger.warn({ err: error }, 'could not clear a published outcome from the outbox'))
     })
   })
-  outgoing.on('unstored', (message) => link.publishOutcome(message, 'error', () => {}))
+  outgoing.on('unstored', (message) => {
+    deps.onOutcome?.(message)
+    link.publishOutcome(message, 'error', () => {})
+  })
   outgoing.on('status', (report) => link.publishStatus(report.state, report.detail, report.queued))
   storage.on('writable', (problem) => {
     worker.storageChanged()
