@@ -3,11 +3,14 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { readExposition } from '../../harness/metrics.ts'
 import { PrintwireMetrics } from '../../runtime/printwireMetrics.ts'
+import { RelayMetrics } from '../../relay/relayMetrics.ts'
+import { silentLogger } from '../../runtime/logger.ts'
 
 async function exported (): Promise<Map<string, string>> {
-  // Every metric, the embedded broker's own included.
+  // Every metric: the broker's (the embedded broker's own included) and the relay's (not started: only read).
   const metrics = new PrintwireMetrics({ connections: () => ({ relay: 0, client: 0, token: 0, admin: 0 }), brokerQueued: async () => 0 })
-  return readExposition((await metrics.scrape()).text).types
+  const relay = new RelayMetrics({ port: 0, host: '127.0.0.1', lanes: () => [], logger: silentLogger() })
+  return new Map([...readExposition((await metrics.scrape()).text).types, ...readExposition(await relay.registry.metrics()).types])
 }
 
 function readmeMetricsSection (): string {
