@@ -27,7 +27,7 @@ const LOG_EVERY_MS = 10_000
 
 interface Noted { kind: Kind, printerId: string, payload: Uint8Array | string, publisher: Publisher, seenAt: number }
 
-/** A message as the recorder read it, for a watcher (the metrics, runtime/metrics.ts): what it says of a job, if anything. */
+/** A message as the recorder read it, for a watcher (the metrics, runtime/printwireMetrics.ts): what it says of a job, if anything. */
 export interface SeenJobMessage {
   kind: Kind
   printerId: string
