@@ -83,8 +83,15 @@ async function authenticate (deps: ApiServiceDeps, credentials: Credentials, add
   return { user: principal ?? 'token', via: token ? 'token' : 'password', login, principal }
 }
 
+/**
+ * Connections whose printers' statuses have been gathered once: from then on the client library keeps them
+ * current (live status messages), so a later request answers at once.
+ */
+const settledConnections = new WeakSet<object>()
+
 async function printers (deps: ApiServiceDeps, caller: Caller): Promise<PrinterStatusMessage[]> {
   return await deps.connections.with(caller.login, async (client) => {
+    if (settledConnections.has(client)) return client.printers() as PrinterStatusMessage[]
     // The broker sends the retained statuses just after the subscription: gather them until they stop coming.
     await new Promise<void>((resolve) => {
       const finish = (): void => {
@@ -100,6 +107,7 @@ async function printers (deps: ApiServiceDeps, caller: Caller): Promise<PrinterS
         quiet = setTimeout(finish, STATUS_SETTLE_MS)
       })
     })
+    settledConnections.add(client)
     return client.printers() as PrinterStatusMessage[]
   })
 }
