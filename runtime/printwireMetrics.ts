@@ -123,22 +123,19 @@ export class PrintwireMetrics {
 
   /** A message on a printer's jobs, responses, errors or cancel topic, as the job history read it. */
   jobMessage (seen: SeenJobMessage): void {
-    const printer = this.labelFor(seen.printerId)
     const { event } = seen
+    // (A printer takes a label only with something to count: cancels and unreadable answers take none.)
     if (seen.kind === 'jobs') {
+      const printer = this.labelFor(seen.printerId)
       this.jobsPublished.inc({ printer })
       if (event?.kind === 'published') this.track(event.jobId, printer, seen.seenAt)
-      return
-    }
-    if (event?.kind === 'result') {
-      this.results.inc({ printer, outcome: event.result.status })
+    } else if (event?.kind === 'result') {
+      this.results.inc({ printer: this.labelFor(seen.printerId), outcome: event.result.status })
       this.finished(event.result.jobId, seen.seenAt, 'ok')
+    } else if (event?.kind === 'error' && event.error.retryable) {
+      this.retryableErrors.inc({ printer: this.labelFor(seen.printerId), code: event.error.code })
     } else if (event?.kind === 'error') {
-      if (event.error.retryable) {
-        this.retryableErrors.inc({ printer, code: event.error.code })
-        return
-      }
-      this.results.inc({ printer, outcome: event.error.code })
+      this.results.inc({ printer: this.labelFor(seen.printerId), outcome: event.error.code })
       this.finished(event.error.jobId, seen.seenAt, 'error')
     }
   }

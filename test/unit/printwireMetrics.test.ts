@@ -75,6 +75,14 @@ describe('metrics', () => {
     expect(sampleValue(await read(metrics), 'printwire_jobs_published_total', { printer: 'p1' })).toBe(2)
   })
 
+  it('gives no label to a printer with nothing counted (a cancel, an answer it cannot read)', async () => {
+    const metrics = new PrintwireMetrics({ maxPrinters: 1 })
+    metrics.jobMessage({ kind: 'cancel', printerId: 'made-up', seenAt: 0, event: undefined })
+    metrics.jobMessage({ kind: 'errors', printerId: 'made-up-too', seenAt: 0, event: undefined })
+    metrics.jobMessage(published('lobby', 'a', 0))
+    expect(sampleValue(await read(metrics), 'printwire_jobs_published_total', { printer: 'lobby' })).toBe(1)
+  })
+
   it('forgets the publish time of the oldest jobs past maxTrackedJobs', async () => {
     const metrics = new PrintwireMetrics({ maxTrackedJobs: 2 })
     for (const id of ['j1', 'j2', 'j3']) metrics.jobMessage(published('lobby', id, 0))
