@@ -1,7 +1,7 @@
 /**
  * `GET /api/jobs` (the job history the dashboard shows): jobs from any client (MQTT, HTTP), newest first, with
  * filters by printer, state and time and a limit; only the jobs of printers the caller may read (users and
- * tokens, on both brokers); a bad or unknown parameter is a 400 JSON error.
+ * tokens, on both brokers); a bad or unknown parameter is a 400 JSON error. `GET /api/me`: who the caller is.
  */
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -41,6 +41,7 @@ describe('GET /api/jobs, anonymous broker', () => {
     expect(ids(await call(broker, 'GET', `/jobs?since=${encodeURIComponent(between)}`))).toEqual(['no-relay', 'from-http'])
     expect(ids(await call(broker, 'GET', `/jobs?until=${encodeURIComponent(between)}`))).toEqual(['from-mqtt'])
     expect(ids(await call(broker, 'GET', '/jobs?printer=nobody'))).toEqual([])
+    expect((await call(broker, 'GET', '/me')).body).toEqual({ user: null, via: 'anonymous', role: null, printers: ['*'] })
   })
 
   it('answers each bad or unknown parameter with a 400 JSON error naming it', async () => {
@@ -98,6 +99,12 @@ describe('GET /api/jobs with AUTH_FILE', () => {
       const issued = await call(web, 'POST', '/tokens', { body: JSON.stringify({ printers: ['lobby'], ttlSeconds: 60 }), type: 'application/json', auth: basic('ops') })
       expect(issued.status).toBe(201)
       expect(ids(await call(web, 'GET', '/jobs', { auth: `Bearer ${issued.body.token as string}` }))).toEqual(['alice-1'])
+
+      // GET /api/me: who the caller is (the dashboard offers "Forget" to admins only).
+      expect((await call(web, 'GET', '/me', { auth: basic('alice') })).body).toEqual({ user: 'alice', via: 'password', role: 'client', printers: ['lobby'] })
+      expect((await call(web, 'GET', '/me', { auth: basic('ops') })).body).toEqual({ user: 'ops', via: 'password', role: 'admin', printers: ['*'] })
+      expect((await call(web, 'GET', '/me', { auth: `Bearer ${issued.body.token as string}` })).body).toMatchObject({ via: 'token', role: 'client', printers: ['lobby'] })
+      expect((await call(web, 'GET', '/me')).status).toBe(401)
     })
   }
 })

@@ -59,6 +59,7 @@ export function apiService (deps: ApiServiceDeps): ApiDeps {
     printers: async (caller) => await printers(deps, caller as Caller),
     submit: async (caller, printerId, job, waitMs) => await submitOnce(deps, inFlight, caller as Caller, printerId, job, waitMs),
     job: async (caller, jobId) => await visibleJob(deps, caller as Caller, jobId),
+    me: async (caller) => me(deps, caller as Caller),
     jobs: async (caller, query) => await visibleJobs(deps, caller as Caller, query),
     cancel: async (caller, jobId) => await cancel(deps, caller as Caller, jobId),
     issueToken: async (caller, printers, ttlSeconds) => issueToken(deps, caller as Caller, printers, ttlSeconds)
@@ -183,6 +184,15 @@ async function visibleJob (deps: ApiServiceDeps, caller: Caller, jobId: string):
   // Another printer's job is as unknown as a job that does not exist.
   if (record === undefined || !mayRead(deps, caller, record.printerId)) throw new PrintwireError('NOT_FOUND', `no job ${jobId} that you may see`, { jobId })
   return record
+}
+
+/**
+ * The caller as AUTH_FILE knows it. Without AUTH_FILE everyone is anonymous and may do everything (the broker is
+ * then on loopback only): `role` null, printers `*`.
+ */
+function me (deps: ApiServiceDeps, caller: Caller): { user: string | null, via: 'password' | 'token' | 'anonymous', role: string | null, printers: readonly string[] } {
+  if (caller.principal === undefined || deps.access === undefined) return { user: null, via: 'anonymous', role: null, printers: ['*'] }
+  return { user: caller.user, via: caller.via, role: deps.access.roleOf(caller.principal) ?? null, printers: deps.access.printersOf(caller.principal) ?? [] }
 }
 
 /** The history as GET /api/jobs/<id> shows it: a printer the caller may not read is one that has no jobs. */

@@ -158,6 +158,27 @@ export function openApiDocument (): object {
           }
         }
       },
+      '/me': {
+        get: {
+          summary: 'Who the caller is: its user (null when anonymous), how it logged in, its role and printers',
+          responses: {
+            200: {
+              description: 'the caller',
+              content: json({
+                type: 'object',
+                required: ['user', 'via', 'role', 'printers'],
+                properties: {
+                  user: { type: ['string', 'null'], description: 'the user, or a token\'s issuer; null without AUTH_FILE' },
+                  via: { type: 'string', enum: ['password', 'token', 'anonymous'] },
+                  role: { type: ['string', 'null'], enum: ['client', 'relay', 'admin', null], description: 'null without AUTH_FILE (anyone may do anything, on loopback only)' },
+                  printers: { type: 'array', items: { type: 'string' }, description: 'printer ids, or * for all' }
+                }
+              })
+            },
+            ...commonErrors
+          }
+        }
+      },
       '/jobs': {
         get: {
           summary: 'The job history, newest first: jobs of the printers the caller may read, from any client',
