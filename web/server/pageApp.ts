@@ -9,15 +9,18 @@ import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
 import { CLIENT_SCRIPT_PATH, PAGE_CONFIG_PATH, pageConfigFor, type BrokerKind, type PageConfig } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
-import { loadClientScript, loadPageScript } from './pageBundle.ts'
+import { loadClientScript, loadDashboardScript, loadPageScript } from './pageBundle.ts'
 
 const PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'page')
+const DASHBOARD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboard')
 
 export interface PageAppDeps {
   /** The bundled page script (pageBundle.ts). */
   pageScript: string
   /** The client library, bundled for browsers (pageBundle.ts). */
   clientScript: string
+  /** The dashboard's script (pageBundle.ts); without it, no dashboard is served. */
+  dashboardScript?: string
   pageConfig: PageConfig
   /** The HTTP API (web/api/apiRouter.ts), mounted at `/api`. */
   api?: RequestHandler | undefined
@@ -41,7 +44,8 @@ export async function loadPageApp (deps: LoadPageAppDeps): Promise<Express> {
   const cache = pageCacheDir === undefined ? {} : { cacheDir: pageCacheDir }
   const pageScript = await loadPageScript({ logger, ...cache })
   const clientScript = await loadClientScript({ logger, ...cache })
-  return createPageApp({ pageScript, clientScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api })
+  const dashboardScript = await loadDashboardScript({ logger, ...cache })
+  return createPageApp({ pageScript, clientScript, dashboardScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api })
 }
 
 export function createPageApp (deps: PageAppDeps): Express {
@@ -60,6 +64,15 @@ export function createPageApp (deps: PageAppDeps): Express {
     res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
     res.send(deps.clientScript)
   })
+  const { dashboardScript } = deps
+  if (dashboardScript !== undefined) {
+    app.get('/dashboard.js', (_req, res) => {
+      res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
+      res.send(dashboardScript)
+    })
+    app.get(['/dashboard', '/dashboard/'], (_req, res) => { res.setHeader('Cache-Control', 'no-cache').sendFile(path.join(DASHBOARD_DIR, 'index.html')) })
+    app.get('/dashboard.css', (_req, res) => { res.setHeader('Cache-Control', 'no-cache').sendFile(path.join(DASHBOARD_DIR, 'dashboard.css')) })
+  }
   app.get(PAGE_CONFIG_PATH, (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache')
     res.json(deps.pageConfig)
