@@ -31,6 +31,8 @@ import { localInputMs, localTime, startOfToday } from './timeText.ts'
 const POLL_MS = 5000
 /** Results and errors coming together are read in one go. */
 const REFRESH_DEBOUNCE_MS = 250
+/** The latest jobs read for each printer's last error. */
+const LATEST_FOR_ERRORS = 200
 /** Rows of the job history shown. */
 const JOBS_SHOWN = 200
 /** How long a test print waits for its result before it says so (the job may still print). */
@@ -314,15 +316,15 @@ export class DashboardPage {
     const { jobs } = this.deps.ui
     const filter = this.currentFilter()
     try {
-      const [shown, today, failed] = await Promise.all([
+      const [shown, today, latest] = await Promise.all([
         this.api.jobs(filter),
         this.api.jobs({ state: 'printed', since: startOfToday(), limit: MAX_JOB_HISTORY_LIST }),
-        this.api.jobs({ state: 'failed', limit: 100 })
+        this.api.jobs({ limit: LATEST_FOR_ERRORS })
       ])
       jobs.error.hidden = true
       this.showJobs(shown, filter)
       this.countToday(today)
-      this.historyErrors = lastErrorsOf(failed)
+      this.historyErrors = lastErrorsOf(latest)
       this.renderPrinters()
     } catch (error) {
       jobs.error.textContent = `The job history cannot be read: ${error instanceof Error ? error.message : String(error)}`
@@ -392,12 +394,15 @@ export class DashboardPage {
   }
 }
 
-/** The newest error of each printer among failed jobs (newest first). */
-function lastErrorsOf (failed: JobRecord[]): Map<string, PrinterError> {
+/** The newest error of each printer among these jobs: a final error, or the latest retryable one (paper out, unreachable). */
+function lastErrorsOf (jobs: JobRecord[]): Map<string, PrinterError> {
   const errors = new Map<string, PrinterError>()
-  for (const job of failed) {
-    if (job.error === undefined || errors.has(job.printerId)) continue
-    errors.set(job.printerId, job.error)
+  for (const job of jobs) {
+    for (const error of [job.error, job.retryableErrors[job.retryableErrors.length - 1]]) {
+      if (error === undefined) continue
+      const known = errors.get(job.printerId)
+      if (known === undefined || Date.parse(error.at) > Date.parse(known.at)) errors.set(job.printerId, error)
+    }
   }
   return errors
 }
