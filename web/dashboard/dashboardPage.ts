@@ -162,7 +162,7 @@ export class DashboardPage {
     ui.main.dataset.stale = value
     ui.printers.section.dataset.stale = value
     ui.jobs.section.dataset.stale = value
-    ui.serverTime.dataset.stale = value
+    this.clock.markStale(stale)
     ui.staleBanner.hidden = !stale
     ui.staleBanner.textContent = this.disconnectedAt === undefined || !this.loggedIn
       ? 'Not connected yet: nothing below is current.'
