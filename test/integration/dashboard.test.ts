@@ -11,7 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { BROKER_TARGETS, PASSWORDS, writeTestUsers, type UserName } from '../../harness/accessTargets.ts'
 import { launchChromium } from '../../harness/browser.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
-import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
+import { freePorts } from '../../harness/ports.ts'
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
 import { startVenue } from '../../harness/venue.ts'
 
 const WAIT_MS = 15_000
@@ -154,22 +155,50 @@ describe('dashboard, embedded broker', () => {
     await expect.poll(() => page.locator('#job-table tbody tr[data-status="printed"]').count(), { timeout: WAIT_MS }).toBe(1)
   })
 
-  it('marks everything stale while the broker is down, visibly and in data-stale', async () => {
-    const { broker } = await startVenue(cleanup)
-    const page = await openDashboard(broker.httpUrl)
+  it('marks everything stale while the broker is down, visibly and in data-stale, and clears that when it is back', async () => {
+    const [mqttPort, httpPort] = await freePorts(2)
+    const env = { MQTT_PORT: String(mqttPort), PORT: String(httpPort) }
+    const first = await startBroker(env)
+    let firstStopped: Promise<void> | undefined
+    const stopFirst = (): Promise<void> => (firstStopped ??= first.stop())
+    cleanup.add({ stop: stopFirst })
+    const printer = cleanup.add(await startPrinter())
+    cleanup.add(await startRelay(relayEnv(first.mqttUrl, { lobby: printer }, await tempDir(cleanup), { RETRY_MAX_MS: '200' })))
+    const page = await openDashboard(first.httpUrl)
     await waitConnected(page)
     await expect.poll(() => printerRow(page, 'lobby').getAttribute('data-state'), { timeout: WAIT_MS }).toBe('online')
     expect(await page.locator('#stale-banner').isVisible()).toBe(false)
-    await broker.stop()
+    await stopFirst()
     await expect.poll(() => page.locator('#dashboard').getAttribute('data-stale'), { timeout: WAIT_MS }).toBe('true')
     expect(await page.locator('#printers').getAttribute('data-stale')).toBe('true')
     expect(await page.locator('#jobs').getAttribute('data-stale')).toBe('true')
-    expect(await page.locator('#server-time').getAttribute('data-stale')).toBe('true')
     expect(await page.locator('#stale-banner').isVisible()).toBe(true)
     expect(await page.locator('#stale-banner').textContent()).toMatch(/Not connected since/)
     // The printer is still listed, marked stale, and its actions are off.
     expect(await printerRow(page, 'lobby').innerText()).toMatch(/online \(stale\)/)
     expect(await page.getByRole('button', { name: 'Test print on lobby' }).isDisabled()).toBe(true)
+
+    // Back on the same ports: the page reconnects, the marks go, and the actions work again.
+    cleanup.add(await startBroker(env))
+    await waitConnected(page)
+    expect(await page.locator('#stale-banner').isVisible()).toBe(false)
+    await expect.poll(() => printerRow(page, 'lobby').innerText(), { timeout: WAIT_MS }).not.toMatch(/stale/)
+    await expect.poll(() => page.getByRole('button', { name: 'Test print on lobby' }).isEnabled(), { timeout: WAIT_MS }).toBe(true)
+  })
+
+  it('shows the jobs queued in the relay when its status says (queued)', async () => {
+    const { broker } = await startVenue(cleanup)
+    const page = await openDashboard(broker.httpUrl)
+    await waitConnected(page)
+    await expect.poll(() => printerRow(page, 'lobby').locator('td[data-label="Queued"]').textContent(), { timeout: WAIT_MS }).toBe('—')
+    // A relay that reports its queue (issue 14's `queued`), here a status published as such a relay would.
+    const relay = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await relay.publish('printers/annex/status', JSON.stringify({ printerId: 'annex', state: 'unreachable', detail: 'connect ECONNREFUSED', relayId: 'annex-relay', at: new Date().toISOString(), queued: 3 }), { retain: true })
+    const row = printerRow(page, 'annex')
+    await expect.poll(() => row.locator('td[data-label="Queued"]').textContent(), { timeout: WAIT_MS }).toBe('3')
+    expect(await row.getAttribute('data-state')).toBe('unreachable')
+    expect(await row.locator('td[data-label="Relay"]').textContent()).toBe('annex-relay')
+    expect(await row.locator('td[data-label="State"]').innerText()).toContain('ECONNREFUSED')
   })
 })
 

@@ -3,11 +3,11 @@
  * printer is chosen for the user, "No printer has reported yet." is said only while no printer is listed, and
  * while the page is disconnected the server time and every printer's state are marked stale, until it reconnects.
  */
-import net from 'node:net'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../../harness/browser.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
+import { freePorts } from '../../harness/ports.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../../harness/parts.ts'
 
 const WAIT_MS = 10_000
@@ -32,17 +32,6 @@ async function openPage (httpUrl: string): Promise<Page> {
   await page.goto(httpUrl)
   await expect.poll(() => page.locator('#connection').getAttribute('data-state'), { timeout: WAIT_MS }).toBe('connected')
   return page
-}
-
-/** Two different free ports on loopback (held together while chosen, so they differ), for a broker that comes back on them. */
-async function twoFreePorts (): Promise<[number, number]> {
-  const servers = [net.createServer(), net.createServer()]
-  const ports = await Promise.all(servers.map((server) => new Promise<number>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port))
-  })))
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
-  return [ports[0] as number, ports[1] as number]
 }
 
 /** A broker that stops once, whether the test or the cleanup stops it. */
@@ -80,7 +69,7 @@ describe('print page: printer choice and stale marking', () => {
   })
 
   it('marks the server time and the printers\' states stale while disconnected, and clears that on reconnecting', async () => {
-    const [mqttPort, httpPort] = await twoFreePorts()
+    const [mqttPort, httpPort] = await freePorts(2)
     const env = { MQTT_PORT: String(mqttPort), PORT: String(httpPort), SERVER_TIME_INTERVAL_MS: '250' }
     const first = stoppedOnce(await startBroker(env))
     const sim = cleanup.add(await startPrinter())
