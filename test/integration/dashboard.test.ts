@@ -132,6 +132,7 @@ describe('dashboard, embedded broker', () => {
     await page.getByRole('button', { name: 'Cancel job queued-1' }).click()
     await expect.poll(() => row.getAttribute('data-status'), { timeout: WAIT_MS }).toBe('cancelled')
     expect(await row.innerText()).toContain('JOB_CANCELLED')
+    expect(await page.locator('#job-action').textContent()).toBe('Job queued-1 cancelled: it will not print.')
     expect(await page.getByRole('button', { name: 'Cancel job queued-1' }).count()).toBe(0)
     await printer.setState('ready')
     // A job after it prints, the cancelled one never.

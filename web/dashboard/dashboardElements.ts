@@ -30,6 +30,7 @@ export interface DashboardElements {
     error: HTMLElement
     empty: HTMLElement
     body: HTMLTableSectionElement
+    actionResult: HTMLElement
     filters: JobFiltersUi
   }
 }
@@ -70,6 +71,7 @@ export function findDashboardElements (): DashboardElements {
       error: element('jobs-error', HTMLElement),
       empty: element('jobs-empty', HTMLElement),
       body: bodyOf('job-table'),
+      actionResult: element('job-action', HTMLElement),
       filters: {
         form: element('job-filters', HTMLFormElement),
         printer: element('filter-printer', HTMLSelectElement),

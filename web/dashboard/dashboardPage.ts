@@ -12,20 +12,20 @@
 import type { PrinterInfo } from '../../client/printerDirectory.ts'
 import type { PrintwireClient } from '../../client/printwireClient.ts'
 import { isPrintwireError } from '../../protocol/errorCodes.ts'
-import { MAX_JOB_HISTORY_LIST, type JobRecord, type JobState, JOB_STATES } from '../../protocol/jobHistory.ts'
+import { MAX_JOB_HISTORY_LIST, type JobRecord } from '../../protocol/jobHistory.ts'
 import type { PageConfig } from '../../protocol/pageConfig.ts'
 import { anyPrinterTopic, parsePrinterTopic, statusTopic } from '../../protocol/topics.ts'
 import { brokerUrlFor, PageConnection, type ConnectionState } from '../page/connection.ts'
 import { LoginForm, storeCredentials, storedCredentials, type Credentials } from '../page/login.ts'
-import { showNotice } from '../page/pageElements.ts'
 import { takeFragmentToken, TOKEN_USER_NAME } from '../page/pageToken.ts'
 import { ServerTimeView } from '../page/serverTime.ts'
-import { ApiError, DashboardApi, type JobFilter, type Me } from './dashboardApi.ts'
+import { DashboardApi, type JobFilter, type Me } from './dashboardApi.ts'
 import type { DashboardElements } from './dashboardElements.ts'
+import { JobFilters } from './jobFilters.ts'
 import { JobTable } from './jobTable.ts'
 import { PrinterTable, type PrinterError } from './printerTable.ts'
 import { testTicket } from './testTicket.ts'
-import { localInputMs, localTime, startOfToday } from './timeText.ts'
+import { localTime, startOfToday } from './timeText.ts'
 
 /** How often the history is read again while connected, results or not. */
 const POLL_MS = 5000
@@ -52,6 +52,7 @@ export class DashboardPage {
   private readonly clock: ServerTimeView
   private readonly printerTable: PrinterTable
   private readonly jobTable: JobTable
+  private readonly filters: JobFilters
   private connection: PageConnection | undefined
   private api = new DashboardApi(undefined)
   private me: Me | undefined
@@ -79,15 +80,12 @@ export class DashboardPage {
     this.login = new LoginForm(ui.login, { onLogin: (credentials) => this.connect(credentials), onLogout: () => this.logout() })
     this.clock = new ServerTimeView(ui.serverTime)
     this.printerTable = new PrinterTable({ body: ui.printers.body, empty: ui.printers.empty, actions: { testPrint: (id) => this.testPrint(id), forget: (id) => this.forget(id) } })
+    this.filters = new JobFilters({ ui: ui.jobs.filters, location: deps.location, history: deps.history })
     this.jobTable = new JobTable({ body: ui.jobs.body, empty: ui.jobs.empty, actions: { cancel: (job) => this.cancel(job) } })
   }
 
   start (): void {
-    this.readFiltersFromAddress()
-    const { filters } = this.deps.ui.jobs
-    filters.form.addEventListener('change', () => this.filtersChanged())
-    filters.form.addEventListener('submit', (event) => { event.preventDefault(); this.filtersChanged() })
-    filters.form.addEventListener('reset', () => setTimeout(() => this.filtersChanged(), 0))
+    this.filters.start(() => this.scheduleRefresh(0))
     this.markStale(true)
     this.renderPrinters()
     // "since" and "ago" move on.
@@ -207,7 +205,11 @@ export class DashboardPage {
   private printersChanged (list: PrinterInfo[]): void {
     this.printers = list
     this.renderPrinters()
-    this.renderPrinterFilter()
+    this.offerPrinters()
+  }
+
+  private offerPrinters (): void {
+    this.filters.offerPrinters([...this.printers.map((p) => p.printerId), ...this.jobPrinters])
   }
 
   private renderPrinters (): void {
@@ -229,65 +231,7 @@ export class DashboardPage {
     summary.textContent = this.printers.length === 0 ? '' : `${online} of ${this.printers.length} online${this.stale ? ' when last connected' : ''}`
   }
 
-  private renderPrinterFilter (): void {
-    const select = this.deps.ui.jobs.filters.printer
-    const chosen = select.value
-    const ids = [...new Set([...this.printers.map((p) => p.printerId), ...this.jobPrinters, ...(chosen === '' ? [] : [chosen])])].sort((a, b) => a.localeCompare(b))
-    const current = Array.from(select.options).slice(1).map((o) => o.value)
-    if (current.join('\n') === ids.join('\n')) return
-    const all = select.options[0] ?? new Option('All printers', '')
-    select.replaceChildren(all, ...ids.map((id) => new Option(id, id)))
-    select.value = chosen
-  }
-
   // ---- job history ----
-
-  private filtersChanged (): void {
-    this.writeFiltersToAddress()
-    this.scheduleRefresh(0)
-  }
-
-  private currentFilter (): JobFilter {
-    const { filters } = this.deps.ui.jobs
-    const state = filters.state.value
-    const since = localInputMs(filters.since.value)
-    const until = localInputMs(filters.until.value)
-    return {
-      ...(filters.printer.value === '' ? {} : { printerId: filters.printer.value }),
-      ...((JOB_STATES as readonly string[]).includes(state) ? { state: state as JobState } : {}),
-      ...(since === undefined ? {} : { since }),
-      // "To" names a second: the whole of it.
-      ...(until === undefined ? {} : { until: until + 999 }),
-      limit: JOBS_SHOWN
-    }
-  }
-
-  /** Filters live in the address (`?printer=…&state=…&since=…&until=…`), so a reload or a link keeps them. */
-  private writeFiltersToAddress (): void {
-    const { filters } = this.deps.ui.jobs
-    const params = new URLSearchParams()
-    for (const [name, input] of [['printer', filters.printer], ['state', filters.state], ['since', filters.since], ['until', filters.until]] as const) {
-      if (input.value !== '') params.set(name, input.value)
-    }
-    const search = params.toString()
-    this.deps.history.replaceState(this.deps.history.state, '', `${this.deps.location.pathname}${search === '' ? '' : `?${search}`}`)
-  }
-
-  private readFiltersFromAddress (): void {
-    const { filters } = this.deps.ui.jobs
-    const params = new URLSearchParams(this.deps.location.search)
-    const printer = params.get('printer')
-    if (printer !== null && printer !== '') {
-      filters.printer.append(new Option(printer, printer))
-      filters.printer.value = printer
-    }
-    const state = params.get('state')
-    if (state !== null && (JOB_STATES as readonly string[]).includes(state)) filters.state.value = state
-    for (const [name, input] of [['since', filters.since], ['until', filters.until]] as const) {
-      const value = params.get(name)
-      if (value !== null && localInputMs(value) !== undefined) input.value = value
-    }
-  }
 
   private scheduleRefresh (delayMs = REFRESH_DEBOUNCE_MS): void {
     clearTimeout(this.refreshTimer)
@@ -314,7 +258,7 @@ export class DashboardPage {
 
   private async read (): Promise<void> {
     const { jobs } = this.deps.ui
-    const filter = this.currentFilter()
+    const filter = this.filters.current(JOBS_SHOWN)
     try {
       const [shown, today, latest] = await Promise.all([
         this.api.jobs(filter),
@@ -335,7 +279,7 @@ export class DashboardPage {
   private showJobs (shown: JobRecord[], filter: JobFilter): void {
     for (const job of shown) this.jobPrinters.add(job.printerId)
     this.jobTable.render(shown)
-    this.renderPrinterFilter()
+    this.offerPrinters()
     const filtered = filter.printerId !== undefined || filter.state !== undefined || filter.since !== undefined || filter.until !== undefined
     this.deps.ui.jobs.summary.textContent = `${shown.length === JOBS_SHOWN ? `The latest ${JOBS_SHOWN}` : shown.length} job${shown.length === 1 ? '' : 's'}${filtered ? ' matching the filters' : ''}`
   }
@@ -384,9 +328,10 @@ export class DashboardPage {
 
   private cancel (job: JobRecord): void {
     this.jobTable.markCancelling(job.jobId, true)
+    const said = this.deps.ui.jobs.actionResult
     this.api.cancel(job.jobId).then(
-      () => showNoticeQuietly(this.deps.ui.jobs.summary, `Job ${job.jobId} cancelled: it will not print.`),
-      (error: unknown) => showNotice(this.deps.ui.jobs.error, `Job ${job.jobId} was not cancelled: ${error instanceof Error ? error.message : String(error)}`)
+      () => { said.textContent = `Job ${job.jobId} cancelled: it will not print.` },
+      (error: unknown) => { said.textContent = `Job ${job.jobId} was not cancelled: ${error instanceof Error ? error.message : String(error)}` }
     ).finally(() => {
       this.jobTable.markCancelling(job.jobId, false)
       this.scheduleRefresh(0)
@@ -405,8 +350,4 @@ function lastErrorsOf (jobs: JobRecord[]): Map<string, PrinterError> {
     }
   }
   return errors
-}
-
-function showNoticeQuietly (element: HTMLElement, text: string): void {
-  element.textContent = text
 }
