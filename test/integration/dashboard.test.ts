@@ -191,8 +191,9 @@ describe('dashboard, embedded broker', () => {
     const { broker } = await startVenue(cleanup)
     const page = await openDashboard(broker.httpUrl)
     await waitConnected(page)
-    await expect.poll(() => printerRow(page, 'lobby').locator('td[data-label="Queued"]').textContent(), { timeout: WAIT_MS }).toBe('—')
-    // A relay that reports its queue (issue 14's `queued`), here a status published as such a relay would.
+    // The relay reports its queue in each status (`queued`): none waits.
+    await expect.poll(() => printerRow(page, 'lobby').locator('td[data-label="Queued"]').textContent(), { timeout: WAIT_MS }).toBe('0')
+    // Another printer's status, published as its relay would, with 3 jobs waiting.
     const relay = cleanup.add(await TestClient.connect(broker.mqttUrl))
     await relay.publish('printers/annex/status', JSON.stringify({ printerId: 'annex', state: 'unreachable', detail: 'connect ECONNREFUSED', relayId: 'annex-relay', at: new Date().toISOString(), queued: 3 }), { retain: true })
     const row = printerRow(page, 'annex')
