@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto'
 import { connect, type PrintwireClient } from '../client/index.ts'
 import { SERVED_STATES, type PrinterInfo } from '../client/printerDirectory.ts'
 import { PrintwireError, isValidPrinterId, TOPIC_PREFIX_PATTERN, type JobResult } from '../protocol/index.ts'
+import { webSocketPathHint } from './brokerUrl.ts'
 
 export interface PrintOptions {
   url: string
@@ -81,7 +82,8 @@ async function connectToBroker (options: PrintOptions, deadline: number | undefi
       if (error.code !== 'BROKER_UNREACHABLE') throw error
       if (deadline === undefined || !isNetworkError(error.cause) || Date.now() + RECONNECT_DELAY_MS >= deadline) {
         const waited = deadline === undefined ? '' : ` (waited up to ${options.waitForPrinterMs} ms)`
-        throw new PrintwireError('BROKER_UNREACHABLE', `cannot connect to the broker at ${options.url}: ${reason}${waited}`)
+        const hint = isNetworkError(error.cause) ? '' : webSocketPathHint(options.url)
+        throw new PrintwireError('BROKER_UNREACHABLE', `cannot connect to the broker at ${options.url}: ${reason}${waited}${hint}`)
       }
       options.progress(`cannot connect to the broker at ${options.url} yet (${reason}); retrying`)
       await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS))
