@@ -28,6 +28,7 @@ import { disableNagle } from '../runtime/noDelay.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { RelayConfig } from './config.ts'
 import { BrokerTrouble } from './brokerTrouble.ts'
+import { TakeoverWatch } from './takeoverWatch.ts'
 
 export interface BrokerLinkDeps {
   config: Pick<RelayConfig, 'MQTT_URL' | 'RELAY_ID' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'MQTT_CA_FILE' | 'TOPIC_PREFIX' | 'MQTT_KEEPALIVE_S'>
@@ -78,10 +79,14 @@ export class BrokerLink {
 
   /** Connection failures, said once per episode (brokerTrouble.ts). */
   private readonly trouble: BrokerTrouble
+  /** Connections closed right after they open: another process with this RELAY_ID (takeoverWatch.ts). */
+  private readonly takeover: TakeoverWatch
 
   constructor (deps: BrokerLinkDeps) {
     this.deps = deps
-    this.trouble = new BrokerTrouble({ logger: deps.logger, url: deps.config.MQTT_URL, username: deps.config.MQTT_USERNAME, relayId: deps.config.RELAY_ID, clientId: relayClientId(deps.config.RELAY_ID, deps.printerId) })
+    const clientId = relayClientId(deps.config.RELAY_ID, deps.printerId)
+    this.trouble = new BrokerTrouble({ logger: deps.logger, url: deps.config.MQTT_URL, username: deps.config.MQTT_USERNAME, relayId: deps.config.RELAY_ID, clientId })
+    this.takeover = new TakeoverWatch({ logger: deps.logger, relayId: deps.config.RELAY_ID, printerId: deps.printerId, clientId })
   }
 
   get clientId (): string {
@@ -105,6 +110,8 @@ export class BrokerLink {
     client.on('reconnect', () => logger.debug('reconnecting to broker'))
     client.on('offline', () => logger.warn('broker connection lost; reconnecting'))
     client.on('error', (error) => this.trouble.failed(error))
+    // (Ended by the relay itself: stopping, `resume`'s reconnect, standing down for another relay.)
+    client.on('close', () => this.takeover.closed(this.stopping || this.cycling || this.conflicted))
   }
 
   private connectOptions (ca: Buffer | undefined): IClientOptions {
@@ -134,6 +141,7 @@ export class BrokerLink {
   /** A CONNACK: resumes what waited for a connection, and subscribes to the printer's jobs. */
   private onConnack (client: MqttClient, sessionPresent: boolean): void {
     this.trouble.connected()
+    this.takeover.connected()
     this.deps.logger.info({ sessionPresent, clientId: this.clientId }, 'connected to broker')
     this.sampling = false
     this.sampleServerTime()
