@@ -75,7 +75,8 @@ async function connectToBroker (options: PrintOptions, deadline: number | undefi
       })
     } catch (error) {
       if (!(error instanceof PrintwireError)) throw error
-      const reason = error.cause instanceof Error ? error.cause.message : error.message
+      // (The client library's own message already names the URL.)
+      const reason = error.cause instanceof Error ? error.cause.message : error.message.replace(`cannot connect to the broker at ${options.url}: `, '')
       if (error.code === 'LOGIN_REFUSED') {
         throw new PrintwireError('LOGIN_REFUSED', `the broker at ${options.url} refused the log-in${options.username === undefined ? ' of an anonymous client: set MQTT_USERNAME and MQTT_PASSWORD' : ` of user "${options.username}": check MQTT_USERNAME and MQTT_PASSWORD`} (${reason})`)
       }
