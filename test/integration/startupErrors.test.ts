@@ -1,6 +1,6 @@
 /**
  * Start-up failures the operator fixes by a setting (issue 14), each in the real process: the broker
- * (`npm run broker`) and `npm start` with MQTT_PORT or PORT taken by another program, and the broker with
+ * (`npm run broker`), `npm start` and the web server (`npm run web`) with MQTT_PORT or PORT taken by another program, and the broker with
  * PERSISTENCE=redis and no Redis at REDIS_URL. Each says, once and plainly on stderr, what is wrong, naming the
  * variable and what to do, and exits 1.
  */
@@ -51,6 +51,21 @@ describe('a port already in use', () => {
   it('broker/main.ts: PORT in use is named', async () => {
     const port = await occupiedPort()
     const { code, part } = await runPart('broker/main.ts', { PORT: String(port), MQTT_PORT: '0', PERSISTENCE: 'memory' })
+    expect(code).toBe(1)
+    expect(part.stderr).toContain(`port ${port} is in use (PORT, on 127.0.0.1): stop what uses it or set PORT=another port`)
+  })
+})
+
+describe('the web server (Mosquitto mode) with PORT in use', () => {
+  it('names PORT and exits 1', async () => {
+    const port = await occupiedPort()
+    const { code, part } = await runPart('web/server/main.ts', {
+      PORT: String(port),
+      LISTEN_HOST: '127.0.0.1',
+      BROKER_WS_URL: `ws://127.0.0.1:${await freePort()}`,
+      MQTT_URL: `mqtt://127.0.0.1:${await freePort()}`,
+      DATA_DIR: await tempDir(cleanup)
+    })
     expect(code).toBe(1)
     expect(part.stderr).toContain(`port ${port} is in use (PORT, on 127.0.0.1): stop what uses it or set PORT=another port`)
   })
