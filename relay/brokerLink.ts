@@ -77,6 +77,8 @@ export class BrokerLink {
   /** The jobs subscription has been granted on a connection of this process before (`onConnect`'s `first`). */
   private subscribedBefore = false
 
+  /** The broker accepted the current connection (CONNACK). */
+  private accepted = false
   /** Connection failures, said once per episode (brokerTrouble.ts). */
   private readonly trouble: BrokerTrouble
   /** Connections closed right after they open: another process with this RELAY_ID (takeoverWatch.ts). */
@@ -111,7 +113,12 @@ export class BrokerLink {
     client.on('offline', () => logger.warn('broker connection lost; reconnecting'))
     client.on('error', (error) => this.trouble.failed(error))
     // (Ended by the relay itself: stopping, `resume`'s reconnect, standing down for another relay.)
-    client.on('close', () => this.takeover.closed(this.stopping || this.cycling || this.conflicted))
+    client.on('close', () => {
+      const byUs = this.stopping || this.cycling || this.conflicted
+      this.takeover.closed(byUs)
+      if (!byUs) this.trouble.closed(this.accepted)
+      this.accepted = false
+    })
   }
 
   private connectOptions (ca: Buffer | undefined): IClientOptions {
@@ -140,6 +147,7 @@ export class BrokerLink {
 
   /** A CONNACK: resumes what waited for a connection, and subscribes to the printer's jobs. */
   private onConnack (client: MqttClient, sessionPresent: boolean): void {
+    this.accepted = true
     this.trouble.connected()
     this.takeover.connected()
     this.deps.logger.info({ sessionPresent, clientId: this.clientId }, 'connected to broker')

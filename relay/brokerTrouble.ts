@@ -47,13 +47,27 @@ export class BrokerTrouble {
   private readonly deps: TroubleDeps
   private last: { kind: TroubleKind, at: number } | undefined
   private attempts = 0
+  /** An error was reported since the last connection closed. */
+  private errorSinceClose = false
 
   constructor (deps: TroubleDeps) {
     this.deps = deps
   }
 
+  /**
+   * A connection closed. One the broker never accepted (no CONNACK), with no error reported, is a failure too: a
+   * WebSocket URL whose path takes no MQTT, a server that is not an MQTT broker.
+   */
+  closed (accepted: boolean): void {
+    const reported = this.errorSinceClose
+    this.errorSinceClose = false
+    if (!accepted && !reported) this.failed(new Error('the connection closed before the broker accepted it'))
+    this.errorSinceClose = false
+  }
+
   /** A connection error from mqtt.js. */
   failed (error: Error): void {
+    this.errorSinceClose = true
     const kind = troubleKind(error)
     const now = (this.deps.now ?? Date.now)()
     this.attempts += 1
@@ -83,7 +97,7 @@ export class BrokerTrouble {
       case 'client-id':
         return `the broker refused this relay's client id: another relay process with the same RELAY_ID is connected (RELAY_ID=${this.deps.relayId}; or the id belongs to another user); this one prints nothing until it is gone: give each relay its own RELAY_ID, or stop the other; retrying`
       case 'other':
-        return `cannot connect to the broker at ${url} (${error.message}): check MQTT_URL (mqtt://, mqtts://, ws:// or wss://host/mqtt) and MQTT_CA_FILE; retrying`
+        return `cannot connect to the broker at ${url} (${error.message}): check MQTT_URL (mqtt://, mqtts://, ws:// or wss://; Printwire's broker takes MQTT over WebSockets at /mqtt, e.g. ws://host:5050/mqtt) and MQTT_CA_FILE; retrying`
     }
   }
 }

@@ -41,6 +41,17 @@ describe('a relay its broker refuses or cannot be reached', () => {
     expect(relay.stderr).toBe('')
   })
 
+  it('a ws:// MQTT_URL without the broker\'s /mqtt path (the connection closes unanswered): one error naming MQTT_URL and /mqtt', async () => {
+    const dir = await tempDir(cleanup)
+    const broker = cleanup.add(await startBroker())
+    const sim = cleanup.add(await startPrinter())
+    const url = broker.httpUrl.replace('http:', 'ws:')
+    const relay = cleanup.add(new PartProcess('relay/main.ts', relayEnv(url, { lobby: sim }, path.join(dir, 'state'), { LOG_LEVEL: 'debug' })))
+    await failedAttempts(relay, 2)
+    expect(errorsOf(relay).map((l) => l.msg)).toEqual([`cannot connect to the broker at ${url} (the connection closed before the broker accepted it): check MQTT_URL (mqtt://, mqtts://, ws:// or wss://; Printwire's broker takes MQTT over WebSockets at /mqtt, e.g. ws://host:5050/mqtt) and MQTT_CA_FILE; retrying`])
+    expect(relay.child.exitCode).toBeNull()
+  })
+
   it('nothing listening at MQTT_URL: one error per printer naming MQTT_URL while it lasts; connected once the broker starts there', async () => {
     const dir = await tempDir(cleanup)
     const port = await freePort()

@@ -56,6 +56,19 @@ describe('BrokerTrouble', () => {
     ])
   })
 
+  it('counts a connection closed before any CONNACK, with no error said, as a failure; not one the broker accepted, nor one already said', () => {
+    const { t, errors } = trouble()
+    t.closed(true)
+    expect(errors()).toEqual([])
+    t.failed(socketError('ECONNREFUSED', 'refused'))
+    t.closed(false)
+    expect(errors()).toHaveLength(1)
+    t.connected()
+    t.closed(false)
+    expect(errors()).toHaveLength(2)
+    expect(errors()[1]?.msg).toMatch(/\(the connection closed before the broker accepted it\): check MQTT_URL/)
+  })
+
   it('sorts errors by kind, and leaves a URL without a password as it is', () => {
     expect([socketError('EAI_AGAIN', ''), connackError(4, ''), connackError(2, ''), new Error('x')].map(troubleKind)).toEqual(['unreachable', 'login', 'client-id', 'other'])
     expect(redactMqttUrl('mqtts://broker.venue.lan:8883')).toBe('mqtts://broker.venue.lan:8883')
