@@ -5,6 +5,7 @@ import type { StatusEncoding } from '../boca/status.ts'
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_JOBS, isValidPrinterId } from '../protocol/index.ts'
 import { loadConfig, nonNegativeIntSchema, portSchema, positiveIntSchema } from '../runtime/config.ts'
 import { pickFields } from '../runtime/configFields.ts'
+import { printerHostProblem } from './printerHost.ts'
 
 export interface PrinterAddress {
   id: string
@@ -14,7 +15,7 @@ export interface PrinterAddress {
 
 export const BOCA_PORT = 9100
 
-/** Parses `lobby=192.168.1.50:9100,bar=192.168.1.51` (port defaults to 9100). */
+/** Parses `lobby=192.168.1.50:9100,bar=192.168.1.51` (port defaults to 9100); hosts are checked by printerHost.ts. */
 export function parsePrinters (value: string, ctx: z.RefinementCtx): PrinterAddress[] {
   const printers: PrinterAddress[] = []
   const entries = value.split(',').map((part) => part.trim()).filter((part) => part !== '')
@@ -27,7 +28,9 @@ export function parsePrinters (value: string, ctx: z.RefinementCtx): PrinterAddr
     const [, id = '', rawHost = '', rawPort] = match
     const host = rawHost.replace(/^\[|\]$/g, '')
     const port = rawPort === undefined ? BOCA_PORT : Number(rawPort)
+    const hostProblem = printerHostProblem(rawHost)
     if (!isValidPrinterId(id)) ctx.addIssue({ code: 'custom', message: `printer id "${id}" must be 1-64 characters of A-Z a-z 0-9 _ -` })
+    else if (hostProblem !== undefined) ctx.addIssue({ code: 'custom', message: `printer "${id}": ${hostProblem}` })
     else if (!Number.isInteger(port) || port < 1 || port > 65535) ctx.addIssue({ code: 'custom', message: `printer "${id}": port ${rawPort ?? ''} is not 1-65535` })
     else if (printers.some((p) => p.id === id)) ctx.addIssue({ code: 'custom', message: `printer id "${id}" appears twice` })
     else printers.push({ id, host, port })

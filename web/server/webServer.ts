@@ -138,7 +138,7 @@ export class WebServer {
       gateway,
       logger
     }))
-    await listen(server, config.PORT, config.LISTEN_HOST)
+    await listen(server, config.PORT, config.LISTEN_HOST, 'PORT')
     await parts.start('server time', new TimePublisher({ config, logger }))
   }
 }
