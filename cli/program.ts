@@ -8,6 +8,7 @@ import { MAX_COPIES, MIN_COPIES, PrintwireError } from '../protocol/index.ts'
 import { printJob } from './printCommand.ts'
 import { addPreviewCommands } from './previewCommand.ts'
 import { addPartCommands } from './partCommands.ts'
+import { addDiscoveryCommands } from './discoveryCommands.ts'
 import { addUser, listUsers, removeUser } from './userCommand.ts'
 import { readAuthFile } from '../access/authFile.ts'
 import { mosquittoFiles, writeMosquittoFiles } from '../access/mosquittoExport.ts'
@@ -40,6 +41,7 @@ export function buildProgram (env: Env): Command {
   addUserCommands(program, env)
   addMosquittoExport(program, env)
   addPartCommands(program, env)
+  addDiscoveryCommands(program, env)
   return program
 }
 

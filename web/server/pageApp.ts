@@ -1,7 +1,8 @@
 /**
  * The page server's routes, as an Express app that the embedded broker (broker/mqttBroker.ts) and `npm run
  * web` (webServer.ts) each mount on their HTTP server: the page (web/page/) at `/`, its script as `/app.js`
- * and the client library for browsers as `/printwire-client.js` (pageBundle.ts), `/config.json` (the broker's settings the page needs, protocol/pageConfig.ts) and `/healthz`.
+ * and the client library for browsers as `/printwire-client.js` (pageBundle.ts), the dashboard (web/dashboard/) at
+ * `/dashboard` with `/dashboard.js` and `/dashboard.css`, `/config.json` (the broker's settings the page needs, protocol/pageConfig.ts), `/healthz`, and `/metrics` (metricsRoute.ts: the only route here that may ask for a log-in).
  * Everything here is public, like the page itself: `/config.json` holds no user, password or file path.
  */
 import path from 'node:path'
@@ -9,18 +10,24 @@ import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
 import { CLIENT_SCRIPT_PATH, PAGE_CONFIG_PATH, pageConfigFor, type BrokerKind, type PageConfig } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
-import { loadClientScript, loadPageScript } from './pageBundle.ts'
+import { METRICS_PATH } from '../../runtime/printwireMetrics.ts'
+import { loadClientScript, loadDashboardScript, loadPageScript } from './pageBundle.ts'
 
 const PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'page')
+const DASHBOARD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboard')
 
 export interface PageAppDeps {
   /** The bundled page script (pageBundle.ts). */
   pageScript: string
   /** The client library, bundled for browsers (pageBundle.ts). */
   clientScript: string
+  /** The dashboard's script (pageBundle.ts); without it, no dashboard is served. */
+  dashboardScript?: string
   pageConfig: PageConfig
   /** The HTTP API (web/api/apiRouter.ts), mounted at `/api`. */
   api?: RequestHandler | undefined
+  /** The Prometheus metrics (metricsRoute.ts), at `GET /metrics`. */
+  metrics?: RequestHandler | undefined
 }
 
 export interface LoadPageAppDeps {
@@ -33,6 +40,8 @@ export interface LoadPageAppDeps {
   broker?: BrokerKind
   /** The HTTP API (web/api/apiRouter.ts), mounted at `/api`. */
   api?: RequestHandler | undefined
+  /** The Prometheus metrics (metricsRoute.ts), at `GET /metrics`. */
+  metrics?: RequestHandler | undefined
 }
 
 /** The page app for a server with these settings, its script bundled or taken from the cache. */
@@ -41,7 +50,8 @@ export async function loadPageApp (deps: LoadPageAppDeps): Promise<Express> {
   const cache = pageCacheDir === undefined ? {} : { cacheDir: pageCacheDir }
   const pageScript = await loadPageScript({ logger, ...cache })
   const clientScript = await loadClientScript({ logger, ...cache })
-  return createPageApp({ pageScript, clientScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api })
+  const dashboardScript = await loadDashboardScript({ logger, ...cache })
+  return createPageApp({ pageScript, clientScript, dashboardScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api, metrics: deps.metrics })
 }
 
 export function createPageApp (deps: PageAppDeps): Express {
@@ -60,12 +70,22 @@ export function createPageApp (deps: PageAppDeps): Express {
     res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
     res.send(deps.clientScript)
   })
+  const { dashboardScript } = deps
+  if (dashboardScript !== undefined) {
+    app.get('/dashboard.js', (_req, res) => {
+      res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
+      res.send(dashboardScript)
+    })
+    app.get(['/dashboard', '/dashboard/'], (_req, res) => { res.setHeader('Cache-Control', 'no-cache').sendFile(path.join(DASHBOARD_DIR, 'index.html')) })
+    app.get('/dashboard.css', (_req, res) => { res.setHeader('Cache-Control', 'no-cache').sendFile(path.join(DASHBOARD_DIR, 'dashboard.css')) })
+  }
   app.get(PAGE_CONFIG_PATH, (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache')
     res.json(deps.pageConfig)
   })
   app.get('/healthz', (_req, res) => { res.json({ ok: true }) })
   if (deps.api !== undefined) app.use('/api', deps.api)
+  if (deps.metrics !== undefined) app.get(METRICS_PATH, deps.metrics)
   // The page's sources are served bundled as /app.js, never as they are.
   app.use((req, res, next) => { if (req.path.endsWith('.ts')) res.sendStatus(404); else next() })
   app.use(express.static(PAGE_DIR, { index: 'index.html', extensions: ['html'], dotfiles: 'ignore' }))
