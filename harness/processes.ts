@@ -23,7 +23,8 @@ export class PartProcess {
     // Through exitWithParent.ts, which runs the entry in the same process and ends it if this one dies.
     this.child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'harness', 'exitWithParent.ts'), path.join(ROOT, entry)], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', ...env },
+      // JSON log lines whatever the entry's default form (npm start's is pretty): this class reads them.
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', LOG_LEVEL: 'info', LOG_FORMAT: 'json', ...env },
       stdio: ['pipe', 'pipe', 'pipe']
     })
     this.child.stdin?.on('error', () => {})
