@@ -15,7 +15,7 @@ import { readTlsFiles } from '../runtime/tls.ts'
 import { createApiRouter } from '../web/api/apiRouter.ts'
 import { apiService } from '../web/api/apiService.ts'
 import { CallerConnections } from '../web/api/callerConnections.ts'
-import { loadPageApp } from '../web/server/pageApp.ts'
+import { loadPageApp, type SimulatorTicketsRoute } from '../web/server/pageApp.ts'
 import { checkAedesVersions } from './aedes/versions.ts'
 import { BrokerCore } from './brokerCore.ts'
 import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
@@ -27,18 +27,22 @@ import { loadTokenSecret } from './tokenSecret.ts'
 export interface PrintwireBrokerDeps {
   config: BrokerConfig
   logger: Logger
+  /** Only `npm start` (start.ts): its simulated printer's tickets, served beside the page. */
+  simulatorTickets?: SimulatorTicketsRoute
 }
 
 export class PrintwireBroker {
   private readonly config: BrokerConfig
   private readonly logger: Logger
   private readonly parts: PartStack
+  private readonly simulatorTickets: SimulatorTicketsRoute | undefined
   private running: { core: BrokerCore, listeners: BrokerListeners, persistence: string, users: number | undefined, access: AccessControl | undefined, jobHistory: JobHistoryReader } | undefined
 
   constructor (deps: PrintwireBrokerDeps) {
     this.config = deps.config
     this.logger = deps.logger
     this.parts = new PartStack({ logger: deps.logger })
+    this.simulatorTickets = deps.simulatorTickets
   }
 
   /** The Aedes instance, for parts that live in the broker process (tests use real clients instead). */
@@ -114,7 +118,7 @@ export class PrintwireBroker {
       logger
     })
     const api = createApiRouter(apiService({ maxJobBytes: config.MAX_JOB_BYTES, topicPrefix: config.TOPIC_PREFIX, logger: logger.child({ part: 'api' }), origins: { allowed: config.ALLOWED_ORIGINS, loopbackOnly: listenHost(config) === '127.0.0.1' }, access, throttle, history: persistence.jobHistory, connections }))
-    const app = await loadPageApp({ config, logger, api })
+    const app = await loadPageApp({ config, logger, api, simulator: this.simulatorTickets })
     const core = new BrokerCore({ config, logger, persistence, access, throttle })
     const listeners = new BrokerListeners({ config, logger, tls, app, connect: (stream, req) => core.handle(stream, req) })
     // After the broker has closed its clients: whatever connection is left, then the servers.

@@ -3,11 +3,28 @@
  * from `/config.json`, then runs the print page (printPage.ts). Without those settings it does not connect:
  * it would print under a topic prefix or a job limit the broker does not use.
  */
+import { PREVIEW_SCRIPT_PATH } from '../../protocol/pageConfig.ts'
 import { findPageElements, showNotice, type PageElements } from './pageElements.ts'
+import { PreviewPanel, type PreviewRenderer } from './previewPanel.ts'
 import { PrintPage } from './printPage.ts'
 import { fetchPageConfig } from './serverConfig.ts'
+import { TemplatePicker } from './templates.ts'
+
+/** The renderer is a script of its own (most of the page's weight): loaded once the page runs, not bundled in. */
+function loadRenderer (): Promise<PreviewRenderer> {
+  const url: string = PREVIEW_SCRIPT_PATH
+  return import(url) as Promise<PreviewRenderer>
+}
+
+/** The preview and the templates work without the broker: they start first, whatever happens next. */
+function startPreview (ui: PageElements): void {
+  const preview = new PreviewPanel({ ui: ui.preview, loadRenderer })
+  preview.start()
+  new TemplatePicker({ ui: ui.templates, onChange: () => preview.redraw(), fetch: (input, init) => fetch(input, init) }).start()
+}
 
 async function start (ui: PageElements): Promise<void> {
+  startPreview(ui)
   let config
   try {
     config = await fetchPageConfig()
@@ -15,7 +32,7 @@ async function start (ui: PageElements): Promise<void> {
     cannotStart(ui, error instanceof Error ? error.message : String(error))
     return
   }
-  new PrintPage({ ui, config, location, history, storage: sessionStorage }).start()
+  new PrintPage({ ui, config, location, history, storage: sessionStorage, fetch: (input, init) => fetch(input, init) }).start()
 }
 
 function cannotStart (ui: PageElements, why: string): void {

@@ -2,16 +2,26 @@
  * The page server's routes, as an Express app that the embedded broker (broker/mqttBroker.ts) and `npm run
  * web` (webServer.ts) each mount on their HTTP server: the page (web/page/) at `/`, its script as `/app.js`
  * and the client library for browsers as `/printwire-client.js` (pageBundle.ts), `/config.json` (the broker's settings the page needs, protocol/pageConfig.ts) and `/healthz`.
+ * The ticket preview's renderer is a script of its own, `/preview.js`, which the page loads after it starts (it is
+ * most of the page's weight: bwip-js), and the page's ticket templates are examples/tickets/*.fgl at `/templates/`.
  * Everything here is public, like the page itself: `/config.json` holds no user, password or file path.
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
-import { CLIENT_SCRIPT_PATH, PAGE_CONFIG_PATH, pageConfigFor, type BrokerKind, type PageConfig } from '../../protocol/index.ts'
+import { CLIENT_SCRIPT_PATH, PAGE_CONFIG_PATH, pageConfigFor, PREVIEW_SCRIPT_PATH, TEMPLATES_PATH, type BrokerKind, type PageConfig, type SimulatorTicketsConfig } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
-import { loadClientScript, loadPageScript } from './pageBundle.ts'
+import { loadClientScript, loadPageScript, loadPreviewScript } from './pageBundle.ts'
 
 const PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'page')
+/** The page's ticket templates (web/page/templates.ts names them). */
+export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'tickets')
+
+/** `npm start`'s simulated printer: its tickets' route (printer-sim/printedTicketsRouter.ts), mounted at `config.ticketsPath`. */
+export interface SimulatorTicketsRoute {
+  config: SimulatorTicketsConfig
+  router: RequestHandler
+}
 
 export interface PageAppDeps {
   /** The bundled page script (pageBundle.ts). */
@@ -21,6 +31,10 @@ export interface PageAppDeps {
   pageConfig: PageConfig
   /** The HTTP API (web/api/apiRouter.ts), mounted at `/api`. */
   api?: RequestHandler | undefined
+  /** The ticket preview's renderer, bundled for browsers (pageBundle.ts); `/preview.js` is 404 without it. */
+  previewScript?: string
+  /** Only `npm start`'s: its simulated printer's tickets, and their place in `/config.json`. */
+  simulator?: SimulatorTicketsRoute | undefined
 }
 
 export interface LoadPageAppDeps {
@@ -33,6 +47,8 @@ export interface LoadPageAppDeps {
   broker?: BrokerKind
   /** The HTTP API (web/api/apiRouter.ts), mounted at `/api`. */
   api?: RequestHandler | undefined
+  /** Only `npm start`'s: its simulated printer's tickets (see PageAppDeps). */
+  simulator?: SimulatorTicketsRoute | undefined
 }
 
 /** The page app for a server with these settings, its script bundled or taken from the cache. */
@@ -41,7 +57,8 @@ export async function loadPageApp (deps: LoadPageAppDeps): Promise<Express> {
   const cache = pageCacheDir === undefined ? {} : { cacheDir: pageCacheDir }
   const pageScript = await loadPageScript({ logger, ...cache })
   const clientScript = await loadClientScript({ logger, ...cache })
-  return createPageApp({ pageScript, clientScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api })
+  const previewScript = await loadPreviewScript({ logger, ...cache })
+  return createPageApp({ pageScript, clientScript, previewScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api, simulator: deps.simulator })
 }
 
 export function createPageApp (deps: PageAppDeps): Express {
@@ -60,12 +77,24 @@ export function createPageApp (deps: PageAppDeps): Express {
     res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
     res.send(deps.clientScript)
   })
+  const { previewScript, simulator } = deps
+  if (previewScript !== undefined) {
+    app.get(PREVIEW_SCRIPT_PATH, (_req, res) => {
+      res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
+      res.send(previewScript)
+    })
+  }
+  const pageConfig: PageConfig = simulator === undefined ? deps.pageConfig : { ...deps.pageConfig, simulator: simulator.config }
   app.get(PAGE_CONFIG_PATH, (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache')
-    res.json(deps.pageConfig)
+    res.json(pageConfig)
   })
   app.get('/healthz', (_req, res) => { res.json({ ok: true }) })
   if (deps.api !== undefined) app.use('/api', deps.api)
+  if (simulator !== undefined) app.use(simulator.config.ticketsPath, simulator.router)
+  // Templates: the .fgl files as bytes (a <G#> logo's data is raw bytes), nothing else of that folder.
+  app.use(TEMPLATES_PATH, (req, res, next) => { if (/^\/[a-z0-9-]+\.fgl$/.test(req.path)) next(); else res.sendStatus(404) })
+  app.use(TEMPLATES_PATH, express.static(TEMPLATES_DIR, { index: false, dotfiles: 'ignore', fallthrough: false, setHeaders: (res) => { res.setHeader('Content-Type', 'application/octet-stream'); res.setHeader('Cache-Control', 'no-cache') } }))
   // The page's sources are served bundled as /app.js, never as they are.
   app.use((req, res, next) => { if (req.path.endsWith('.ts')) res.sendStatus(404); else next() })
   app.use(express.static(PAGE_DIR, { index: 'index.html', extensions: ['html'], dotfiles: 'ignore' }))

@@ -18,6 +18,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 export const PAGE_ENTRY = path.join(ROOT, 'web', 'page', 'app.ts')
 /** The client library for browsers (SPEC "Client library"). */
 export const CLIENT_ENTRY = path.join(ROOT, 'client', 'index.ts')
+/** The ticket preview's renderer (fgl/ with bwip-js), which the page loads after it starts (`/preview.js`). */
+export const PREVIEW_ENTRY = path.join(ROOT, 'web', 'page', 'previewRenderer.ts')
 export const PAGE_CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'printwire')
 
 const BUILD_OPTIONS: BuildOptions = {
@@ -53,6 +55,11 @@ interface CachedBundle {
 /** The client library's script for browsers (`/printwire-client.js`), cached like the page's. */
 export function loadClientScript (deps: { logger: Logger, cacheDir?: string }): Promise<string> {
   return loadPageScript({ ...deps, entry: CLIENT_ENTRY, name: 'client' })
+}
+
+/** The ticket preview's renderer for the page (`/preview.js`), cached like the page's. */
+export function loadPreviewScript (deps: { logger: Logger, cacheDir?: string }): Promise<string> {
+  return loadPageScript({ ...deps, entry: PREVIEW_ENTRY, name: 'preview' })
 }
 
 /** The page's script: from the cache when its sources are unchanged, otherwise built (and cached). */
