@@ -1,0 +1,25 @@
+import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from './harness/parts.ts'
+import { launchChromium } from './harness/browser.ts'
+const cleanup = new Cleanup()
+const broker = await startBroker()
+cleanup.add(broker)
+const sim = cleanup.add(await startPrinter())
+cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { demo: sim }, await tempDir(cleanup))))
+const browser = await launchChromium()
+for (const [name, w, h] of [['desktop', 1280, 800], ['phone', 390, 844]] as const) {
+  const context = await browser.newContext({ viewport: { width: w, height: h }, deviceScaleFactor: name === 'phone' ? 2 : 1 })
+  const page = await context.newPage()
+  page.on('pageerror', (e) => console.log('pageerror', e.message))
+  page.on('console', (m) => console.log('console', m.text()))
+  await page.goto(broker.httpUrl)
+  await page.getByRole('combobox', { name: 'Start from a template' }).selectOption('concert-qr')
+  await page.waitForSelector('#preview-tickets svg')
+  await page.locator('#ticket').press('End')
+  await page.locator('#ticket').type('\n<RC10,10><F3>Oops<XYZ>')
+  await page.waitForTimeout(600)
+  console.log(name, await page.locator('#preview-status').textContent(), await page.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]))
+  await page.screenshot({ path: `/tmp/wt13/${name}.png`, fullPage: true })
+  await context.close()
+}
+await browser.close()
+await cleanup.closeAll()
