@@ -8,7 +8,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises'
 import net from 'node:net'
 import path from 'node:path'
 import { decode } from 'fast-png'
-import jsQR from 'jsqr'
+import jsQRModule from 'jsqr'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { STATUS } from '../../boca/status.ts'
 import { renderJob } from '../../fgl/index.ts'
@@ -21,6 +21,8 @@ import { PartProcess, ROOT } from '../../harness/processes.ts'
 import { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
 import type { Browser } from 'playwright-core'
 
+/** jsqr is CommonJS: under NodeNext its typings see the module object, at run time the default import may be the function. */
+const jsQR = ((jsQRModule as unknown as { default?: unknown }).default ?? jsQRModule) as typeof jsQRModule.default
 const WAIT_MS = 20_000
 const cleanup = new Cleanup()
 afterEach(async () => { await cleanup.closeAll() })
@@ -129,7 +131,7 @@ describe('npm start: the page shows what the simulated printer printed', () => {
     expect(await none.json()).toMatchObject({ code: 'NOT_FOUND' })
 
     const concert = await example('concert-qr')
-    const printed = await fetch(`${url}/api/printers/demo/jobs?wait=15`, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: concert })
+    const printed = await fetch(`${url}/api/printers/demo/jobs?wait=15`, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: new Uint8Array(concert) })
     expect(await printed.json()).toMatchObject({ status: 'printed' })
     const latest = await fetch(`${url}/simulator/tickets/latest`)
     expect(latest.headers.get('cache-control')).toBe('no-store')
