@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { jobBytes, jobText } from '../../web/page/jobText.ts'
+import { jobBytes, jobData, jobText } from '../../web/page/jobText.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
@@ -54,5 +54,13 @@ describe('the page\'s job bytes', () => {
     expect([0, 1, 2, 4, 5, 8, 9, 10, 11, 14, 15, 17, 18].map(charAt)).toEqual([0, 0, 1, 1, 2, 5, 6, 7, 8, 8, 10, 12, 13])
     expect(charAt(-5)).toBe(0)
     expect(charAt(1000)).toBe(text.length)
+  })
+})
+
+describe('what the page prints', () => {
+  it('is the text when its bytes are its UTF-8, the bytes when graphics data differ', () => {
+    expect(jobData('<RC1,1>Café<p>')).toBe('<RC1,1>Café<p>')
+    expect(jobData('<G2>AB<p>')).toBe('<G2>AB<p>')
+    expect(jobData('<G1>\u00ff<p>')).toEqual(new Uint8Array([...new TextEncoder().encode('<G1>'), 0xff, ...new TextEncoder().encode('<p>')]))
   })
 })

@@ -101,3 +101,13 @@ function putUtf8 (out: Uint8Array, at: number, code: number): number {
   }
   return at
 }
+
+/**
+ * What the page prints for `text`: the text itself when its job bytes are its UTF-8 (the job envelope then carries
+ * it as readable text, `encoding: "utf8"`), the bytes otherwise (`<G#>` data above 0x7F: base64 in the envelope).
+ */
+export function jobData (text: string): string | Uint8Array {
+  const { bytes } = jobBytes(text)
+  const utf8 = new TextEncoder().encode(text)
+  return utf8.length === bytes.length && utf8.every((byte, i) => byte === bytes[i]) ? text : bytes
+}

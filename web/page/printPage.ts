@@ -10,7 +10,7 @@ import type { PageConfig } from '../../protocol/pageConfig.ts'
 import { PrintwireError } from '../../protocol/errorCodes.ts'
 import { brokerUrlFor, PageConnection, type ConnectionState } from './connection.ts'
 import { JobLog } from './jobLog.ts'
-import { jobBytes } from './jobText.ts'
+import { jobData } from './jobText.ts'
 import { newJobId } from './jobRequest.ts'
 import { LoginForm, storeCredentials, storedCredentials, type Credentials } from './login.ts'
 import { takeFragmentToken, TOKEN_USER_NAME } from './pageToken.ts'
@@ -132,7 +132,7 @@ export class PrintPage {
     if (request === undefined) return
     const id = newJobId()
     this.log.add(id, printerId, request.copies)
-    client.print(printerId, jobBytes(request.ticket).bytes, {
+    client.print(printerId, jobData(request.ticket), {
       id,
       copies: request.copies,
       onPublished: () => this.log.accepted(id),
