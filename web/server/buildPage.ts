@@ -1,11 +1,12 @@
 /**
- * `npm run build:page`: bundles the page script and the client library's (`/printwire-client.js`) into their cache (pageBundle.ts) ahead of the first start. Not
+ * `npm run build:page`: bundles the page script, the client library's (`/printwire-client.js`) and the ticket preview's renderer (`/preview.js`) into their cache (pageBundle.ts) ahead of the first start. Not
  * needed on a checkout (the first start does it); the Docker image runs it at build time, because the user its
  * parts run as cannot write node_modules/.cache.
  */
 import { createLogger } from '../../runtime/logger.ts'
-import { loadClientScript, loadPageScript } from './pageBundle.ts'
+import { loadClientScript, loadPageScript, loadPreviewScript } from './pageBundle.ts'
 
 const logger = createLogger({ name: 'build-page' })
 await loadPageScript({ logger })
 await loadClientScript({ logger })
+await loadPreviewScript({ logger })

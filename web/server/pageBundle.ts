@@ -1,7 +1,8 @@
 /**
  * Scripts for browsers, bundled by esbuild (mqtt.js's browser build included) and cached by content: the
- * page's (web/page/app.ts, `/app.js`) and the client library's (client/index.ts, `/printwire-client.js`, an
- * ES module exporting `connect`), each in a cache file of its own. The cache file (node_modules/.cache/printwire/page-bundle.json) holds the bundle, the
+ * page's (web/page/app.ts, `/app.js`), the client library's (client/index.ts, `/printwire-client.js`, an
+ * ES module exporting `connect`) and the ticket preview's renderer (web/page/previewRenderer.ts, `/preview.js`),
+ * each in a cache file of its own. The cache file (node_modules/.cache/printwire/page-bundle.json) holds the bundle, the
  * files it was built from and a hash of their contents: a start whose files hash the same serves the cached
  * bundle without running esbuild, and an edited file (of the page, protocol/ or mqtt.js) changes the hash, so
  * the bundle is built again. It cannot go stale. A cache that cannot be written (a read-only install) costs a
