@@ -164,6 +164,38 @@ describe('the page\'s ticket preview', () => {
     expect(layout.previewRight).toBeLessThanOrEqual(layout.width)
   })
 
+  it('prints without the preview when its renderer cannot load, and says so', async () => {
+    const broker = await brokerOnly()
+    const sim = cleanup.add(await startPrinter())
+    cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { demo: sim }, await tempDir(cleanup))))
+    if (browser === undefined) throw new Error('the browser did not start')
+    const context = await browser.newContext()
+    cleanup.defer(() => context.close())
+    const page = await context.newPage()
+    // The network fails for the renderer only (a proxy that drops it, an old cache): the page's own script runs.
+    await page.route('**/preview.js', (route) => route.abort('connectionfailed'))
+    await page.goto(broker.httpUrl)
+    await expect.poll(() => page.locator('#preview-status').textContent(), { timeout: WAIT_MS }).toMatch(/^The preview could not be loaded \(.+\)\. Printing works without it; reload the page to try again\.$/)
+    expect(await page.locator('#preview-tickets svg').count()).toBe(0)
+    const option = page.locator('#printer option[value="demo"]')
+    await expect.poll(() => option.count(), { timeout: WAIT_MS }).toBe(1)
+    await page.getByRole('combobox', { name: 'Printer' }).selectOption('demo')
+    await page.getByRole('button', { name: 'Print', exact: true }).click()
+    const [printed] = await sim.waitForTickets(1, WAIT_MS)
+    expect(printed?.bytes.toString()).toBe('<RC10,10><F3>Hello from Printwire<p>')
+  })
+
+  it('keeps the ticket as it was when a template cannot be fetched, and says why', async () => {
+    const page = await openPage(await brokerOnly())
+    await typeTicket(page, '<RC10,10><F3>Mine<p>')
+    await page.route('**/templates/*.fgl', (route) => route.fulfill({ status: 503, body: 'busy' }))
+    await page.getByRole('combobox', { name: 'Start from a template' }).selectOption({ label: 'Concert ticket with a QR code' })
+    await expect.poll(() => page.locator('#template-note-text').textContent(), { timeout: WAIT_MS }).toBe('Could not load “Concert ticket with a QR code”: the server answered HTTP 503. The ticket is unchanged.')
+    expect(await page.getByRole('textbox', { name: 'Ticket (FGL)' }).inputValue()).toBe('<RC10,10><F3>Mine<p>')
+    expect(await page.getByRole('button', { name: 'Undo' }).isVisible()).toBe(false)
+    expect(await page.getByRole('combobox', { name: 'Start from a template' }).inputValue()).toBe('')
+  })
+
   it('serves the renderer as /preview.js, apart from the page\'s script, and the templates as bytes', async () => {
     const broker = await brokerOnly()
     const app = await fetch(`${broker.httpUrl}/app.js`).then((response) => response.text())

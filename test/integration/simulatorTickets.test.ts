@@ -19,6 +19,8 @@ import { Cleanup, tempDir } from '../../harness/parts.ts'
 import { freePort } from '../../harness/ports.ts'
 import { PartProcess, ROOT } from '../../harness/processes.ts'
 import { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
+import { loadWebServerConfig } from '../../web/server/config.ts'
+import { WebServer } from '../../web/server/webServer.ts'
 import type { Browser } from 'playwright-core'
 
 /** jsqr is CommonJS: under NodeNext its typings see the module object, at run time the default import may be the function. */
@@ -178,6 +180,18 @@ describe('npm start: the page shows what the simulated printer printed', () => {
     await expect.poll(() => image.evaluate((img) => (img as HTMLImageElement).complete ? (img as HTMLImageElement).naturalWidth : 0), { timeout: WAIT_MS }).toBe(1050)
     expect(await printedSection.isVisible()).toBe(true)
     expect(errors).toEqual([])
+  })
+})
+
+describe('npm run web', () => {
+  it('serves no simulator tickets either', async () => {
+    const config = loadWebServerConfig({ PORT: '0', LISTEN_HOST: '127.0.0.1', DATA_DIR: await tempDir(cleanup), BROKER_WS_URL: `ws://127.0.0.1:${await freePort()}`, MQTT_URL: `mqtt://127.0.0.1:${await freePort()}` })
+    const web = cleanup.add(new WebServer({ config, logger: captureLog().logger }))
+    await web.start()
+    const url = `http://127.0.0.1:${web.port}`
+    expect(await (await fetch(`${url}/config.json`)).json()).not.toHaveProperty('simulator')
+    expect((await fetch(`${url}/simulator/tickets/latest`)).status).toBe(404)
+    expect((await fetch(`${url}/preview.js`)).status).toBe(200)
   })
 })
 

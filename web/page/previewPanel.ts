@@ -13,6 +13,8 @@ import type { PagePreview, renderPreview } from './previewRenderer.ts'
 export const REDRAW_DELAY_MS = 150
 /** Tickets drawn at most; a longer job says how many more it has. */
 export const MAX_TICKETS_SHOWN = 20
+/** Findings listed at most (the first, by position); the summary counts them all. */
+export const MAX_FINDINGS_SHOWN = 100
 
 export interface PreviewUi {
   ticket: HTMLTextAreaElement
@@ -108,8 +110,8 @@ export class PreviewPanel {
     const warnings = findings.length - errors
     ui.lintSummary.textContent = findings.length === 0
       ? 'No problems found.'
-      : `${plural(errors, 'error')}, ${plural(warnings, 'warning')}. Choose one to select it in the ticket.`
-    ui.lintList.replaceChildren(...findings.map((finding, i) => this.findingItem(finding, i, job)))
+      : `${plural(errors, 'error')}, ${plural(warnings, 'warning')}${findings.length > MAX_FINDINGS_SHOWN ? ` (the first ${MAX_FINDINGS_SHOWN} listed)` : ''}. Choose one to select it in the ticket.`
+    ui.lintList.replaceChildren(...findings.slice(0, MAX_FINDINGS_SHOWN).map((finding, i) => this.findingItem(finding, i, job)))
   }
 
   private findingItem (finding: Finding, i: number, job: JobBytes): HTMLLIElement {

@@ -63,7 +63,7 @@ export class TemplatePicker {
       // The editor keeps text, not bytes: say so if this template's bytes did not survive it (a CR in graphics data).
       const same = sameBytes(jobBytes(ui.ticket.value).bytes, bytes)
       this.show(`Loaded “${template.label}”${same ? '' : ' (some of its bytes changed in the editor: check its graphics)'}.`, true)
-      this.deps.onChange()
+      this.changed()
     } catch (error) {
       this.show(`Could not load “${template.label}”: ${error instanceof Error ? error.message : String(error)}. The ticket is unchanged.`, false)
     } finally {
@@ -85,6 +85,12 @@ export class TemplatePicker {
     this.previous = undefined
     this.show('Your ticket is back.', false)
     ui.ticket.focus()
+    this.changed()
+  }
+
+  /** As if typed (the print form clears its error), then redrawn at once. */
+  private changed (): void {
+    this.deps.ui.ticket.dispatchEvent(new Event('input'))
     this.deps.onChange()
   }
 
