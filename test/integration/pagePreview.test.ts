@@ -213,7 +213,9 @@ describe('the page\'s ticket preview', () => {
     expect(logo.headers.get('content-type')).toBe('application/octet-stream')
     expect(Buffer.from(await logo.arrayBuffer())).toEqual(await readFile(path.join(ROOT, 'examples/tickets/logo-graphics.fgl')))
     for (const other of ['/templates/README.md', '/templates/..%2Fpackage.json', '/templates/%2E%2E%2Fweb%2Fpage%2Findex.html', '/templates/nothing.fgl', '/templates/']) {
-      expect((await fetch(`${broker.httpUrl}${other}`)).status, other).toBe(404)
+      const answer = await fetch(`${broker.httpUrl}${other}`)
+      expect(answer.status, other).toBe(404)
+      expect(await answer.text(), other).not.toMatch(/node_modules|at \w+ \(/) // no stack trace, no path
     }
   })
 })

@@ -94,7 +94,8 @@ export function createPageApp (deps: PageAppDeps): Express {
   if (simulator !== undefined) app.use(simulator.config.ticketsPath, simulator.router)
   // Templates: the .fgl files as bytes (a <G#> logo's data is raw bytes), nothing else of that folder.
   app.use(TEMPLATES_PATH, (req, res, next) => { if (/^\/[a-z0-9-]+\.fgl$/.test(req.path)) next(); else res.sendStatus(404) })
-  app.use(TEMPLATES_PATH, express.static(TEMPLATES_DIR, { index: false, dotfiles: 'ignore', fallthrough: false, setHeaders: (res) => { res.setHeader('Content-Type', 'application/octet-stream'); res.setHeader('Cache-Control', 'no-cache') } }))
+  app.use(TEMPLATES_PATH, express.static(TEMPLATES_DIR, { index: false, dotfiles: 'ignore', setHeaders: (res) => { res.setHeader('Content-Type', 'application/octet-stream'); res.setHeader('Cache-Control', 'no-cache') } }))
+  app.use(TEMPLATES_PATH, (_req, res) => { res.sendStatus(404) })
   // The page's sources are served bundled as /app.js, never as they are.
   app.use((req, res, next) => { if (req.path.endsWith('.ts')) res.sendStatus(404); else next() })
   app.use(express.static(PAGE_DIR, { index: 'index.html', extensions: ['html'], dotfiles: 'ignore' }))
