@@ -2,7 +2,8 @@
  * `npm start`: everything on one machine for a first look — the broker with the web page, one simulated
  * Boca printer `demo` on a free port, and a relay that prints to it. Open the URL it prints. The page can show
  * what `demo` printed, drawn (`/simulator/tickets/…`, printer-sim/printedTicketsRouter.ts): only here, where the
- * printer is a simulation on the same machine, never in `npm run broker` or `npm run web`.
+ * printer is a simulation on the same machine, and only while the broker is loopback-only (no AUTH_FILE, no
+ * ALLOW_ANONYMOUS); never in `npm run broker` or `npm run web`.
  */
 import { loadBrokerConfig } from './broker/config.ts'
 import { PrintwireBroker } from './broker/mqttBroker.ts'
@@ -21,13 +22,21 @@ const logger = createLogger({ name: 'printwire' })
 // The page's "What the printer printed" keeps the last tickets itself: the simulator keeps none.
 const printer = new BocaSimulator({ config: { host: '127.0.0.1', port: 0, keepTickets: false }, logger: logger.child({ part: 'printer-sim' }) })
 const printedTickets = new PrintedTickets({ simulator: printer, printerId: DEMO_PRINTER, logger: logger.child({ part: 'printer-sim' }) })
+// The page may show what `demo` printed only while the broker is this machine's alone (loopback, no users): open
+// to the network (AUTH_FILE, ALLOW_ANONYMOUS), anyone who can reach the page would see the tickets, log-in or not.
+const oneMachine = brokerConfig.AUTH_FILE === undefined && !brokerConfig.ALLOW_ANONYMOUS
+if (!oneMachine) logger.info({ printerId: DEMO_PRINTER }, 'the broker is open to the network: the page does not show what the simulated printer printed')
 const broker = new PrintwireBroker({
   config: brokerConfig,
   logger: logger.child({ part: 'broker' }),
-  simulatorTickets: {
-    config: { printerId: DEMO_PRINTER, ticketsPath: SIMULATOR_TICKETS_PATH },
-    router: printedTicketsRouter({ tickets: printedTickets, logger: logger.child({ part: 'printer-sim' }) })
-  }
+  ...(oneMachine
+    ? {
+        simulatorTickets: {
+          config: { printerId: DEMO_PRINTER, ticketsPath: SIMULATOR_TICKETS_PATH },
+          router: printedTicketsRouter({ tickets: printedTickets, logger: logger.child({ part: 'printer-sim' }) })
+        }
+      }
+    : {})
 })
 
 /** The relay's printer port is known only once the simulator listens, so its config is read then. */

@@ -116,9 +116,9 @@ describe('npm start: the page shows what the simulated printer printed', () => {
   afterAll(async () => { await browser?.close() })
 
   /** start.ts as a real process on free ports; its page's URL. */
-  async function npmStart (): Promise<string> {
+  async function npmStart (extra: Record<string, string> = {}): Promise<string> {
     const port = await freePort()
-    const env = { PORT: String(port), MQTT_PORT: String(await freePort()), PERSISTENCE: 'memory', DATA_DIR: await tempDir(cleanup) }
+    const env = { PORT: String(port), MQTT_PORT: String(await freePort()), PERSISTENCE: 'memory', DATA_DIR: await tempDir(cleanup), ...extra }
     const started = cleanup.add(new PartProcess('start.ts', env))
     await started.waitForLog(`Printwire is running. Open http://localhost:${port}/ and print on "demo".`, WAIT_MS)
     return `http://127.0.0.1:${port}`
@@ -155,6 +155,15 @@ describe('npm start: the page shows what the simulated printer printed', () => {
       const answer = await fetch(`${url}/simulator/tickets/${other}`)
       expect(answer.status, other).toBe(404)
     }
+  })
+
+  it('does not serve them when the broker is open to the network (ALLOW_ANONYMOUS): anyone could see them', async () => {
+    // Opened on purpose, but here on loopback still (tests talk to loopback only).
+    const url = await npmStart({ ALLOW_ANONYMOUS: 'true', LISTEN_HOST: '127.0.0.1' })
+    expect(await (await fetch(`${url}/config.json`)).json()).not.toHaveProperty('simulator')
+    const printed = await fetch(`${url}/api/printers/demo/jobs?wait=15`, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: '<RC10,10><F3>Hello<p>' })
+    expect(await printed.json()).toMatchObject({ status: 'printed' })
+    for (const route of ['/simulator/tickets/latest', '/simulator/tickets/1.png']) expect((await fetch(`${url}${route}`)).status, route).toBe(404)
   })
 
   it('shows the ticket after the page prints it on the simulated printer', async () => {
