@@ -17,22 +17,34 @@ function loadRenderer (): Promise<PreviewRenderer> {
 }
 
 /** The preview and the templates work without the broker: they start first, whatever happens next. */
-function startPreview (ui: PageElements): void {
+function startPreview (ui: PageElements): PreviewPanel {
   const preview = new PreviewPanel({ ui: ui.preview, loadRenderer })
   preview.start()
   new TemplatePicker({ ui: ui.templates, onChange: () => preview.redraw(), fetch: (input, init) => fetch(input, init) }).start()
+  return preview
+}
+
+/**
+ * The renderer (about 1 MB of script to fetch and compile) once the page has started connecting and the browser
+ * is idle, or within a second: it never stands between opening the page and printing.
+ */
+function loadPreviewSoon (preview: PreviewPanel): void {
+  if (typeof requestIdleCallback === 'function') requestIdleCallback(() => preview.load(), { timeout: 1000 })
+  else setTimeout(() => preview.load(), 0)
 }
 
 async function start (ui: PageElements): Promise<void> {
-  startPreview(ui)
+  const preview = startPreview(ui)
   let config
   try {
     config = await fetchPageConfig()
   } catch (error) {
     cannotStart(ui, error instanceof Error ? error.message : String(error))
+    loadPreviewSoon(preview)
     return
   }
   new PrintPage({ ui, config, location, history, storage: sessionStorage, fetch: (input, init) => fetch(input, init) }).start()
+  loadPreviewSoon(preview)
 }
 
 function cannotStart (ui: PageElements, why: string): void {

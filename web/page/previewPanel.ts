@@ -42,11 +42,17 @@ export class PreviewPanel {
     this.deps = deps
   }
 
+  /** Listens to the editor; the renderer is loaded by `load()`. */
   start (): void {
     const { ui } = this.deps
     ui.ticket.addEventListener('input', () => this.schedule())
     ui.size.addEventListener('change', () => this.redraw())
     ui.status.textContent = 'Loading the preview…'
+  }
+
+  /** Loads the renderer, then draws. The page calls it once it has started connecting: printing comes first. */
+  load (): void {
+    const { ui } = this.deps
     this.deps.loadRenderer().then(
       (renderer) => { this.renderer = renderer; this.redraw() },
       (error: unknown) => {
