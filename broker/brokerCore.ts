@@ -13,6 +13,8 @@ import { duplexPair } from '../runtime/duplexPair.ts'
 import { PartStack } from '../runtime/lifecycle.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { clipForLog } from '../runtime/logText.ts'
+import type { ConnectionKind, PrintwireMetrics } from '../runtime/printwireMetrics.ts'
+import { connectionsByKind, seedPrinterStates } from './brokerMetrics.ts'
 import { AccessHooks } from './accessHooks.ts'
 import { DurablePublish } from './aedes/durablePublish.ts'
 import type { BrokerConfig } from './config.ts'
@@ -31,12 +33,15 @@ export interface BrokerCoreDeps {
   access?: AccessControl | undefined
   /** The log-in backoff, shared with the HTTP API; one of the broker's own otherwise. */
   throttle?: LoginThrottle | undefined
+  /** The broker's metrics (`GET /metrics`), fed with what the job history reads and the printers' statuses. */
+  metrics?: PrintwireMetrics | undefined
 }
 
 export class BrokerCore {
   private readonly deps: BrokerCoreDeps
   private readonly parts: PartStack
   private started: Aedes | undefined
+  private hooks: AccessHooks | undefined
   /** The broker's ends of in-process connections (connectInProcess). */
   private readonly inProcess = new WeakSet<object>()
 
@@ -73,6 +78,11 @@ export class BrokerCore {
     await this.parts.build(() => this.build())
   }
 
+  /** The clients connected to this instance now, by kind (the metrics). */
+  connections (): Record<ConnectionKind, number> {
+    return connectionsByKind(this.aedes, this.hooks === undefined ? undefined : { hooks: this.hooks, access: this.deps.access as AccessControl })
+  }
+
   async stop (): Promise<void> {
     await this.parts.stop()
     this.started = undefined
@@ -83,6 +93,7 @@ export class BrokerCore {
     const hooks = access === undefined
       ? undefined
       : new AccessHooks({ access, owners: persistence.owners, relays: persistence.printerRelays, throttle: this.deps.throttle ?? new LoginThrottle({ limits: loginLimitsOf(config) }), isInProcess: (conn) => this.inProcess.has(conn), logger })
+    this.hooks = hooks
     const accessHooks = hooks?.hooks()
     const aedes = await Aedes.createBroker({
       heartbeatInterval: config.HEARTBEAT_INTERVAL_MS,
@@ -103,7 +114,8 @@ export class BrokerCore {
       logger
     })
     // Every job's state, from what is published (best effort, in the background: never before a PUBACK).
-    const history = new JobHistoryTap({ aedes, store: persistence.jobHistory, topicPrefix: config.TOPIC_PREFIX, userOf: hooks === undefined ? undefined : (client) => hooks.userOf(client), logger })
+    const { metrics } = this.deps
+    const history = new JobHistoryTap({ aedes, store: persistence.jobHistory, topicPrefix: config.TOPIC_PREFIX, userOf: hooks === undefined ? undefined : (client) => hooks.userOf(client), logger, metrics })
     // Aedes closes first (its clients' Wills are published through the parts below), then the parts stop.
     this.parts.onStop('aedes', async () => {
       logger.debug({ clients: aedes.connectedClients }, 'closing aedes')
@@ -132,6 +144,8 @@ export class BrokerCore {
     }
     this.watch(aedes)
     this.started = aedes
+    // The printers' states as retained before this start (a restart with level or redis), for the metrics.
+    if (metrics !== undefined) await seedPrinterStates(aedes, metrics, config.TOPIC_PREFIX, logger)
   }
 
   private watch (aedes: Aedes): void {

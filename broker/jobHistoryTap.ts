@@ -6,12 +6,15 @@
  * - results, errors (the broker's own answers included) and cancel requests once published (Aedes' 'publish'
  *   event: every message, on the instance its publisher is connected to).
  * Both only note the message (runtime/jobHistory/jobHistoryRecorder.ts): they never delay or fail a job's PUBACK.
+ * The metrics (runtime/printwireMetrics.ts) are fed from the same reading, and from the printers' `status` messages.
  */
 import type { Aedes, AedesPublishPacket, Client, PublishPacket } from 'aedes'
 import type { Publisher } from '../protocol/jobHistory.ts'
 import { JobHistoryRecorder } from '../runtime/jobHistory/jobHistoryRecorder.ts'
 import type { JobHistoryStore, Now } from '../runtime/jobHistory/jobHistoryStore.ts'
 import type { Logger } from '../runtime/logger.ts'
+import type { PrintwireMetrics } from '../runtime/printwireMetrics.ts'
+import { parsePrinterTopic } from '../protocol/index.ts'
 import type { AuthorizePublish } from './publishGate.ts'
 
 export interface JobHistoryTapDeps {
@@ -22,6 +25,8 @@ export interface JobHistoryTapDeps {
   userOf: ((client: Client) => string | undefined) | undefined
   logger: Logger
   now?: Now
+  /** Told of every job message the history reads, and of every printer status. */
+  metrics?: PrintwireMetrics | undefined
 }
 
 export class JobHistoryTap {
@@ -31,7 +36,14 @@ export class JobHistoryTap {
 
   constructor (deps: JobHistoryTapDeps) {
     this.deps = deps
-    this.recorder = new JobHistoryRecorder({ store: deps.store, topicPrefix: deps.topicPrefix, logger: deps.logger, ...(deps.now === undefined ? {} : { now: deps.now }) })
+    const metrics = deps.metrics
+    this.recorder = new JobHistoryRecorder({
+      store: deps.store,
+      topicPrefix: deps.topicPrefix,
+      logger: deps.logger,
+      ...(deps.now === undefined ? {} : { now: deps.now }),
+      ...(metrics === undefined ? {} : { watch: (seen) => metrics.jobMessage(seen) })
+    })
   }
 
   start (): void {
@@ -62,6 +74,11 @@ export class JobHistoryTap {
   /** Everything but jobs, which were noted when allowed. */
   private seen (packet: AedesPublishPacket, client: Client | null): void {
     if (isJobTopic(packet)) return
+    if (this.deps.metrics !== undefined && packet.topic.endsWith('/status')) {
+      const parsed = parsePrinterTopic(this.deps.topicPrefix, packet.topic)
+      if (parsed?.kind === 'status') this.deps.metrics.statusMessage(parsed.printerId, packet.payload)
+      return
+    }
     this.recorder.observe(packet.topic, packet.payload, this.publisherOf(client))
   }
 

@@ -80,13 +80,13 @@ export class BrokerListeners {
     this.httpServer.on('connection', (socket) => this.track(socket))
     this.httpServer.on('tlsClientError', (error: Error) => logger.debug({ err: error }, 'https handshake failed'))
 
-    await listen(this.tcpServer, config.MQTT_PORT, plainMqttHost(config))
-    await listen(this.httpServer, config.PORT, host)
+    await listen(this.tcpServer, config.MQTT_PORT, plainMqttHost(config), 'MQTT_PORT')
+    await listen(this.httpServer, config.PORT, host, 'PORT')
     if (tls !== undefined) {
       this.tlsServer = createTlsServer({ ...tls }, (socket) => this.handleTcp(socket))
       this.tlsServer.on('connection', (socket: Socket) => this.track(socket))
       this.tlsServer.on('tlsClientError', (error: Error) => logger.debug({ err: error }, 'mqtts handshake failed'))
-      await listen(this.tlsServer, config.MQTTS_PORT, host)
+      await listen(this.tlsServer, config.MQTTS_PORT, host, 'MQTTS_PORT')
     }
   }
 

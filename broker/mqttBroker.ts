@@ -3,6 +3,7 @@
  * PartStack): its store (persistence.ts), the users (AUTH_FILE), Aedes with what the broker adds to it
  * (brokerCore.ts), the listeners (listeners.ts: MQTT over TCP on MQTT_PORT; the page and MQTT over WebSockets
  * on PORT; mqtts:// on MQTTS_PORT with TLS, plain MQTT then on loopback) and `server/time` (serverTimePublisher.ts).
+ * Its Prometheus metrics (`GET /metrics` on PORT) are in a registry of this instance's own (runtime/printwireMetrics.ts).
  */
 import type { Aedes } from 'aedes'
 import { AccessControl } from '../access/accessControl.ts'
@@ -15,7 +16,9 @@ import { readTlsFiles } from '../runtime/tls.ts'
 import { createApiRouter } from '../web/api/apiRouter.ts'
 import { apiService } from '../web/api/apiService.ts'
 import { CallerConnections } from '../web/api/callerConnections.ts'
+import { metricsRoute } from '../web/server/metricsRoute.ts'
 import { loadPageApp, type SimulatorTicketsRoute } from '../web/server/pageApp.ts'
+import { PrintwireMetrics, type ConnectionKind } from '../runtime/printwireMetrics.ts'
 import { checkAedesVersions } from './aedes/versions.ts'
 import { BrokerCore } from './brokerCore.ts'
 import { listenHost, plainMqttHost, type BrokerConfig } from './config.ts'
@@ -118,8 +121,13 @@ export class PrintwireBroker {
       logger
     })
     const api = createApiRouter(apiService({ maxJobBytes: config.MAX_JOB_BYTES, topicPrefix: config.TOPIC_PREFIX, logger: logger.child({ part: 'api' }), origins: { allowed: config.ALLOWED_ORIGINS, loopbackOnly: listenHost(config) === '127.0.0.1' }, access, throttle, history: persistence.jobHistory, connections }))
-    const app = await loadPageApp({ config, logger, api, simulator: this.simulatorTickets })
-    const core = new BrokerCore({ config, logger, persistence, access, throttle })
+    // This broker's own registry; connections are read from the broker (made below) at each scrape.
+    const metrics: PrintwireMetrics = new PrintwireMetrics({
+      connections: (): Record<ConnectionKind, number> => core.connections(),
+      brokerQueued: async (printerId) => (await persistence.queueCounts.count(printerId)).jobs
+    })
+    const app = await loadPageApp({ config, logger, api, metrics: metricsRoute({ metrics, access, throttle, logger }), simulator: this.simulatorTickets })
+    const core = new BrokerCore({ config, logger, persistence, access, throttle, metrics })
     const listeners = new BrokerListeners({ config, logger, tls, app, connect: (stream, req) => core.handle(stream, req) })
     // After the broker has closed its clients: whatever connection is left, then the servers.
     parts.onStop('connections', () => listeners.drain())

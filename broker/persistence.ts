@@ -5,7 +5,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { Level } from 'level'
 import levelPersistence from 'aedes-persistence-level'
 import redisPersistence from 'aedes-persistence-redis'
@@ -19,6 +19,7 @@ import { historyLimits, type JobHistoryStore } from '../runtime/jobHistory/jobHi
 import { LevelJobHistory } from '../runtime/jobHistory/levelJobHistory.ts'
 import { MemoryJobHistory } from '../runtime/jobHistory/memoryJobHistory.ts'
 import { RedisJobHistory } from './redisJobHistory.ts'
+import { openRedis, redactRedisUrl } from './redisConnection.ts'
 import { closeWithin, coalesceSubscriptionStores, guardRetainedReads, watchMessageBusErrors, type CallbackPersistence } from './aedes/persistencePatches.ts'
 import { narrowRetainedReads } from './aedes/retainedReads.ts'
 
@@ -65,17 +66,6 @@ export interface BrokerPersistence extends PrintwireStores {
 /** Queued messages a reconnecting session is sent at most, with redis persistence (see openPersistence). */
 export const REDIS_SESSION_DELIVERY = 100_000
 
-/** A URL without its password, for logs. */
-function redactUrl (url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return 'redis://(unparsable URL)'
-  }
-}
-
 export async function openPersistence (config: BrokerConfig, logger: Logger): Promise<BrokerPersistence> {
   if (config.PERSISTENCE === 'memory') {
     return { instance: undefined, mq: undefined, ...processStores(() => new MemoryClaims(), new MemoryJobHistory({ limits: historyLimits(config) })), close: async () => {}, describe: 'memory (lost on restart)' }
@@ -83,11 +73,8 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
   if (config.PERSISTENCE === 'redis') {
     // Each connection is ready (its INFO ready check done) before it is used: a connection that
     // subscribes before its ready check ends fails it ("only SUBSCRIBE ... allowed in this context").
-    const [conn, subConn, pubConn] = await Promise.all([0, 1, 2].map(async () => {
-      const redis = new Redis(config.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 3 })
-      await redis.connect()
-      return redis
-    })) as [Redis, Redis, Redis]
+    // A Redis that cannot be reached is one error naming REDIS_URL (redisConnection.ts).
+    const [conn, subConn, pubConn] = await openRedis(config.REDIS_URL, 3) as [Redis, Redis, Redis]
     // On reconnect, aedes-persistence-redis sends a session at most `maxSessionDelivery` queued messages
     // (default 1000), counted from the oldest list entry. Entries of messages delivered by an earlier broker
     // process are not cleared by their PUBACK (it maps message ids to entries in memory only), so after
@@ -103,7 +90,7 @@ export async function openPersistence (config: BrokerConfig, logger: Logger): Pr
     // Not `instance.destroy()`: it first unsubscribes from the message bus, which Aedes has closed by then,
     // and so never returns. Its only other step is to close this connection.
     const close = async (): Promise<void> => { await conn.quit() }
-    return { instance, mq, ...redisStores(conn, config), close, describe: `redis (${redactUrl(config.REDIS_URL)})` }
+    return { instance, mq, ...redisStores(conn, config), close, describe: `redis (${redactRedisUrl(config.REDIS_URL)})` }
   }
   const dir = path.resolve(config.DATA_DIR, 'broker-level')
   await mkdir(dir, { recursive: true })

@@ -144,8 +144,10 @@ export class RedisJobHistory implements JobHistoryStore {
     const min = Math.max(query.since ?? 0, this.now() - this.limits.retentionMs)
     const records: JobRecord[] = []
     for (let offset = 0; records.length < query.limit; offset += LIST_PAGE) {
-      const members = await this.redis.zrevrangebyscore(key, '+inf', min, 'LIMIT', offset, LIST_PAGE)
+      const members = await this.redis.zrevrangebyscore(key, query.until ?? '+inf', min, 'LIMIT', offset, LIST_PAGE)
       for (const member of members) {
+        // A member of `all` is `<printerId>/<jobId>`: jobs the caller may not see are skipped without reading their facts.
+        if (query.visible !== undefined && !query.visible(query.printerId ?? member.slice(0, member.indexOf('/')))) continue
         const facts = await this.facts(member.slice(member.indexOf('/') + 1))
         if (facts === undefined) continue
         const record = jobRecordOf(facts)

@@ -9,7 +9,8 @@
  * logged; only where it came from.
  */
 import { randomBytes } from 'node:crypto'
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
+import { openRedis } from './redisConnection.ts'
 import { invalidStored, newSecretText, secretFromText, secretInDir, type TokenSecret } from '../access/tokenSecretFile.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { decodeSecret, MIN_SECRET_BYTES } from '../runtime/secretText.ts'
@@ -19,9 +20,9 @@ export { TOKEN_SECRET_FILE, type TokenSecret } from '../access/tokenSecretFile.t
 export const TOKEN_SECRET_REDIS_KEY = 'printwire:token-secret'
 
 async function fromRedis (url: string): Promise<TokenSecret> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 3 })
+  const [redis] = await openRedis(url) as [Redis]
+  redis.on('error', () => {}) // (a failure of the commands below is thrown)
   try {
-    await redis.connect()
     await redis.set(TOKEN_SECRET_REDIS_KEY, newSecretText(), 'NX')
     const text = await redis.get(TOKEN_SECRET_REDIS_KEY)
     const secret = text === null ? undefined : decodeSecret(text)

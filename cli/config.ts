@@ -7,6 +7,7 @@ import { z } from 'zod'
 import { PrintwireError } from '../protocol/index.ts'
 import { loadConfig } from '../runtime/config.ts'
 import { configFields, pickFields } from '../runtime/configFields.ts'
+import { checkUrlFlag } from './brokerUrl.ts'
 
 export const cliConfigSchema = z.object({
   ...pickFields('MQTT_URL', 'MQTT_USERNAME', 'MQTT_PASSWORD', 'TOPIC_PREFIX', 'AUTH_FILE')
@@ -33,7 +34,7 @@ export function defaultOf (name: 'MQTT_URL' | 'TOPIC_PREFIX'): string {
   return configFields[name].parse(undefined)
 }
 
-/** Where `print` connects and publishes: --url over MQTT_URL, --prefix over TOPIC_PREFIX; the credentials of MQTT_USERNAME/MQTT_PASSWORD. */
+/** Where `print` connects and publishes: --url (checked by MQTT_URL's rule) over MQTT_URL, --prefix over TOPIC_PREFIX; the credentials of MQTT_USERNAME/MQTT_PASSWORD. */
 export interface BrokerTarget {
   url: string
   topicPrefix: string
@@ -43,7 +44,7 @@ export interface BrokerTarget {
 
 export function brokerTarget (flags: { url?: string | undefined, prefix?: string | undefined }, config: CliConfig): BrokerTarget {
   return {
-    url: flags.url ?? config.MQTT_URL,
+    url: flags.url === undefined ? config.MQTT_URL : checkUrlFlag(flags.url),
     topicPrefix: topicPrefix(flags.prefix, config),
     ...(config.MQTT_USERNAME === undefined ? {} : { username: config.MQTT_USERNAME }),
     ...(config.MQTT_PASSWORD === undefined ? {} : { password: config.MQTT_PASSWORD })

@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto'
 import { connect, type PrintwireClient } from '../client/index.ts'
 import { SERVED_STATES, type PrinterInfo } from '../client/printerDirectory.ts'
 import { PrintwireError, isValidPrinterId, TOPIC_PREFIX_PATTERN, type JobResult } from '../protocol/index.ts'
+import { webSocketPathHint } from './brokerUrl.ts'
 
 export interface PrintOptions {
   url: string
@@ -74,14 +75,16 @@ async function connectToBroker (options: PrintOptions, deadline: number | undefi
       })
     } catch (error) {
       if (!(error instanceof PrintwireError)) throw error
-      const reason = error.cause instanceof Error ? error.cause.message : error.message
+      // (The client library's own message already names the URL.)
+      const reason = error.cause instanceof Error ? error.cause.message : error.message.replace(`cannot connect to the broker at ${options.url}: `, '')
       if (error.code === 'LOGIN_REFUSED') {
         throw new PrintwireError('LOGIN_REFUSED', `the broker at ${options.url} refused the log-in${options.username === undefined ? ' of an anonymous client: set MQTT_USERNAME and MQTT_PASSWORD' : ` of user "${options.username}": check MQTT_USERNAME and MQTT_PASSWORD`} (${reason})`)
       }
       if (error.code !== 'BROKER_UNREACHABLE') throw error
       if (deadline === undefined || !isNetworkError(error.cause) || Date.now() + RECONNECT_DELAY_MS >= deadline) {
         const waited = deadline === undefined ? '' : ` (waited up to ${options.waitForPrinterMs} ms)`
-        throw new PrintwireError('BROKER_UNREACHABLE', `cannot connect to the broker at ${options.url}: ${reason}${waited}`)
+        const hint = isNetworkError(error.cause) ? '' : webSocketPathHint(options.url)
+        throw new PrintwireError('BROKER_UNREACHABLE', `cannot connect to the broker at ${options.url}: ${reason}${waited}${hint}`)
       }
       options.progress(`cannot connect to the broker at ${options.url} yet (${reason}); retrying`)
       await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS))

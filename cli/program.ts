@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { MAX_COPIES, MIN_COPIES, PrintwireError } from '../protocol/index.ts'
 import { printJob } from './printCommand.ts'
 import { addPreviewCommands } from './previewCommand.ts'
+import { addDiscoveryCommands } from './discoveryCommands.ts'
 import { addUser, listUsers, removeUser } from './userCommand.ts'
 import { readAuthFile } from '../access/authFile.ts'
 import { mosquittoFiles, writeMosquittoFiles } from '../access/mosquittoExport.ts'
@@ -38,6 +39,7 @@ export function buildProgram (env: Env): Command {
   addPreviewCommands(program, readInput)
   addUserCommands(program, env)
   addMosquittoExport(program, env)
+  addDiscoveryCommands(program, env)
   return program
 }
 

@@ -82,3 +82,20 @@ export async function connectListening (url: string, options: mqtt.IClientOption
   })
   return client
 }
+
+/**
+ * Connects, or answers with the CONNACK return code of the refusal (or the error's message when there is none);
+ * a client that connects is handed to `keep` (a test's Cleanup) so that it is closed after the test.
+ */
+export async function tryLogin (keep: { add: (client: TestClient) => TestClient }, url: string, options: mqtt.IClientOptions): Promise<TestClient | number | string> {
+  try {
+    return keep.add(await TestClient.connect(url, options))
+  } catch (error) {
+    return (error as { code?: number }).code ?? (error as Error).message
+  }
+}
+
+/** When (Date.now()) the client's connection closes. */
+export function closedAt (client: TestClient): Promise<number> {
+  return new Promise((resolve) => client.client.once('close', () => resolve(Date.now())))
+}

@@ -11,3 +11,16 @@ export function freePort (): Promise<number> {
     })
   })
 }
+
+/** `count` different free ports on loopback: held together while chosen, so no two are the same. */
+export async function freePorts (count: number): Promise<number[]> {
+  const servers = Array.from({ length: count }, () => net.createServer())
+  try {
+    return await Promise.all(servers.map((server) => new Promise<number>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port))
+    })))
+  } finally {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))))
+  }
+}

@@ -28,3 +28,25 @@ export async function startVenue (cleanup: Cleanup, env: Record<string, string> 
   }
   return { broker, printer }
 }
+
+export interface TwoPrinterVenue {
+  lobby: BocaSimulator
+  bar: BocaSimulator
+  /** An admin client, subscribed to every printer's status. */
+  ops: TestClient
+}
+
+/**
+ * Printers `lobby` and `bar` for a broker with the users of harness/accessTargets.ts (embedded or Mosquitto), each
+ * served by its own relay (RELAY_ID a and b, as relay-lobby and relay-bar), both seen online by `ops`.
+ */
+export async function serveLobbyAndBar (cleanup: Cleanup, mqttUrl: string): Promise<TwoPrinterVenue> {
+  const lobby = cleanup.add(await startPrinter())
+  const bar = cleanup.add(await startPrinter())
+  const ops = cleanup.add(await TestClient.connect(mqttUrl, { username: 'ops', password: PASSWORDS.ops }))
+  await ops.subscribe('printers/+/status')
+  cleanup.add(await startRelay(relayEnv(mqttUrl, { lobby }, await tempDir(cleanup), { RELAY_ID: 'a', MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] })))
+  cleanup.add(await startRelay(relayEnv(mqttUrl, { bar }, await tempDir(cleanup), { RELAY_ID: 'b', MQTT_USERNAME: 'relay-bar', MQTT_PASSWORD: PASSWORDS['relay-bar'] })))
+  for (const id of ['lobby', 'bar']) await ops.waitFor((m) => m.topic === `printers/${id}/status` && m.json?.state === 'online', 10_000, `${id} online`)
+  return { lobby, bar, ops }
+}

@@ -52,7 +52,11 @@ export const LOCAL_ERROR_CODES = {
   /** SPEC "Browser tokens": a token asked for with no printers, a bad printer id, or a TTL out of 1 s..24 h. */
   INVALID_TOKEN_REQUEST: { retryable: false, summary: 'a token request is not valid (printers, ttlSeconds)' },
   JOB_NOT_CANCELLABLE: { retryable: false, summary: 'the job has started printing or has ended: it cannot be cancelled (HTTP 409)' },
-  INTERNAL_ERROR: { retryable: true, summary: 'the server failed to answer (HTTP 500); it is logged' }
+  INTERNAL_ERROR: { retryable: true, summary: 'the server failed to answer (HTTP 500); it is logged' },
+  /** Issue 14: a part cannot listen on a port (MQTT_PORT, PORT, MQTTS_PORT) another program holds; it exits. */
+  PORT_IN_USE: { retryable: false, summary: 'a port the part must listen on is in use by another program' },
+  /** Issue 14: PERSISTENCE=redis and no Redis answers at REDIS_URL at start-up; the broker exits. */
+  REDIS_UNREACHABLE: { retryable: true, summary: 'Redis (REDIS_URL) cannot be reached' }
 } as const
 
 export type LocalErrorCode = keyof typeof LOCAL_ERROR_CODES

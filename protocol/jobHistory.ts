@@ -194,6 +194,13 @@ export interface JobHistoryQuery {
   state?: JobState
   /** Only jobs first seen at or after this time (epoch ms). */
   since?: number
+  /** Only jobs first seen at or before this time (epoch ms). */
+  until?: number
+  /**
+   * Only jobs of the printers this accepts (a caller's grants: `GET /api/jobs`). Applied before `limit`, so a
+   * caller gets up to `limit` of its own jobs, never fewer because of others'.
+   */
+  visible?: (printerId: string) => boolean
   /** At most this many (1 to MAX_JOB_HISTORY_LIST). */
   limit: number
 }

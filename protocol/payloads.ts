@@ -65,6 +65,11 @@ export interface PrinterStatusMessage {
   relayId: string
   /** The relay process (a random id per start): tells two processes with one RELAY_ID apart. */
   instance?: string
+  /**
+   * Jobs waiting in the relay for this printer (spooled, not yet finished, the one printing included). Absent from
+   * the relay's Will and from relays older than this field.
+   */
+  queued?: number
   at: string
 }
 
@@ -82,6 +87,8 @@ export function readPrinterStatus (payload: string): PrinterStatusMessage | null
     if (typeof value.printerId !== 'string' || typeof value.relayId !== 'string' || typeof value.at !== 'string') return null
     if (typeof value.state !== 'string' || !(PRINTER_STATES as readonly string[]).includes(value.state)) return null
     if (value.detail !== undefined && typeof value.detail !== 'string') return null
+    // `queued` is a count, or left out: one that is not is dropped, the rest of the status still read.
+    if (value.queued !== undefined && !(Number.isSafeInteger(value.queued) && (value.queued as number) >= 0)) delete value.queued
     return value as unknown as PrinterStatusMessage
   } catch {
     return null

@@ -27,6 +27,8 @@ import { ConfigError } from '../runtime/config.ts'
 import { disableNagle } from '../runtime/noDelay.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { RelayConfig } from './config.ts'
+import { BrokerTrouble } from './brokerTrouble.ts'
+import { TakeoverWatch } from './takeoverWatch.ts'
 
 export interface BrokerLinkDeps {
   config: Pick<RelayConfig, 'MQTT_URL' | 'RELAY_ID' | 'MQTT_USERNAME' | 'MQTT_PASSWORD' | 'MQTT_CA_FILE' | 'TOPIC_PREFIX' | 'MQTT_KEEPALIVE_S'>
@@ -40,8 +42,8 @@ export interface BrokerLinkDeps {
   onCancel: (payload: Buffer) => Promise<void> | void
   /** A job delivered after one the relay could not take (disk full) is not offered: its client is to be told. */
   onWithheld: (payload: Buffer) => void
-  /** The state to announce when the connection (re)opens. */
-  currentState: () => { state: PrinterState, detail?: string }
+  /** The state to announce when the connection (re)opens, and the jobs waiting in the relay. */
+  currentState: () => { state: PrinterState, detail?: string, queued?: number }
   /** Called after each CONNACK; `first` on the first one of this process. */
   onConnect?: (first: boolean) => void
   /** Takes a `server/time` payload (the broker's time, brokerClock.ts); without it the link does not sample it. */
@@ -75,8 +77,18 @@ export class BrokerLink {
   /** The jobs subscription has been granted on a connection of this process before (`onConnect`'s `first`). */
   private subscribedBefore = false
 
+  /** The broker accepted the current connection (CONNACK). */
+  private accepted = false
+  /** Connection failures, said once per episode (brokerTrouble.ts). */
+  private readonly trouble: BrokerTrouble
+  /** Connections closed right after they open: another process with this RELAY_ID (takeoverWatch.ts). */
+  private readonly takeover: TakeoverWatch
+
   constructor (deps: BrokerLinkDeps) {
     this.deps = deps
+    const clientId = relayClientId(deps.config.RELAY_ID, deps.printerId)
+    this.trouble = new BrokerTrouble({ logger: deps.logger, url: deps.config.MQTT_URL, username: deps.config.MQTT_USERNAME, relayId: deps.config.RELAY_ID, clientId })
+    this.takeover = new TakeoverWatch({ logger: deps.logger, relayId: deps.config.RELAY_ID, printerId: deps.printerId, clientId })
   }
 
   get clientId (): string {
@@ -99,7 +111,14 @@ export class BrokerLink {
     this.resampleTimer = setInterval(() => this.sampleServerTime(), SERVER_TIME_RESAMPLE_MS)
     client.on('reconnect', () => logger.debug('reconnecting to broker'))
     client.on('offline', () => logger.warn('broker connection lost; reconnecting'))
-    client.on('error', (error) => this.logConnectionError(error))
+    client.on('error', (error) => this.trouble.failed(error))
+    // (Ended by the relay itself: stopping, `resume`'s reconnect, standing down for another relay.)
+    client.on('close', () => {
+      const byUs = this.stopping || this.cycling || this.conflicted
+      this.takeover.closed(byUs)
+      if (!byUs) this.trouble.closed(this.accepted)
+      this.accepted = false
+    })
   }
 
   private connectOptions (ca: Buffer | undefined): IClientOptions {
@@ -128,6 +147,9 @@ export class BrokerLink {
 
   /** A CONNACK: resumes what waited for a connection, and subscribes to the printer's jobs. */
   private onConnack (client: MqttClient, sessionPresent: boolean): void {
+    this.accepted = true
+    this.trouble.connected()
+    this.takeover.connected()
     this.deps.logger.info({ sessionPresent, clientId: this.clientId }, 'connected to broker')
     this.sampling = false
     this.sampleServerTime()
@@ -165,19 +187,11 @@ export class BrokerLink {
 
   /** Announced once subscribed: a client that sees the printer's status can print on it. */
   private subscribed (): void {
-    const { state, detail } = this.deps.currentState()
-    this.publishStatus(state, detail)
+    const { state, detail, queued } = this.deps.currentState()
+    this.publishStatus(state, detail, queued)
     const first = !this.subscribedBefore
     this.subscribedBefore = true
     this.deps.onConnect?.(first)
-  }
-
-  private logConnectionError (error: Error): void {
-    const { config, logger } = this.deps
-    const code = (error as { code?: unknown }).code
-    if (code === 2) logger.error({ err: error, clientId: this.clientId }, 'the broker refused this relay\'s client id: another relay process with the same RELAY_ID is connected (or the id belongs to another user); this one prints nothing until it is gone; retrying')
-    else if (code === 4 || code === 5) logger.error({ err: error, user: config.MQTT_USERNAME }, 'the broker refused this relay\'s log-in: check MQTT_USERNAME/MQTT_PASSWORD and that the user is a relay of this printer; retrying')
-    else logger.warn({ err: error }, 'broker connection error')
   }
 
   /**
@@ -228,7 +242,7 @@ export class BrokerLink {
     if (client === undefined) return
     // (A relay standing down for another never speaks for the printer's state.)
     if (client.connected && !this.conflicted) {
-      this.publishStatus('offline', 'relay stopped')
+      this.publishStatus('offline', 'relay stopped', this.deps.currentState().queued)
     }
     await client.endAsync()
     this.client = undefined
@@ -241,9 +255,11 @@ export class BrokerLink {
     this.publish(topic, message, false, onAcked)
   }
 
-  publishStatus (state: PrinterState, detail?: string): void {
+  /** Publishes the printer's retained status; `queued`: the jobs waiting in the relay, when known. */
+  publishStatus (state: PrinterState, detail?: string, queued?: number): void {
     const message: PrinterStatusMessage = { printerId: this.deps.printerId, state, relayId: this.deps.config.RELAY_ID, instance: this.instance, at: new Date().toISOString() }
     if (detail !== undefined) message.detail = detail
+    if (queued !== undefined) message.queued = queued
     this.publish(statusTopic(this.deps.config.TOPIC_PREFIX, this.deps.printerId), message, true)
   }
 

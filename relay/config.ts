@@ -3,8 +3,9 @@ import os from 'node:os'
 import { z } from 'zod'
 import type { StatusEncoding } from '../boca/status.ts'
 import { DEFAULT_MAX_QUEUED_BYTES, DEFAULT_MAX_QUEUED_JOBS, isValidPrinterId } from '../protocol/index.ts'
-import { loadConfig, nonNegativeIntSchema, positiveIntSchema } from '../runtime/config.ts'
+import { loadConfig, nonNegativeIntSchema, portSchema, positiveIntSchema } from '../runtime/config.ts'
 import { pickFields } from '../runtime/configFields.ts'
+import { printerHostProblem } from './printerHost.ts'
 
 export interface PrinterAddress {
   id: string
@@ -14,7 +15,7 @@ export interface PrinterAddress {
 
 export const BOCA_PORT = 9100
 
-/** Parses `lobby=192.168.1.50:9100,bar=192.168.1.51` (port defaults to 9100). */
+/** Parses `lobby=192.168.1.50:9100,bar=192.168.1.51` (port defaults to 9100); hosts are checked by printerHost.ts. */
 export function parsePrinters (value: string, ctx: z.RefinementCtx): PrinterAddress[] {
   const printers: PrinterAddress[] = []
   const entries = value.split(',').map((part) => part.trim()).filter((part) => part !== '')
@@ -27,7 +28,9 @@ export function parsePrinters (value: string, ctx: z.RefinementCtx): PrinterAddr
     const [, id = '', rawHost = '', rawPort] = match
     const host = rawHost.replace(/^\[|\]$/g, '')
     const port = rawPort === undefined ? BOCA_PORT : Number(rawPort)
+    const hostProblem = printerHostProblem(rawHost)
     if (!isValidPrinterId(id)) ctx.addIssue({ code: 'custom', message: `printer id "${id}" must be 1-64 characters of A-Z a-z 0-9 _ -` })
+    else if (hostProblem !== undefined) ctx.addIssue({ code: 'custom', message: `printer "${id}": ${hostProblem}` })
     else if (!Number.isInteger(port) || port < 1 || port > 65535) ctx.addIssue({ code: 'custom', message: `printer "${id}": port ${rawPort ?? ''} is not 1-65535` })
     else if (printers.some((p) => p.id === id)) ctx.addIssue({ code: 'custom', message: `printer id "${id}" appears twice` })
     else printers.push({ id, host, port })
@@ -86,7 +89,11 @@ export const relayConfigSchema = z.object({
    * read in that form. Every other printer's status is read as plain bytes; a byte not in Boca's table (in
    * the printer's form) is never taken for status (BOCA.md "Status bytes").
    */
-  ASCII_STATUS_PRINTERS: z.string().transform(parsePrinterIds).default([])
+  ASCII_STATUS_PRINTERS: z.string().transform(parsePrinterIds).default([]),
+  /** The relay's Prometheus metrics (relayMetrics.ts) on this port, at `/metrics`; unset: none (0: any free port). */
+  METRICS_PORT: portSchema.optional(),
+  /** Where METRICS_PORT listens: loopback unless said otherwise (the metrics ask for no log-in). */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1')
 }).refine((c) => c.RETRY_MIN_MS <= c.RETRY_MAX_MS, { message: 'RETRY_MIN_MS must not exceed RETRY_MAX_MS', path: ['RETRY_MIN_MS'] })
   // (Only between two valid numbers: a bad one has its own problem.)
   .refine((c) => !Number.isInteger(c.MAX_QUEUED_BYTES) || !Number.isInteger(c.MAX_JOB_BYTES) || c.MAX_QUEUED_BYTES >= c.MAX_JOB_BYTES, { message: 'MAX_QUEUED_BYTES must be at least MAX_JOB_BYTES, or a job of MAX_JOB_BYTES could never be queued', path: ['MAX_QUEUED_BYTES'] })

@@ -5,7 +5,7 @@
  * needs the other before it exists.
  */
 import { EventEmitter } from 'node:events'
-import type { JobErrorMessage, PrinterState } from '../protocol/index.ts'
+import type { JobErrorMessage, JobResult } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { BrokerClock } from './brokerClock.ts'
 import { BrokerLink } from './brokerLink.ts'
@@ -13,6 +13,7 @@ import type { Clock } from './clock.ts'
 import type { PrinterAddress, RelayConfig } from './config.ts'
 import { LegacySession } from './legacySession.ts'
 import { PrinterWorker } from './printerWorker.ts'
+import type { StatusReport } from './printerStatus.ts'
 import type { JobSpool } from './spool.ts'
 import type { OutboxEntry } from './spoolLayout.ts'
 
@@ -25,13 +26,15 @@ export interface PrinterLaneDeps {
   clock: Clock
   /** Says when the spool stops or starts being able to write (`problem`, or undefined once it can). */
   storage: EventEmitter<{ writable: [problem: string | undefined] }>
+  /** Told of each result or error as it is published (the relay's metrics, relayMetrics.ts). */
+  onOutcome?: ((message: JobResult | JobErrorMessage) => void) | undefined
 }
 
 /** What a printer's worker publishes: stored outcomes, errors it could not store, and the printer's state. */
 interface Outgoing {
   stored: [entry: OutboxEntry]
   unstored: [message: JobErrorMessage]
-  status: [state: PrinterState, detail: string | undefined]
+  status: [report: StatusReport]
 }
 
 export interface PrinterLane {
@@ -54,7 +57,7 @@ export function buildPrinterLane (deps: PrinterLaneDeps): PrinterLane {
     sink: {
       deliver: (entry) => outgoing.emit('stored', entry),
       deliverUnstored: (message) => outgoing.emit('unstored', message),
-      publishStatus: (state, detail) => outgoing.emit('status', state, detail)
+      publishStatus: (report) => outgoing.emit('status', report)
     }
   })
   const legacy = new LegacySession({ config, printerId: printer.id, logger, onJob: (payload) => worker.accept(payload) })
@@ -81,12 +84,16 @@ export function buildPrinterLane (deps: PrinterLaneDeps): PrinterLane {
     }
   })
   outgoing.on('stored', (entry) => {
+    deps.onOutcome?.(entry.outcome.message)
     link.publishOutcome(entry.outcome.message, entry.outcome.kind, () => {
       void spool.published(entry).catch((error: unknown) => logger.warn({ err: error }, 'could not clear a published outcome from the outbox'))
     })
   })
-  outgoing.on('unstored', (message) => link.publishOutcome(message, 'error', () => {}))
-  outgoing.on('status', (state, detail) => link.publishStatus(state, detail))
+  outgoing.on('unstored', (message) => {
+    deps.onOutcome?.(message)
+    link.publishOutcome(message, 'error', () => {})
+  })
+  outgoing.on('status', (report) => link.publishStatus(report.state, report.detail, report.queued))
   storage.on('writable', (problem) => {
     worker.storageChanged()
     // The jobs withheld while the disk was full come again over a new connection.

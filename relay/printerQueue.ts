@@ -12,12 +12,18 @@ export interface QueueEntry {
 }
 
 export class PrinterQueue {
+  /** Called whenever a job joins or leaves the queue (the printer's status carries `queued`). */
+  private readonly onChange: () => void
   private readonly entries: QueueEntry[] = []
   private readonly ids = new Set<string>()
   /** Bytes of data of the jobs in the queue, and of those being taken in. */
   private bytes = 0
   /** Jobs being taken in (written to the spool). */
   private arriving = 0
+
+  constructor (deps: { onChange?: () => void } = {}) {
+    this.onChange = deps.onChange ?? (() => {})
+  }
 
   /** Jobs queued. */
   get length (): number {
@@ -73,6 +79,7 @@ export class PrinterQueue {
     this.entries.push({ job, size })
     this.ids.add(job.id)
     this.bytes += size
+    this.onChange()
   }
 
   /** The queued job with this id, if any. */
@@ -87,5 +94,6 @@ export class PrinterQueue {
     const [entry] = this.entries.splice(index, 1) as [QueueEntry]
     this.ids.delete(job.id)
     this.bytes -= entry.size
+    this.onChange()
   }
 }

@@ -15,7 +15,7 @@
  */
 import { splitTickets } from '../boca/fgl.ts'
 import { hexDump } from '../boca/status.ts'
-import type { ErrorCode, JobErrorMessage, PrinterState } from '../protocol/index.ts'
+import type { ErrorCode, JobErrorMessage } from '../protocol/index.ts'
 import type { Logger } from '../runtime/logger.ts'
 import { Backoff } from './backoff.ts'
 import type { BrokerClock } from './brokerClock.ts'
@@ -28,7 +28,7 @@ import { JobPhases } from './jobPhases.ts'
 import type { AttemptResult, PrinterChannel, PrintTimeouts, StatusTarget } from './printAttempt.ts'
 import { PrinterConnection } from './printerConnection.ts'
 import { PrinterQueue, type QueueEntry } from './printerQueue.ts'
-import { PrinterStatus, type StateAndDetail } from './printerStatus.ts'
+import { PrinterStatus, type StatusReport } from './printerStatus.ts'
 import type { JobSpool } from './spool.ts'
 import { StoppableWait } from './stoppableWait.ts'
 import type { OutboxEntry, SpooledJob, StoredOutcome } from './spoolLayout.ts'
@@ -39,7 +39,7 @@ export interface OutcomeSink {
   deliver(entry: OutboxEntry): void
   /** Publishes an error that is not stored (the spool cannot write), about a job the broker still holds. */
   deliverUnstored(message: JobErrorMessage): void
-  publishStatus(state: PrinterState, detail?: string): void
+  publishStatus(report: StatusReport): void
 }
 
 export interface PrinterWorkerDeps {
@@ -73,7 +73,7 @@ export class PrinterWorker {
   private readonly channel: PrinterChannel
   /** The printer, and the form its status bytes come in (ASCII_STATUS_PRINTERS). */
   private readonly target: StatusTarget
-  private readonly queue = new PrinterQueue()
+  private readonly queue: PrinterQueue
   private readonly intake: JobIntake
   private running: Promise<void> | undefined
   private stopped = true
@@ -87,7 +87,8 @@ export class PrinterWorker {
     this.deps = deps
     this.clock = deps.clock ?? systemClock
     this.wait = new StoppableWait(this.clock)
-    this.status = new PrinterStatus({ logger: deps.logger, storageProblem: () => deps.spool.problem, publish: (state, detail) => deps.sink.publishStatus(state, detail) })
+    this.status = new PrinterStatus({ logger: deps.logger, storageProblem: () => deps.spool.problem, queued: () => this.queue.length, clock: this.clock, publish: (report) => deps.sink.publishStatus(report) })
+    this.queue = new PrinterQueue({ onChange: () => this.status.queueChanged() })
     this.target = { host: deps.printer.host, port: deps.printer.port, statusEncoding: statusEncodingOf(deps.config, deps.printer.id) }
     this.channel = deps.channel ?? new PrinterConnection({ target: this.target, idleCloseMs: deps.config.PRINTER_IDLE_CLOSE_MS, logger: deps.logger, clock: this.clock })
     this.phases = new JobPhases({
@@ -125,7 +126,7 @@ export class PrinterWorker {
     return this.queue.waitingBytes
   }
 
-  currentState (): StateAndDetail {
+  currentState (): StatusReport {
     return this.status.current()
   }
 
@@ -160,6 +161,7 @@ export class PrinterWorker {
   /** Stops after the current attempt; unfinished jobs stay in the spool. */
   async stop (): Promise<void> {
     this.stopped = true
+    this.status.stop()
     this.wait.wake()
     await this.running
     // A head job still marked `printing` and not sent was marked ahead (with the previous outcome, or on arrival).

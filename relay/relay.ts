@@ -12,6 +12,7 @@ import { BrokerClock } from './brokerClock.ts'
 import { systemClock, type Clock } from './clock.ts'
 import type { RelayConfig } from './config.ts'
 import { buildPrinterLane, type PrinterLane } from './printerLane.ts'
+import { RelayMetrics } from './relayMetrics.ts'
 import { JobSpool } from './spool.ts'
 
 export interface RelayDeps {
@@ -26,6 +27,7 @@ interface RunningRelay {
   spool: JobSpool
   brokerClock: BrokerClock
   lanes: PrinterLane[]
+  metrics: RelayMetrics | undefined
 }
 
 export class Relay {
@@ -38,6 +40,11 @@ export class Relay {
     this.config = deps.config
     this.logger = deps.logger
     this.clock = deps.clock ?? systemClock
+  }
+
+  /** The port of the relay's metrics (METRICS_PORT), 0 without them. */
+  get metricsPort (): number {
+    return this.running?.metrics?.port ?? 0
   }
 
   /** Jobs waiting or printing, per printer id. */
@@ -64,7 +71,22 @@ export class Relay {
       onWritable: (problem) => storage.emit('writable', problem)
     })
     const brokerClock = new BrokerClock({ clock, logger, waitMs: config.SERVER_TIME_WAIT_MS })
-    const lanes = config.PRINTERS.map((printer) => buildPrinterLane({ config, printer, logger, spool, brokerClock, clock, storage }))
+    // With METRICS_PORT: the relay's metrics, read from the lanes (made below) at each scrape.
+    const metrics: RelayMetrics | undefined = config.METRICS_PORT === undefined
+      ? undefined
+      : new RelayMetrics({
+        port: config.METRICS_PORT,
+        host: config.METRICS_HOST,
+        logger,
+        lanes: () => lanes.map(({ worker, link }) => ({
+          printerId: worker.printerId,
+          queuedJobs: () => worker.pending,
+          queuedBytes: () => worker.pendingBytes,
+          state: () => worker.currentState().state,
+          brokerConnected: () => link.connected
+        }))
+      })
+    const lanes = config.PRINTERS.map((printer) => buildPrinterLane({ config, printer, logger, spool, brokerClock, clock, storage, onOutcome: metrics === undefined ? undefined : (message) => metrics.outcome(message) }))
     const workers: Part = {
       // Together: each checks that its printer can be reached, which may take PRINTER_CONNECT_TIMEOUT_MS. All
       // have finished starting (or failed) before a failure is thrown, so that the stop after it finds none still
@@ -83,8 +105,9 @@ export class Relay {
         await lane.link.stop()
       }
     }))
-    await startParts([spool, brokerClock, workers, ...links], logger)
-    this.running = { spool, brokerClock, lanes }
+    // The metrics first: a METRICS_PORT already taken stops the relay before it takes any job.
+    await startParts([...(metrics === undefined ? [] : [metrics]), spool, brokerClock, workers, ...links], logger)
+    this.running = { spool, brokerClock, lanes, metrics }
     logger.info({
       relayId: config.RELAY_ID,
       broker: config.MQTT_URL,
@@ -105,6 +128,7 @@ export class Relay {
     }))
     await running.brokerClock.stop()
     await running.spool.stop()
+    await running.metrics?.stop()
     this.logger.info('relay stopped')
   }
 }

@@ -128,9 +128,25 @@ export async function runParts (parts: Part[], logger: Logger): Promise<void> {
     started.push(...await startParts(parts, logger))
   } catch (error) {
     // startParts stopped what it had started; nothing is left to stop here.
-    logger.fatal({ err: error }, 'failed to start')
+    const problem = operatorProblem(error)
+    if (problem === undefined) {
+      logger.fatal({ err: error }, 'failed to start')
+    } else {
+      // The operator's to fix (a setting, a port, Redis): said plainly, on stderr too, without a stack trace.
+      logger.fatal({ code: (error as { code: string }).code }, `failed to start: ${problem}`)
+      process.stderr.write(`${problem}\n`)
+    }
     await stopAll('start-up failure', 1)
   }
+}
+
+/** Codes of start-up failures the operator fixes by a setting (issue 14): each message names the variable. */
+const OPERATOR_CODES: ReadonlySet<string> = new Set(['INVALID_CONFIG', 'INVALID_AUTH_FILE', 'PORT_IN_USE', 'REDIS_UNREACHABLE'])
+
+/** The message of an error the operator fixes by a setting, else undefined. */
+export function operatorProblem (error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null | undefined)?.code
+  return typeof code === 'string' && OPERATOR_CODES.has(code) && error instanceof Error ? error.message : undefined
 }
 
 /** Reads configuration with `load`; on an error, reports it on stderr, plainly, and exits 1. */

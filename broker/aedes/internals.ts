@@ -9,6 +9,8 @@ export interface AedesPersistence {
   subscriptionsByTopic(topic: string): Promise<Array<{ clientId: string }>>
   incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown>
   storeRetained(packet: PublishPacket): Promise<void>
+  /** The retained messages matching any of `patterns` (a Readable; the broker's metrics read the printers' statuses). */
+  createRetainedStreamCombi(patterns: string[]): AsyncIterable<PublishPacket>
 }
 
 interface AedesInside {

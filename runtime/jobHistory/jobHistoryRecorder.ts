@@ -27,12 +27,22 @@ const LOG_EVERY_MS = 10_000
 
 interface Noted { kind: Kind, printerId: string, payload: Uint8Array | string, publisher: Publisher, seenAt: number }
 
+/** A message as the recorder read it, for a watcher (the metrics, runtime/printwireMetrics.ts): what it says of a job, if anything. */
+export interface SeenJobMessage {
+  kind: Kind
+  printerId: string
+  seenAt: number
+  event: JobEvent | undefined
+}
+
 export interface JobHistoryRecorderDeps {
   store: JobHistoryStore
   topicPrefix: string
   logger: Logger
   now?: Now
   maxPending?: number
+  /** Told of every message read, in order (never delays or fails the history). */
+  watch?: (seen: SeenJobMessage) => void
 }
 
 export class JobHistoryRecorder {
@@ -112,8 +122,18 @@ export class JobHistoryRecorder {
       } catch (error) {
         this.deps.logger.warn({ err: error, printerId: noted.printerId, kind: noted.kind }, 'job history: could not read a message')
       }
+      this.tellWatcher(noted, event)
       if (event === undefined) this.done()
       else this.write(event)
+    }
+  }
+
+  private tellWatcher ({ kind, printerId, seenAt }: Noted, event: JobEvent | undefined): void {
+    if (this.deps.watch === undefined) return
+    try {
+      this.deps.watch({ kind, printerId, seenAt, event })
+    } catch (error) {
+      this.deps.logger.error({ err: error, printerId, kind }, 'job history: its watcher failed on a message')
     }
   }
 

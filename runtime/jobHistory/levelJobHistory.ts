@@ -57,12 +57,16 @@ export class LevelJobHistory implements JobHistoryStore {
 
   async list (query: JobHistoryQuery): Promise<JobRecord[]> {
     const since = timeKey(Math.max(query.since ?? 0, this.now() - this.limits.retentionMs))
-    const keys = query.printerId === undefined
-      ? this.time.keys({ gte: since, reverse: true })
-      : this.printer.keys({ gte: `${query.printerId}!${since}`, lt: `${query.printerId}"`, reverse: true })
+    const until = query.until === undefined ? undefined : timeKey(query.until + 1)
+    // `time` holds each job's printer: jobs the caller may not see are skipped without reading their facts.
+    const entries = query.printerId === undefined
+      ? this.time.iterator({ gte: since, ...(until === undefined ? {} : { lt: until }), reverse: true })
+      : this.printer.iterator({ gte: `${query.printerId}!${since}`, lt: until === undefined ? `${query.printerId}"` : `${query.printerId}!${until}`, reverse: true })
     const records: JobRecord[] = []
     try {
-      for await (const key of keys) {
+      for await (const [key, value] of entries) {
+        const printerId = query.printerId ?? value
+        if (query.visible !== undefined && !query.visible(printerId)) continue
         const facts = await this.facts(key.slice(key.lastIndexOf('!') + 1))
         if (facts === undefined || this.expired(facts)) continue
         const record = jobRecordOf(facts)
@@ -70,7 +74,7 @@ export class LevelJobHistory implements JobHistoryStore {
         if (records.length >= query.limit) break
       }
     } finally {
-      await keys.close()
+      await entries.close()
     }
     return records
   }

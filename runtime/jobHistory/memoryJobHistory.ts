@@ -40,6 +40,8 @@ export class MemoryJobHistory implements JobHistoryStore {
       const facts = this.jobs.get(ids[i] as string)
       if (facts === undefined || this.expired(facts)) continue
       if (query.since !== undefined && facts.firstSeenAt < query.since) break
+      if (query.until !== undefined && facts.firstSeenAt > query.until) continue
+      if (query.visible !== undefined && !query.visible(facts.printerId)) continue
       const record = jobRecordOf(facts)
       if (query.state === undefined || record.state === query.state) records.push(record)
     }

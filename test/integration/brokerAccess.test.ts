@@ -15,7 +15,7 @@ import { connectedClients } from '../../broker/aedes/internals.ts'
 import { listenHost, loadBrokerConfig, plainMqttHost } from '../../broker/config.ts'
 import { addUser, removeUser } from '../../cli/userCommand.ts'
 import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
-import { TestClient } from '../../harness/mqttClient.ts'
+import { TestClient, tryLogin as tryLoginAs } from '../../harness/mqttClient.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
 
 const run = promisify(execFile)
@@ -29,13 +29,7 @@ async function authFileWithUsers (): Promise<string> {
 }
 
 /** Connects, or resolves with the CONNACK return code (or error message) of the refusal. */
-async function tryLogin (url: string, options: Record<string, unknown>): Promise<TestClient | number | string> {
-  try {
-    return cleanup.add(await TestClient.connect(url, options))
-  } catch (error) {
-    return (error as { code?: number }).code ?? (error as Error).message
-  }
-}
+const tryLogin = async (url: string, options: Record<string, unknown>): Promise<TestClient | number | string> => await tryLoginAs(cleanup, url, options)
 
 describe('access rules (policy.ts)', () => {
   const client = grantsFor({ role: 'client', printers: ['lobby'] }, 'printers')

@@ -32,7 +32,7 @@ describe('a broker that cannot start', () => {
     const taken = await listenOn(httpPort)
     const env = { PORT: String(httpPort), MQTT_PORT: String(mqttPort), PERSISTENCE: 'level', DATA_DIR: dataDir }
     const failing = new PrintwireBroker({ config: loadBrokerConfig(env), logger: silentLogger() })
-    await expect(failing.start()).rejects.toMatchObject({ code: 'EADDRINUSE' })
+    await expect(failing.start()).rejects.toMatchObject({ code: 'PORT_IN_USE', cause: { code: 'EADDRINUSE' } })
     await new Promise<void>((resolve) => taken.close(() => resolve()))
 
     const broker = cleanup.add(new PrintwireBroker({ config: loadBrokerConfig(env), logger: silentLogger() }))

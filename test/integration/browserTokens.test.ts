@@ -17,7 +17,7 @@ import { addUser, removeUser } from '../../cli/userCommand.ts'
 import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
 import { brokerProcessEnv, startBrokerProcess } from '../../harness/brokerProcess.ts'
 import { captureLog } from '../../harness/logCapture.ts'
-import { TestClient } from '../../harness/mqttClient.ts'
+import { closedAt as closed, TestClient, tryLogin as tryLoginAs } from '../../harness/mqttClient.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
 import { freePort } from '../../harness/ports.ts'
 import { startRedis } from '../../harness/redisServer.ts'
@@ -37,18 +37,7 @@ function tokenFor (printers: string[], ttlSeconds = 600, secret = SECRET, now = 
   return issueToken(secret, issuer, { printers, ttlSeconds }, now).token
 }
 
-/** Connects, or resolves with the CONNACK return code (or error message) of the refusal. */
-async function tryLogin (url: string, options: Record<string, unknown>): Promise<TestClient | number | string> {
-  try {
-    return cleanup.add(await TestClient.connect(url, options))
-  } catch (error) {
-    return (error as { code?: number }).code ?? (error as Error).message
-  }
-}
-
-function closed (client: TestClient): Promise<number> {
-  return new Promise((resolve) => client.client.once('close', () => resolve(Date.now())))
-}
+const tryLogin = async (url: string, options: Record<string, unknown>): Promise<TestClient | number | string> => await tryLoginAs(cleanup, url, options)
 
 async function authFile (): Promise<string> {
   const file = `${await tempDir(cleanup)}/auth.json`

@@ -226,7 +226,7 @@ describe('printwire print, when the broker cannot be reached', () => {
   it('exits 1 with a clear message when the URL is not a broker URL', async () => {
     const run = await cli(['print', '--printer', 'lobby', '--url', 'localhost'], Buffer.from('x<p>')).exit()
     expect(run.code).toBe(1)
-    expect(run.stderr).toContain('cannot connect to the broker at localhost')
+    expect(run.stderr).toContain('--url "localhost": the broker URL must be mqtt://, mqtts://, ws:// or wss://')
   })
 
   it('gives up, with a clear message, on a server that accepts the connection but never answers', async () => {

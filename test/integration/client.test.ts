@@ -376,7 +376,7 @@ describe('printwire/client, across reconnects', () => {
     broker = await startBroker(env)
     expect(await result).toMatchObject({ jobId: 'restart-1', status: 'printed' })
     expect(sim.tickets.map((t) => t.bytes.toString())).toEqual(['across restart<p>'])
-  })
+  }, 60_000) // A level broker stopped and started again, a relay and a client reconnecting: slow when the machine is busy.
 })
 
 describe('printwire/client on Mosquitto', () => {

@@ -11,6 +11,7 @@ import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../../harness/accessT
 import { basicAuth, callApi, eventually, type Answer, type CallOptions } from '../../harness/httpApi.ts'
 import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
 import { startVenue, type Venue } from '../../harness/venue.ts'
+import { TestClient } from '../../harness/mqttClient.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -41,10 +42,15 @@ describe('HTTP API, anonymous broker', () => {
     expect(printer.tickets).toHaveLength(2)
   })
 
-  it('lists the printers with their status, and serves a valid OpenAPI 3.1 document', async () => {
+  it('lists the printers with their status, kept current, and serves a valid OpenAPI 3.1 document', async () => {
     const { broker } = await venue()
     const printers = await eventually(async () => await call(broker, 'GET', '/printers'), (a) => Array.isArray(a.body) && a.body.length > 0)
     expect(printers.body).toEqual([expect.objectContaining({ printerId: 'lobby', state: 'online' })])
+    // Later requests on the same connection answer from the live statuses: a change shows at once.
+    const publisher = cleanup.add(await TestClient.connect(broker.mqttUrl))
+    await publisher.client.publishAsync('printers/lobby/status', JSON.stringify({ printerId: 'lobby', state: 'offline', relayId: 'test-relay', at: new Date().toISOString() }), { qos: 1, retain: true })
+    const changed = await eventually(async () => await call(broker, 'GET', '/printers'), (a) => a.body?.[0]?.state !== 'online')
+    expect(changed.body).toEqual([expect.objectContaining({ printerId: 'lobby', state: 'offline' })])
     const doc = await call(broker, 'GET', '/openapi.json')
     expect((await new Validator().validate(doc.body)).valid).toBe(true)
   })
@@ -145,7 +151,8 @@ describe('HTTP API with AUTH_FILE', () => {
 
   it('cancels a job that waits (200, cancelled, never printed), and refuses to cancel one that printed (409)', async () => {
     const { broker, printer } = await securedVenue()
-    await printer.setState('paper-out')
+    // Offline: the relay cannot even connect, so the job never starts (with paper-out it may send the bytes first).
+    await printer.setState('offline')
     const queued = await call(broker, 'POST', '/printers/lobby/jobs', { body: '<RC1,1>never<p>', type: 'text/plain', auth: basic('alice'), headers: { 'idempotency-key': 'wait-1' } })
     expect(queued.status).toBe(202)
     await eventually(async () => await call(broker, 'GET', '/jobs/wait-1', { auth: basic('alice') }), (a) => a.status === 200)

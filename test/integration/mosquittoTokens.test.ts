@@ -10,9 +10,10 @@ import { issueToken, type TokenIssuer } from '../../access/tokens.ts'
 import { addUser, removeUser } from '../../cli/userCommand.ts'
 import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
 import { basicAuth, callApi, eventually } from '../../harness/httpApi.ts'
-import { TestClient } from '../../harness/mqttClient.ts'
+import { closedAt as closed, TestClient, tryLogin as tryLoginAs } from '../../harness/mqttClient.ts'
+import { serveLobbyAndBar } from '../../harness/venue.ts'
 import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
-import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
+import { Cleanup, tempDir } from '../../harness/parts.ts'
 import { decodeSecret } from '../../runtime/secretText.ts'
 
 const cleanup = new Cleanup()
@@ -29,17 +30,7 @@ function tokenFor (printers: string[], { ttlSeconds = 600, secret = SECRET, now 
   return issueToken(secret, issuer, { printers, ttlSeconds }, now).token
 }
 
-async function tryLogin (url: string, options: Record<string, unknown>): Promise<TestClient | number | string> {
-  try {
-    return cleanup.add(await TestClient.connect(url, options))
-  } catch (error) {
-    return (error as { code?: number }).code ?? (error as Error).message
-  }
-}
-
-function closed (client: TestClient): Promise<number> {
-  return new Promise((resolve) => client.client.once('close', () => resolve(Date.now())))
-}
+const tryLogin = async (url: string, options: Record<string, unknown>): Promise<TestClient | number | string> => await tryLoginAs(cleanup, url, options)
 
 interface MosquittoVenue {
   authFile: string
@@ -61,13 +52,7 @@ async function mosquittoVenue (): Promise<MosquittoVenue> {
   const mosquitto = BROKER_TARGETS.find((target) => target.name === 'Mosquitto')
   if (mosquitto === undefined) throw new Error('no Mosquitto target in harness/accessTargets.ts')
   const urls = await mosquitto.start(authFile, dir, cleanup, { AUTH_FILE: authFile, TOKEN_SECRET: SECRET_TEXT })
-  const lobby = cleanup.add(await startPrinter())
-  const bar = cleanup.add(await startPrinter())
-  const ops = cleanup.add(await TestClient.connect(urls.mqttUrl, { username: 'ops', password: PASSWORDS.ops }))
-  await ops.subscribe('printers/+/status')
-  cleanup.add(await startRelay(relayEnv(urls.mqttUrl, { lobby }, await tempDir(cleanup), { RELAY_ID: 'a', MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] })))
-  cleanup.add(await startRelay(relayEnv(urls.mqttUrl, { bar }, await tempDir(cleanup), { RELAY_ID: 'b', MQTT_USERNAME: 'relay-bar', MQTT_PASSWORD: PASSWORDS['relay-bar'] })))
-  for (const id of ['lobby', 'bar']) await ops.waitFor((m) => m.topic === `printers/${id}/status` && m.json?.state === 'online', WAIT_MS, `${id} online`)
+  const { lobby, bar, ops } = await serveLobbyAndBar(cleanup, urls.mqttUrl)
   return { authFile, ...urls, lobby, bar, ops }
 }
 

@@ -64,9 +64,11 @@ describe('two relays for one printer (embedded broker)', () => {
     await expect.poll(() => second.lines.some((l) => /another relay process with the same RELAY_ID is connected/.test(l.msg)), { timeout: 10_000 }).toBe(true)
     await printTen(client, 'twin')
     expect(sim.tickets).toHaveLength(10)
-    // The first was never knocked off: one `online`, no `offline`.
-    const states = client.messages.filter((m) => m.topic === 'printers/lobby/status').map((m) => m.json?.state)
-    expect(states).toEqual(['online'])
+    // The first was never knocked off: `online` from its process only, no `offline`; after the first, each status
+    // only says how many jobs wait (`queued`), each a change (a new connection would announce the same again).
+    const statuses = client.messages.filter((m) => m.topic === 'printers/lobby/status').map((m) => m.json)
+    expect(new Set(statuses.map((s) => `${s?.state as string} ${s?.instance as string}`))).toEqual(new Set([`online ${statuses[0]?.instance as string}`]))
+    statuses.slice(1).forEach((status, i) => expect(status?.queued, JSON.stringify(statuses)).not.toBe(statuses[i]?.queued))
   })
 
   it('lets the same relay process take its session back at once over a connection the broker still thinks alive', async () => {

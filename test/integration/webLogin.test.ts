@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
 import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
 import { launchChromium } from '../../harness/browser.ts'
-import { TestClient } from '../../harness/mqttClient.ts'
-import { Cleanup, relayEnv, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
+import { Cleanup, tempDir } from '../../harness/parts.ts'
+import { serveLobbyAndBar } from '../../harness/venue.ts'
 
 const WAIT_MS = 10_000
 let browser: Browser | undefined
@@ -34,13 +34,7 @@ describe.each(BROKER_TARGETS)('page log-in on $name', (target) => {
     await writeTestUsers(authFile)
     const urls = await target.start(authFile, dir, cleanup, { SERVER_TIME_INTERVAL_MS: '250' })
     httpUrl = urls.httpUrl
-    lobby = cleanup.add(await startPrinter())
-    const bar = cleanup.add(await startPrinter())
-    const ops = cleanup.add(await TestClient.connect(urls.mqttUrl, { username: 'ops', password: PASSWORDS.ops }))
-    await ops.subscribe('printers/+/status')
-    cleanup.add(await startRelay(relayEnv(urls.mqttUrl, { lobby }, await tempDir(cleanup), { RELAY_ID: 'a', MQTT_USERNAME: 'relay-lobby', MQTT_PASSWORD: PASSWORDS['relay-lobby'] })))
-    cleanup.add(await startRelay(relayEnv(urls.mqttUrl, { bar }, await tempDir(cleanup), { RELAY_ID: 'b', MQTT_USERNAME: 'relay-bar', MQTT_PASSWORD: PASSWORDS['relay-bar'] })))
-    for (const id of ['lobby', 'bar']) await ops.waitFor((m) => m.topic === `printers/${id}/status` && m.json?.state === 'online', WAIT_MS, `${id} online`)
+    lobby = (await serveLobbyAndBar(cleanup, urls.mqttUrl)).lobby
   }, 60_000)
   afterAll(() => cleanup.closeAll())
 

@@ -99,7 +99,8 @@ describe('the print page with a token', () => {
   })
 
   it('asks for a log-in, saying why, once the token has expired, and for a token that is not valid', async () => {
-    const { token, expiresAt } = issueToken(SECRET, OPS, { printers: ['lobby'], ttlSeconds: 2 }, Date.now())
+    // Long enough for a busy machine to load the page and connect before it expires (2 s was not, under load).
+    const { token, expiresAt } = issueToken(SECRET, OPS, { printers: ['lobby'], ttlSeconds: 5 }, Date.now())
     const { page, errors } = await openTab()
     await page.goto(`${httpUrl}/#token=${token}`)
     await expect.poll(() => page.getByRole('status').getAttribute('data-state'), { timeout: WAIT_MS }).toBe('connected')

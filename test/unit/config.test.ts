@@ -128,6 +128,26 @@ describe('relay configuration', () => {
     }
   })
 
+  it('refuses printers separated by ";" (one printer with a host of "192.168.1.50;bar=..."), naming PRINTERS and ","', () => {
+    const problems = relayProblems({ PRINTERS: 'lobby=192.168.1.50;bar=192.168.1.51' })
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toMatch(/^PRINTERS: printer "lobby": host "192\.168\.1\.50;bar=192\.168\.1\.51".*separate printers with ","/)
+  })
+
+  it('refuses hosts that are neither IPv4, [IPv6] nor RFC 1123 host names, naming PRINTERS', () => {
+    for (const host of ['192.168.1.500', '1.2.3', '256.1.1.1', 'bad_host', '-lead.lan', 'trail-.lan', 'a..b', `${'x'.repeat(64)}.lan`, '[fe80::zz]', '[192.168.1.5]', 'printer/1']) {
+      const problems = relayProblems({ PRINTERS: `lobby=${host}` })
+      expect(problems, host).toHaveLength(1)
+      expect(problems[0], host).toMatch(/^PRINTERS: printer "lobby": (host )?"/)
+      expect(problems[0], host).toContain(host)
+    }
+  })
+
+  it('takes IPv4 addresses, [IPv6] addresses and host names as hosts', () => {
+    const config = loadRelayConfig({ PRINTERS: 'a=0.0.0.0,b=255.255.255.255:1,c=[2001:db8::1]:65535,d=boca-1.venue.lan,e=PRINTER7,f=localhost.,g=1printer' })
+    expect(config.PRINTERS.map((p) => p.host)).toEqual(['0.0.0.0', '255.255.255.255', '2001:db8::1', 'boca-1.venue.lan', 'PRINTER7', 'localhost.', '1printer'])
+  })
+
   it('refuses bad ports', () => {
     for (const port of ['0', '65536', '70000']) {
       const problems = relayProblems({ PRINTERS: `lobby=10.0.0.1:${port}` })

@@ -26,6 +26,8 @@ const MAY_IMPORT: Record<string, string[]> = {
   relay: ['protocol', 'runtime', 'boca', 'fgl'],
   'printer-sim': ['protocol', 'runtime', 'boca', 'fgl'],
   'web/page': ['protocol', 'client', 'fgl'],
+  /** The dashboard: browser-only like the page, whose connection and log-in it shares. */
+  'web/dashboard': ['protocol', 'client', 'web/page'],
   web: ['protocol', 'runtime', 'access', 'client'],
   broker: ['protocol', 'runtime', 'access', 'web'],
   cli: ['protocol', 'runtime', 'access', 'boca', 'fgl', 'relay', 'broker', 'web', 'printer-sim', 'client'],

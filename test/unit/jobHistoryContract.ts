@@ -180,6 +180,13 @@ export function describeJobHistoryStore (name: string, make: MakeStore, options:
       expect((await store.list({ printerId: 'lobby', state: 'failed', limit: 10 })).map((r) => r.jobId)).toEqual(['d'])
       expect((await store.list({ since: sinceC, limit: 10 })).map((r) => r.jobId)).toEqual(['d', 'c'])
       expect(await store.list({ printerId: 'nobody', limit: 10 })).toEqual([])
+      // `until` is inclusive; `visible` (a caller's grants) filters before the limit.
+      expect((await store.list({ until: sinceC, limit: 10 })).map((r) => r.jobId)).toEqual(['c', 'b', 'a'])
+      expect((await store.list({ since: sinceC, until: sinceC, limit: 10 })).map((r) => r.jobId)).toEqual(['c'])
+      expect((await store.list({ printerId: 'lobby', until: sinceC - 1, limit: 10 })).map((r) => r.jobId)).toEqual(['a'])
+      expect((await store.list({ visible: (id) => id === 'bar', limit: 1 })).map((r) => r.jobId)).toEqual(['b'])
+      expect((await store.list({ printerId: 'lobby', visible: (id) => id === 'bar', limit: 10 }))).toEqual([])
+      expect((await store.list({ visible: (id) => id === 'lobby', state: 'pending', limit: 10 })).map((r) => r.jobId)).toEqual(['c'])
     })
 
     if (!options.persists) return

@@ -20,6 +20,6 @@ describe('the OpenAPI document', () => {
   it('describes every route of SPEC "HTTP API"', () => {
     const paths = (openApiDocument() as { paths: Record<string, Record<string, unknown>> }).paths
     const routes = Object.entries(paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`)).sort()
-    expect(routes).toEqual(['DELETE /jobs/{jobId}', 'GET /jobs/{jobId}', 'GET /printers', 'POST /printers/{printerId}/jobs', 'POST /tokens'])
+    expect(routes).toEqual(['DELETE /jobs/{jobId}', 'GET /jobs', 'GET /jobs/{jobId}', 'GET /me', 'GET /printers', 'POST /printers/{printerId}/jobs', 'POST /tokens'])
   })
 })

@@ -11,6 +11,7 @@ import { checkRequestOrigin, type OriginPolicy } from '../../runtime/originCheck
 import { clipForLog } from '../../runtime/logText.ts'
 import { readCredentials, type Credentials } from './credentials.ts'
 import { httpStatusOf } from './httpStatus.ts'
+import { jobListQuery, type JobListQuery } from './jobListQuery.ts'
 import { prepareJob, type PreparedJob } from './jobRequest.ts'
 import { openApiDocument } from './openapi.ts'
 
@@ -32,6 +33,10 @@ export interface ApiDeps {
   /** Publishes the job (FORBIDDEN when the caller may not print there); with waitMs, resolves with its result. */
   submit(caller: ApiCaller, printerId: string, job: PreparedJob, waitMs: number | undefined): Promise<JobResult | undefined>
   job(caller: ApiCaller, jobId: string): Promise<object>
+  /** Who the caller is: user, how logged in, role and printers (the dashboard shows what the caller may do). */
+  me(caller: ApiCaller): Promise<object>
+  /** The job history, newest first: only jobs of printers the caller may read. */
+  jobs(caller: ApiCaller, query: JobListQuery): Promise<object[]>
   cancel(caller: ApiCaller, jobId: string): Promise<object>
   issueToken(caller: ApiCaller, printers: string[], ttlSeconds: number): Promise<{ token: string, expiresAt: string }>
 }
@@ -66,6 +71,13 @@ export function createApiRouter (deps: ApiDeps): Router {
     const result = await deps.submit(who, printerId, job, waitMs)
     if (result === undefined) res.status(202).json({ jobId: job.jobId })
     else res.status(200).json(result)
+  }))
+  router.get('/me', route(deps, async (req, res) => {
+    res.json(await deps.me(await caller(deps, req)))
+  }))
+  router.get('/jobs', route(deps, async (req, res) => {
+    const who = await caller(deps, req)
+    res.json({ jobs: await deps.jobs(who, jobListQuery(req)) })
   }))
   router.get('/jobs/:jobId', route(deps, async (req, res) => {
     res.json(await deps.job(await caller(deps, req), jobParam(req)))

@@ -14,6 +14,7 @@ import type { OriginPolicy } from '../../runtime/originCheck.ts'
 import type { ApiCaller, ApiDeps } from './apiRouter.ts'
 import { loginKey, type CallerConnections, type CallerLogin } from './callerConnections.ts'
 import type { Credentials } from './credentials.ts'
+import type { JobListQuery } from './jobListQuery.ts'
 import type { PreparedJob } from './jobRequest.ts'
 
 /** A caller as the service knows it: how it logs in to MQTT, and the name grants are looked up by. */
@@ -58,6 +59,8 @@ export function apiService (deps: ApiServiceDeps): ApiDeps {
     printers: async (caller) => await printers(deps, caller as Caller),
     submit: async (caller, printerId, job, waitMs) => await submitOnce(deps, inFlight, caller as Caller, printerId, job, waitMs),
     job: async (caller, jobId) => await visibleJob(deps, caller as Caller, jobId),
+    me: async (caller) => me(deps, caller as Caller),
+    jobs: async (caller, query) => await visibleJobs(deps, caller as Caller, query),
     cancel: async (caller, jobId) => await cancel(deps, caller as Caller, jobId),
     issueToken: async (caller, printers, ttlSeconds) => issueToken(deps, caller as Caller, printers, ttlSeconds)
   }
@@ -83,8 +86,15 @@ async function authenticate (deps: ApiServiceDeps, credentials: Credentials, add
   return { user: principal ?? 'token', via: token ? 'token' : 'password', login, principal }
 }
 
+/**
+ * Connections whose printers' statuses have been gathered once: from then on the client library keeps them
+ * current (live status messages), so a later request answers at once.
+ */
+const settledConnections = new WeakSet<object>()
+
 async function printers (deps: ApiServiceDeps, caller: Caller): Promise<PrinterStatusMessage[]> {
   return await deps.connections.with(caller.login, async (client) => {
+    if (settledConnections.has(client)) return client.printers() as PrinterStatusMessage[]
     // The broker sends the retained statuses just after the subscription: gather them until they stop coming.
     await new Promise<void>((resolve) => {
       const finish = (): void => {
@@ -100,6 +110,7 @@ async function printers (deps: ApiServiceDeps, caller: Caller): Promise<PrinterS
         quiet = setTimeout(finish, STATUS_SETTLE_MS)
       })
     })
+    settledConnections.add(client)
     return client.printers() as PrinterStatusMessage[]
   })
 }
@@ -181,6 +192,22 @@ async function visibleJob (deps: ApiServiceDeps, caller: Caller, jobId: string):
   // Another printer's job is as unknown as a job that does not exist.
   if (record === undefined || !mayRead(deps, caller, record.printerId)) throw new PrintwireError('NOT_FOUND', `no job ${jobId} that you may see`, { jobId })
   return record
+}
+
+/**
+ * The caller as AUTH_FILE knows it. Without AUTH_FILE everyone is anonymous and may do everything (the broker is
+ * then on loopback only): `role` null, printers `*`.
+ */
+function me (deps: ApiServiceDeps, caller: Caller): { user: string | null, via: 'password' | 'token' | 'anonymous', role: string | null, printers: readonly string[] } {
+  if (caller.principal === undefined || deps.access === undefined) return { user: null, via: 'anonymous', role: null, printers: ['*'] }
+  return { user: caller.user, via: caller.via, role: deps.access.roleOf(caller.principal) ?? null, printers: deps.access.printersOf(caller.principal) ?? [] }
+}
+
+/** The history as GET /api/jobs/<id> shows it: a printer the caller may not read is one that has no jobs. */
+async function visibleJobs (deps: ApiServiceDeps, caller: Caller, query: JobListQuery): Promise<JobRecord[]> {
+  if (query.printerId !== undefined && !mayRead(deps, caller, query.printerId)) return []
+  const visible = caller.principal === undefined ? undefined : (printerId: string): boolean => mayRead(deps, caller, printerId)
+  return await deps.history.list({ ...query, ...(visible === undefined ? {} : { visible }) })
 }
 
 async function cancel (deps: ApiServiceDeps, caller: Caller, jobId: string): Promise<JobRecord> {

@@ -1,7 +1,7 @@
 /**
- * The body of `POST /api/printers/<id>/jobs` (SPEC "HTTP API") made into the job envelope that is published:
- * a JSON envelope as it is (checked as the relay checks it), or raw bytes (`application/octet-stream`,
- * `text/plain`) wrapped in a base64 envelope, so that every job sent through the API has an id to follow.
+ * The body of `POST /api/printers/<id>/jobs` (SPEC "HTTP API") made into the job that is sent: a JSON envelope
+ * (checked as the relay checks it), or raw bytes (`application/octet-stream`, `text/plain`), each given an id
+ * so that every job sent through the API has one to follow. The client library then publishes it as an envelope.
  * `Idempotency-Key` is the job id; given with an envelope that has another id, the request is refused.
  */
 import { randomUUID } from 'node:crypto'
@@ -17,8 +17,6 @@ export interface JobRequest {
 
 export interface PreparedJob {
   jobId: string
-  /** The envelope to publish on the printer's jobs topic. */
-  payload: Buffer
   /** The job as checked here (its data, copies and expiry), so that it is not parsed again to be sent. */
   parsed: ParsedJob
 }
@@ -44,9 +42,7 @@ function prepareEnvelope (request: JobRequest, key: string | undefined): Prepare
     throw new PrintwireError('INVALID_ARGUMENT', `Idempotency-Key "${key}" and the envelope's id "${job.id}" differ: give one, or the same`)
   }
   const jobId = job.id ?? key ?? randomUUID()
-  if (job.id !== undefined) return { jobId, payload: request.body, parsed: job }
-  const envelope = JSON.parse(request.body.toString('utf8')) as Record<string, unknown>
-  return { jobId, payload: Buffer.from(JSON.stringify({ ...envelope, id: jobId })), parsed: { ...job, id: jobId } }
+  return { jobId, parsed: { ...job, id: jobId } }
 }
 
 function prepareRaw (request: JobRequest, key: string | undefined): PreparedJob {
@@ -55,9 +51,5 @@ function prepareRaw (request: JobRequest, key: string | undefined): PreparedJob 
     throw new PrintwireError('JOB_TOO_LARGE', `the job is ${request.body.length} bytes; the limit is ${request.maxJobBytes} bytes`)
   }
   const jobId = key ?? randomUUID()
-  return {
-    jobId,
-    payload: Buffer.from(JSON.stringify({ id: jobId, data: request.body.toString('base64'), encoding: 'base64' })),
-    parsed: { kind: 'envelope', id: jobId, data: request.body, copies: 1 }
-  }
+  return { jobId, parsed: { kind: 'envelope', id: jobId, data: request.body, copies: 1 } }
 }

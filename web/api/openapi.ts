@@ -3,6 +3,8 @@
  * it against the OpenAPI 3.1 schema; the routes' tests check that each route they call is described here.
  */
 import { ERROR_CODES, LOCAL_ERROR_CODES, MAX_COPIES, MIN_COPIES } from '../../protocol/index.ts'
+import { JOB_STATES, MAX_JOB_HISTORY_LIST } from '../../protocol/jobHistory.ts'
+import { DEFAULT_JOB_LIST_LIMIT } from './jobListQuery.ts'
 
 const ref = (name: string): { $ref: string } => ({ $ref: `#/components/schemas/${name}` })
 const json = (schema: object): object => ({ 'application/json': { schema } })
@@ -153,6 +155,44 @@ export function openApiDocument (): object {
             502: error('with ?wait: the printer failed, or the relay cannot tell whether it printed (UNCERTAIN)'),
             503: error('no relay serves the printer (NO_RELAY), or its queue is full (QUEUE_FULL)'),
             504: error('with ?wait: no result in time (TIMEOUT); the job may still print')
+          }
+        }
+      },
+      '/me': {
+        get: {
+          summary: 'Who the caller is: its user (null when anonymous), how it logged in, its role and printers',
+          responses: {
+            200: {
+              description: 'the caller',
+              content: json({
+                type: 'object',
+                required: ['user', 'via', 'role', 'printers'],
+                properties: {
+                  user: { type: ['string', 'null'], description: 'the user, or a token\'s issuer; null without AUTH_FILE' },
+                  via: { type: 'string', enum: ['password', 'token', 'anonymous'] },
+                  role: { type: ['string', 'null'], enum: ['client', 'relay', 'admin', null], description: 'null without AUTH_FILE (anyone may do anything, on loopback only)' },
+                  printers: { type: 'array', items: { type: 'string' }, description: 'printer ids, or * for all' }
+                }
+              })
+            },
+            ...commonErrors
+          }
+        }
+      },
+      '/jobs': {
+        get: {
+          summary: 'The job history, newest first: jobs of the printers the caller may read, from any client',
+          parameters: [
+            { name: 'printer', in: 'query', required: false, schema: PRINTER_ID.schema, description: 'only this printer\'s jobs' },
+            { name: 'state', in: 'query', required: false, schema: { type: 'string', enum: [...JOB_STATES] }, description: 'only jobs in this state' },
+            { name: 'since', in: 'query', required: false, schema: { type: 'string', format: 'date-time' }, description: 'only jobs first seen at or after this time' },
+            { name: 'until', in: 'query', required: false, schema: { type: 'string', format: 'date-time' }, description: 'only jobs first seen at or before this time' },
+            { name: 'limit', in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: MAX_JOB_HISTORY_LIST, default: DEFAULT_JOB_LIST_LIMIT } }
+          ],
+          responses: {
+            200: { description: 'the jobs', content: json({ type: 'object', required: ['jobs'], properties: { jobs: { type: 'array', items: ref('JobState') } } }) },
+            400: error('a bad or unknown parameter (INVALID_ARGUMENT)'),
+            ...commonErrors
           }
         }
       },

@@ -96,6 +96,10 @@ export class PrintPage {
     }
     connection.dataset.state = state.phase
     connection.textContent = state.text
+    // Not connected: the clock and the printers' states are the last ones received.
+    const stale = state.phase !== 'connected'
+    this.clock.markStale(stale)
+    this.printers.markStale(stale)
     this.refresh()
   }
 
@@ -117,7 +121,7 @@ export class PrintPage {
   private refresh (): void {
     let reason = ''
     if (this.connection?.connected !== true) reason = 'Not connected to the broker: printing resumes when the page reconnects.'
-    else if (this.printers.selectedId === undefined) reason = this.deps.ui.printForm.printer.options.length > 1 ? 'Choose a printer first.' : 'No printer has reported yet.'
+    else if (this.printers.selectedId === undefined) reason = this.printers.count > 0 ? 'Choose a printer first.' : 'No printer has reported yet.'
     this.form.show(reason, this.printers.hint())
   }
 

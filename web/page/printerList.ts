@@ -32,6 +32,10 @@ export class PrinterSelector {
   private readonly placeholder: HTMLOptionElement
   private readonly printers = new Map<string, PrinterEntry>()
   private readonly onChange: () => void
+  /** The user has chosen in the drop-down: the only printer is no longer chosen for them. */
+  private userChose = false
+  /** Not connected: each state is the last one seen. */
+  private stale = false
 
   constructor (select: HTMLSelectElement, onChange: () => void) {
     this.select = select
@@ -40,7 +44,24 @@ export class PrinterSelector {
     this.placeholder.value = ''
     this.select.replaceChildren(this.placeholder)
     this.renderPlaceholder()
-    this.select.addEventListener('change', () => this.onChange())
+    this.select.addEventListener('change', () => {
+      this.userChose = true
+      this.onChange()
+    })
+  }
+
+  /** How many printers are listed. */
+  get count (): number {
+    return this.printers.size
+  }
+
+  /** Not connected: every option says its state is stale (`data-stale` on the drop-down too), until connected again. */
+  markStale (stale: boolean): void {
+    if (stale === this.stale) return
+    this.stale = stale
+    this.select.dataset.stale = stale ? 'true' : 'false'
+    for (const entry of this.printers.values()) this.render(entry)
+    this.onChange()
   }
 
   /** The chosen printer's id, or undefined when none is chosen. */
@@ -57,7 +78,9 @@ export class PrinterSelector {
   /** What to tell the user about printing on the selected printer now, or '' when nothing. */
   hint (): string {
     const entry = this.selected
-    return entry === undefined ? '' : stateHint(entry)
+    if (entry === undefined) return ''
+    if (this.stale) return `Not connected: ${entry.id}'s state (${entry.state}) is the last one seen, and may have changed.`
+    return stateHint(entry)
   }
 
   /** The client library's list of printers (`pw.printers()`): each shown, those gone removed. */
@@ -70,15 +93,26 @@ export class PrinterSelector {
       if (known?.state === printer.state && known.detail === detail) continue
       this.upsert({ id: printer.printerId, state: printer.state, detail })
     }
+    // With one printer, it is chosen (unless the user has chosen in the drop-down).
+    const only = this.printers.size === 1 ? [...this.printers.keys()][0] : undefined
+    if (only !== undefined && this.selectedId === undefined && !this.userChose) {
+      this.select.value = only
+      this.onChange()
+    }
   }
 
   private upsert (entry: PrinterEntry): void {
     this.printers.set(entry.id, entry)
-    const option = this.optionFor(entry.id) ?? this.insertOption(entry.id)
-    option.textContent = describePrinter(entry)
-    option.dataset.state = entry.state
+    this.render(entry)
     this.renderPlaceholder()
     this.onChange()
+  }
+
+  private render (entry: PrinterEntry): void {
+    const option = this.optionFor(entry.id) ?? this.insertOption(entry.id)
+    option.textContent = this.stale ? `${describePrinter(entry)} (stale: not connected)` : describePrinter(entry)
+    option.dataset.state = entry.state
+    option.dataset.stale = this.stale ? 'true' : 'false'
   }
 
   private remove (printerId: string): void {

@@ -7,6 +7,18 @@ export class ServerTimeView {
     this.time = time
   }
 
+  /**
+   * Not connected: the time shown is the last one received, so it is marked stale (`data-stale="true"`, struck
+   * through by the style, and said in its title) until the next one arrives.
+   */
+  markStale (stale: boolean): void {
+    const { time } = this
+    // Before any time was received there is nothing stale to mark.
+    const marked = stale && time.textContent !== '—'
+    time.dataset.stale = marked ? 'true' : 'false'
+    if (marked) time.title = `last received before the connection was lost: ${time.textContent ?? ''}`
+  }
+
   /** Shown in local time, or as received (clipped) when it is not a date. */
   show (text: string): void {
     const { time } = this

@@ -4,19 +4,21 @@
  * records what they say (runtime/jobHistory/jobHistoryRecorder.ts) in a LevelDB of its own under DATA_DIR. It
  * cannot know who published a job (Mosquitto does not say): the user is recorded as unknown. Messages published
  * while the web server is down are not seen (a clean session: two web servers on one broker must not take each
- * other's session).
+ * other's session). With `metrics`, it also feeds the web server's metrics (runtime/printwireMetrics.ts) from the same
+ * messages, and from every printer's retained `status`.
  */
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import { Level } from 'level'
 import mqtt, { type MqttClient } from 'mqtt'
-import { anyPrinterTopic } from '../../protocol/index.ts'
+import { anyPrinterTopic, parsePrinterTopic } from '../../protocol/index.ts'
 import type { JobHistoryReader } from '../../protocol/jobHistory.ts'
 import { JobHistoryRecorder } from '../../runtime/jobHistory/jobHistoryRecorder.ts'
 import { historyLimits, type JobHistoryStore, type Now } from '../../runtime/jobHistory/jobHistoryStore.ts'
 import { LevelJobHistory } from '../../runtime/jobHistory/levelJobHistory.ts'
 import { MemoryJobHistory } from '../../runtime/jobHistory/memoryJobHistory.ts'
 import type { Logger } from '../../runtime/logger.ts'
+import type { PrintwireMetrics } from '../../runtime/printwireMetrics.ts'
 
 export interface JobHistoryClientDeps {
   config: {
@@ -30,6 +32,7 @@ export interface JobHistoryClientDeps {
   }
   logger: Logger
   now?: Now
+  metrics?: PrintwireMetrics
 }
 
 /** The web server's LevelDB, under DATA_DIR. */
@@ -81,10 +84,12 @@ export class JobHistoryClient {
     this.store = db === undefined
       ? new MemoryJobHistory({ limits: historyLimits(config), ...now })
       : new LevelJobHistory({ db, limits: historyLimits(config), ...now })
-    const recorder = new JobHistoryRecorder({ store: this.store, topicPrefix: config.TOPIC_PREFIX, logger, ...now })
+    const metrics = this.deps.metrics
+    const recorder = new JobHistoryRecorder({ store: this.store, topicPrefix: config.TOPIC_PREFIX, logger, ...now, ...(metrics === undefined ? {} : { watch: (seen) => metrics.jobMessage(seen) }) })
     this.recorder = recorder
     const topics = (['jobs', 'responses', 'errors'] as const).map((kind) => anyPrinterTopic(config.TOPIC_PREFIX, kind))
     topics.push(`${config.TOPIC_PREFIX}/+/cancel`)
+    if (metrics !== undefined) topics.push(anyPrinterTopic(config.TOPIC_PREFIX, 'status'))
     const client = mqtt.connect(config.MQTT_URL, {
       protocolVersion: 4,
       clientId: `printwire-history-${Math.random().toString(16).slice(2, 10)}`,
@@ -93,7 +98,11 @@ export class JobHistoryClient {
       ...(config.MQTT_PASSWORD === undefined ? {} : { password: config.MQTT_PASSWORD })
     })
     this.client = client
-    client.on('message', (topic, payload) => recorder.observe(topic, payload, { user: null }))
+    client.on('message', (topic, payload) => {
+      const status = metrics === undefined || !topic.endsWith('/status') ? null : parsePrinterTopic(config.TOPIC_PREFIX, topic)
+      if (status?.kind === 'status') metrics?.statusMessage(status.printerId, payload)
+      else recorder.observe(topic, payload, { user: null })
+    })
     client.on('error', (error) => logger.warn({ err: error, url: config.MQTT_URL }, 'job history: broker refused or unreachable; retrying'))
     client.on('connect', () => {
       // Subscribed again at every connection (a clean session keeps nothing).

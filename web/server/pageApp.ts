@@ -1,7 +1,8 @@
 /**
  * The page server's routes, as an Express app that the embedded broker (broker/mqttBroker.ts) and `npm run
  * web` (webServer.ts) each mount on their HTTP server: the page (web/page/) at `/`, its script as `/app.js`
- * and the client library for browsers as `/printwire-client.js` (pageBundle.ts), `/config.json` (the broker's settings the page needs, protocol/pageConfig.ts) and `/healthz`.
+ * and the client library for browsers as `/printwire-client.js` (pageBundle.ts), the dashboard (web/dashboard/) at
+ * `/dashboard` with `/dashboard.js` and `/dashboard.css`, `/config.json` (the broker's settings the page needs, protocol/pageConfig.ts), `/healthz`, and `/metrics` (metricsRoute.ts: the only route here that may ask for a log-in).
  * The ticket preview's renderer is a script of its own, `/preview.js`, which the page loads after it starts (it is
  * most of the page's weight: bwip-js), and the page's ticket templates are examples/tickets/*.fgl at `/templates/`.
  * Everything here is public, like the page itself: `/config.json` holds no user, password or file path.
@@ -11,9 +12,11 @@ import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
 import { CLIENT_SCRIPT_PATH, PAGE_CONFIG_PATH, pageConfigFor, PREVIEW_SCRIPT_PATH, TEMPLATES_PATH, type BrokerKind, type PageConfig, type SimulatorTicketsConfig } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
-import { loadClientScript, loadPageScript, loadPreviewScript } from './pageBundle.ts'
+import { METRICS_PATH } from '../../runtime/printwireMetrics.ts'
+import { loadClientScript, loadDashboardScript, loadPageScript, loadPreviewScript } from './pageBundle.ts'
 
 const PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'page')
+const DASHBOARD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboard')
 /** The page's ticket templates (web/page/templates.ts names them). */
 export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'tickets')
 
@@ -28,9 +31,13 @@ export interface PageAppDeps {
   pageScript: string
   /** The client library, bundled for browsers (pageBundle.ts). */
   clientScript: string
+  /** The dashboard's script (pageBundle.ts); without it, no dashboard is served. */
+  dashboardScript?: string
   pageConfig: PageConfig
   /** The HTTP API (web/api/apiRouter.ts), mounted at `/api`. */
   api?: RequestHandler | undefined
+  /** The Prometheus metrics (metricsRoute.ts), at `GET /metrics`. */
+  metrics?: RequestHandler | undefined
   /** The ticket preview's renderer, bundled for browsers (pageBundle.ts); `/preview.js` is 404 without it. */
   previewScript?: string
   /** Only `npm start`'s: its simulated printer's tickets, and their place in `/config.json`. */
@@ -47,6 +54,8 @@ export interface LoadPageAppDeps {
   broker?: BrokerKind
   /** The HTTP API (web/api/apiRouter.ts), mounted at `/api`. */
   api?: RequestHandler | undefined
+  /** The Prometheus metrics (metricsRoute.ts), at `GET /metrics`. */
+  metrics?: RequestHandler | undefined
   /** Only `npm start`'s: its simulated printer's tickets (see PageAppDeps). */
   simulator?: SimulatorTicketsRoute | undefined
 }
@@ -57,8 +66,9 @@ export async function loadPageApp (deps: LoadPageAppDeps): Promise<Express> {
   const cache = pageCacheDir === undefined ? {} : { cacheDir: pageCacheDir }
   const pageScript = await loadPageScript({ logger, ...cache })
   const clientScript = await loadClientScript({ logger, ...cache })
+  const dashboardScript = await loadDashboardScript({ logger, ...cache })
   const previewScript = await loadPreviewScript({ logger, ...cache })
-  return createPageApp({ pageScript, clientScript, previewScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api, simulator: deps.simulator })
+  return createPageApp({ pageScript, clientScript, dashboardScript, previewScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api, metrics: deps.metrics, simulator: deps.simulator })
 }
 
 export function createPageApp (deps: PageAppDeps): Express {
@@ -77,6 +87,15 @@ export function createPageApp (deps: PageAppDeps): Express {
     res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
     res.send(deps.clientScript)
   })
+  const { dashboardScript } = deps
+  if (dashboardScript !== undefined) {
+    app.get('/dashboard.js', (_req, res) => {
+      res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
+      res.send(dashboardScript)
+    })
+    app.get(['/dashboard', '/dashboard/'], (_req, res) => { res.setHeader('Cache-Control', 'no-cache').sendFile(path.join(DASHBOARD_DIR, 'index.html')) })
+    app.get('/dashboard.css', (_req, res) => { res.setHeader('Cache-Control', 'no-cache').sendFile(path.join(DASHBOARD_DIR, 'dashboard.css')) })
+  }
   const { previewScript, simulator } = deps
   if (previewScript !== undefined) {
     app.get(PREVIEW_SCRIPT_PATH, (_req, res) => {
@@ -91,6 +110,7 @@ export function createPageApp (deps: PageAppDeps): Express {
   })
   app.get('/healthz', (_req, res) => { res.json({ ok: true }) })
   if (deps.api !== undefined) app.use('/api', deps.api)
+  if (deps.metrics !== undefined) app.get(METRICS_PATH, deps.metrics)
   if (simulator !== undefined) app.use(simulator.config.ticketsPath, simulator.router)
   // Templates: the .fgl files as bytes (a <G#> logo's data is raw bytes), nothing else of that folder.
   app.use(TEMPLATES_PATH, (req, res, next) => { if (/^\/[a-z0-9-]+\.fgl$/.test(req.path)) next(); else res.sendStatus(404) })

@@ -1,6 +1,6 @@
 /**
  * Scripts for browsers, bundled by esbuild (mqtt.js's browser build included) and cached by content: the
- * page's (web/page/app.ts, `/app.js`), the client library's (client/index.ts, `/printwire-client.js`, an
+ * page's (web/page/app.ts, `/app.js`), the dashboard's (web/dashboard/app.ts, `/dashboard.js`), the client library's (client/index.ts, `/printwire-client.js`, an
  * ES module exporting `connect`) and the ticket preview's renderer (web/page/previewRenderer.ts, `/preview.js`),
  * each in a cache file of its own. The cache file (node_modules/.cache/printwire/page-bundle.json) holds the bundle, the
  * files it was built from and a hash of their contents: a start whose files hash the same serves the cached
@@ -17,6 +17,8 @@ import type { Logger } from '../../runtime/logger.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const PAGE_ENTRY = path.join(ROOT, 'web', 'page', 'app.ts')
+/** The dashboard's entry (`/dashboard.js`, web/dashboard/). */
+export const DASHBOARD_ENTRY = path.join(ROOT, 'web', 'dashboard', 'app.ts')
 /** The client library for browsers (SPEC "Client library"). */
 export const CLIENT_ENTRY = path.join(ROOT, 'client', 'index.ts')
 /** The ticket preview's renderer (fgl/ with bwip-js), which the page loads after it starts (`/preview.js`). */
@@ -56,6 +58,11 @@ interface CachedBundle {
 /** The client library's script for browsers (`/printwire-client.js`), cached like the page's. */
 export function loadClientScript (deps: { logger: Logger, cacheDir?: string }): Promise<string> {
   return loadPageScript({ ...deps, entry: CLIENT_ENTRY, name: 'client' })
+}
+
+/** The dashboard's script (`/dashboard.js`), cached like the page's. */
+export function loadDashboardScript (deps: { logger: Logger, cacheDir?: string }): Promise<string> {
+  return loadPageScript({ ...deps, entry: DASHBOARD_ENTRY, name: 'dashboard' })
 }
 
 /** The ticket preview's renderer for the page (`/preview.js`), cached like the page's. */

@@ -1,7 +1,8 @@
 /**
  * The web server for an external broker (`npm run web`): Express serves the page and `/config.json` on PORT
  * (HTTPS with TLS_CERT/TLS_KEY; pageApp.ts), `/mqtt` is passed through to the broker's WebSocket listener, and `server/time` is
- * published as a client. With the embedded broker none of this is needed: it serves all of it itself.
+ * published as a client; `/metrics` (metricsRoute.ts) tells what its job history sees. With the embedded broker none
+ * of this is needed: it serves all of it itself.
  */
 import { createServer as createHttpServer, type Server } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
@@ -18,8 +19,10 @@ import type { Logger } from '../../runtime/logger.ts'
 import { PartStack } from '../../runtime/lifecycle.ts'
 import { closeServer, listen } from '../../runtime/servers.ts'
 import { readTlsFiles } from '../../runtime/tls.ts'
+import { PrintwireMetrics } from '../../runtime/printwireMetrics.ts'
 import type { WebServerConfig } from './config.ts'
 import { JobHistoryClient } from './jobHistoryClient.ts'
+import { metricsRoute } from './metricsRoute.ts'
 import { brokerWebSocket, MqttProxy } from './mqttProxy.ts'
 import { loadPageApp } from './pageApp.ts'
 import { TimePublisher } from './timePublisher.ts'
@@ -71,8 +74,10 @@ export class WebServer {
   private async build (): Promise<void> {
     const { config, logger, parts } = this
     const tls = await readTlsFiles('web server', config)
-    // First: a job published once the page is served is recorded.
-    this.jobHistoryClient = await parts.start('job history', new JobHistoryClient({ config, logger }))
+    // First: a job published once the page is served is recorded. The metrics read what the history reads (and the
+    // printers' statuses); Mosquitto's connections are not seen from here.
+    const metrics = new PrintwireMetrics()
+    this.jobHistoryClient = await parts.start('job history', new JobHistoryClient({ config, logger, metrics }))
     // Users and browser tokens: Mosquitto checks the users (mosquitto-export); tokens are checked here (tokenGateway.ts).
     const tokens = config.AUTH_FILE === undefined ? undefined : config.TOKEN_SECRET === undefined ? await secretInDir(config.DATA_DIR, logger) : secretFromText(config.TOKEN_SECRET)
     if (tokens !== undefined) logger.info({ from: tokens.source }, 'browser tokens: signing secret loaded')
@@ -112,7 +117,7 @@ export class WebServer {
       connections
     }))
     // An external broker is Mosquitto (docker-compose.yml): it cannot answer NO_RELAY, so the page's client checks status.
-    const app = await loadPageApp({ config, logger, pageCacheDir: this.pageCacheDir, broker: 'mosquitto', api })
+    const app = await loadPageApp({ config, logger, pageCacheDir: this.pageCacheDir, broker: 'mosquitto', api, metrics: metricsRoute({ metrics, access, throttle, logger }) })
     const server = tls === undefined ? createHttpServer(app) : createHttpsServer({ ...tls }, app)
     this.server = server
     const sockets = new Set<Socket>()
@@ -133,7 +138,7 @@ export class WebServer {
       gateway,
       logger
     }))
-    await listen(server, config.PORT, config.LISTEN_HOST)
+    await listen(server, config.PORT, config.LISTEN_HOST, 'PORT')
     await parts.start('server time', new TimePublisher({ config, logger }))
   }
 }
