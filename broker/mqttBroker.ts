@@ -17,7 +17,7 @@ import { createApiRouter } from '../web/api/apiRouter.ts'
 import { apiService } from '../web/api/apiService.ts'
 import { CallerConnections } from '../web/api/callerConnections.ts'
 import { metricsRoute } from '../web/server/metricsRoute.ts'
-import { loadPageApp } from '../web/server/pageApp.ts'
+import { loadPageApp, type SimulatorTicketsRoute } from '../web/server/pageApp.ts'
 import { PrintwireMetrics, type ConnectionKind } from '../runtime/printwireMetrics.ts'
 import { checkAedesVersions } from './aedes/versions.ts'
 import { BrokerCore } from './brokerCore.ts'
@@ -30,18 +30,22 @@ import { loadTokenSecret } from './tokenSecret.ts'
 export interface PrintwireBrokerDeps {
   config: BrokerConfig
   logger: Logger
+  /** Only `npm start` (start.ts): its simulated printer's tickets, served beside the page. */
+  simulatorTickets?: SimulatorTicketsRoute
 }
 
 export class PrintwireBroker {
   private readonly config: BrokerConfig
   private readonly logger: Logger
   private readonly parts: PartStack
+  private readonly simulatorTickets: SimulatorTicketsRoute | undefined
   private running: { core: BrokerCore, listeners: BrokerListeners, persistence: string, users: number | undefined, access: AccessControl | undefined, jobHistory: JobHistoryReader } | undefined
 
   constructor (deps: PrintwireBrokerDeps) {
     this.config = deps.config
     this.logger = deps.logger
     this.parts = new PartStack({ logger: deps.logger })
+    this.simulatorTickets = deps.simulatorTickets
   }
 
   /** The Aedes instance, for parts that live in the broker process (tests use real clients instead). */
@@ -122,7 +126,7 @@ export class PrintwireBroker {
       connections: (): Record<ConnectionKind, number> => core.connections(),
       brokerQueued: async (printerId) => (await persistence.queueCounts.count(printerId)).jobs
     })
-    const app = await loadPageApp({ config, logger, api, metrics: metricsRoute({ metrics, access, throttle, logger }) })
+    const app = await loadPageApp({ config, logger, api, metrics: metricsRoute({ metrics, access, throttle, logger }), simulator: this.simulatorTickets })
     const core = new BrokerCore({ config, logger, persistence, access, throttle, metrics })
     const listeners = new BrokerListeners({ config, logger, tls, app, connect: (stream, req) => core.handle(stream, req) })
     // After the broker has closed its clients: whatever connection is left, then the servers.

@@ -31,7 +31,10 @@ export interface BocaSimulatorConfig {
   statusReporting?: boolean
   /** How long each ticket takes to print before its ACK. Default 0. */
   printDelayMs?: number
-  /** When set, each printed ticket is written there as `<n>.bin` and `<n>.txt`. */
+  /**
+   * When set, each printed ticket is written there as `<n>.bin` (its bytes), `<n>.txt` (its text) and `<n>.png`
+   * (drawn by fgl/, printer-sim/ticketPicture.ts). A ticket that cannot be drawn or written is logged; it prints all the same.
+   */
   dumpDir?: string
   /** State at start. Default `ready`. */
   initialState?: SimulatorState
@@ -53,6 +56,8 @@ export interface BocaSimulatorDeps {
 }
 
 export interface PrintedTicket {
+  /** The nth ticket printed since start: `<n>` of the dump's file names. */
+  number: number
   bytes: Buffer
   terminator: TicketTerminator
   /** `dumpTicket(bytes)`: what a person would read on the ticket. */
@@ -331,7 +336,7 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
     }
     this.logger.info({ connectionId: connection.id, bytes: bytes.length, terminator, ticket: this.printedCount }, 'ticket printed')
     if (!this.config.keepTickets && this.config.dumpDir === undefined && this.listenerCount('ticket') === 0) return
-    const ticket: PrintedTicket = { bytes, terminator, text: dumpTicket(bytes), at: new Date(), connectionId: connection.id }
+    const ticket: PrintedTicket = { number: this.printedCount, bytes, terminator, text: dumpTicket(bytes), at: new Date(), connectionId: connection.id }
     if (this.config.keepTickets) this.tickets.push(ticket)
     this.logger.debug({ text: ticket.text }, 'ticket contents')
     if (this.config.dumpDir) this.writeDump(this.config.dumpDir, this.printedCount, ticket)
@@ -362,7 +367,22 @@ export class BocaSimulator extends EventEmitter<SimulatorEvents> {
       .then(async () => {
         await writeFile(path.join(dir, `${n}.bin`), ticket.bytes)
         await writeFile(path.join(dir, `${n}.txt`), ticket.text + '\n')
+        await this.writePicture(dir, n, ticket)
       })
       .catch((error: unknown) => { this.logger.error({ err: error, dir }, 'could not write ticket dump') })
+  }
+
+  /** `<n>.png`: a ticket the renderer cannot draw, or a picture that cannot be written, is logged and skipped. */
+  private async writePicture (dir: string, n: number, ticket: PrintedTicket): Promise<void> {
+    const started = performance.now()
+    try {
+      // Loaded on first use: the rasterizer (resvg) is not needed by a simulator that does not dump.
+      const { ticketPng } = await import('./ticketPicture.ts')
+      const png = ticketPng(ticket.bytes)
+      await writeFile(path.join(dir, `${n}.png`), png)
+      this.logger.debug({ ticket: n, bytes: png.length, durationMs: Math.round(performance.now() - started) }, 'ticket picture written')
+    } catch (error) {
+      this.logger.warn({ err: error, dir, ticket: n }, 'could not draw the ticket\'s picture: no PNG for it')
+    }
   }
 }

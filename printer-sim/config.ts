@@ -62,7 +62,7 @@ export function parsePrinterSimCommandLine (argv: string[], env: Env): Readonly<
     .option('--port <port>', 'TCP port, 0 for any free one (PRINTER_SIM_PORT, default 9100)')
     .option('--no-status', 'no status bytes back: no ACK, no <S1> answer (PRINTER_SIM_STATUS=false)')
     .option('--delay-ms <ms>', 'time to print each ticket before its ACK (PRINTER_SIM_DELAY_MS, default 0)')
-    .option('--dump-dir <dir>', 'write each ticket as <n>.bin and <n>.txt there (PRINTER_SIM_DUMP_DIR)')
+    .option('--dump-dir <dir>', 'write each ticket as <n>.bin, <n>.txt and <n>.png there (PRINTER_SIM_DUMP_DIR)')
     .option('--state <state>', `initial state: ${SIMULATOR_STATES.join(', ')} (PRINTER_SIM_STATE, default ready)`)
     .option('--ascii-status', 'Boca\'s "ASCII status" mode: every status byte plus 0x30 (PRINTER_SIM_ASCII_STATUS=true)')
     .option('--delayed-status', 'Boca\'s "delayed status" mode: ACK only after the last ticket it holds (PRINTER_SIM_DELAYED_STATUS=true)')

@@ -3,13 +3,19 @@
  * over WebSockets, and `/config.json`, the broker's settings a page needs to talk to it. Browser-safe.
  */
 import { maxPayloadBytes } from './limits.ts'
-import { TOPIC_PREFIX_PATTERN } from './topics.ts'
+import { PRINTER_ID_PATTERN, TOPIC_PREFIX_PATTERN } from './topics.ts'
 
 /** MQTT over WebSockets, on the same HTTP server as the page. */
 export const WEBSOCKET_PATH = '/mqtt'
 
 /** Where a page server serves the client library for browsers (SPEC "Client library"). */
 export const CLIENT_SCRIPT_PATH = '/printwire-client.js'
+
+/** Where a page server serves the ticket preview's renderer, which the page loads after it starts. */
+export const PREVIEW_SCRIPT_PATH = '/preview.js'
+
+/** Where a page server serves the page's ticket templates (examples/tickets/<name>.fgl), as bytes. */
+export const TEMPLATES_PATH = '/templates'
 
 /** The broker behind a page server: Printwire's own answers NO_RELAY; Mosquitto cannot (the client checks status). */
 export type BrokerKind = 'printwire' | 'mosquitto'
@@ -30,7 +36,25 @@ export interface PageConfig {
   mqttPath: string
   /** The broker behind this server (`broker` of the client library's connect options); `printwire` when absent. */
   broker?: BrokerKind
+  /**
+   * Only from `npm start` (one machine, start.ts): its simulated printer, whose printed tickets the page may
+   * show, drawn, under `ticketsPath` (`<ticketsPath>/latest`, `<ticketsPath>/<n>.png|.svg`). Absent everywhere else.
+   */
+  simulator?: SimulatorTicketsConfig
 }
+
+export interface SimulatorTicketsConfig {
+  /** The simulated printer's id (of the relay's PRINTERS). */
+  printerId: string
+  /** A path on the page's own server: `/` then letters, digits, `_`, `-` and single `/`. */
+  ticketsPath: string
+}
+
+/** Where `npm start` serves its simulated printer's tickets (printer-sim/printedTicketsRouter.ts). */
+export const SIMULATOR_TICKETS_PATH = '/simulator/tickets'
+
+/** A same-origin absolute path with no `.` segments, `//` or query: safe to put in front of a file name. */
+const SAFE_PATH = /^(?:\/[A-Za-z0-9_-]+)+$/
 
 /** The page config a server with these settings serves. */
 export function pageConfigFor (settings: { TOPIC_PREFIX: string, MAX_JOB_BYTES: number }, broker: BrokerKind = 'printwire'): PageConfig {
@@ -52,7 +76,18 @@ export function readPageConfig (body: unknown): PageConfig | null {
   if (typeof value.mqttPath !== 'string' || !value.mqttPath.startsWith('/')) return null
   if (value.broker !== undefined && !(BROKER_KINDS as readonly unknown[]).includes(value.broker)) return null
   const broker: BrokerKind = value.broker === 'mosquitto' ? 'mosquitto' : 'printwire'
-  return { topicPrefix: value.topicPrefix, maxJobBytes: value.maxJobBytes, maxPayloadBytes: value.maxPayloadBytes, mqttPath: value.mqttPath, broker }
+  const config: PageConfig = { topicPrefix: value.topicPrefix, maxJobBytes: value.maxJobBytes, maxPayloadBytes: value.maxPayloadBytes, mqttPath: value.mqttPath, broker }
+  if (value.simulator === undefined) return config
+  const simulator = readSimulatorTickets(value.simulator)
+  return simulator === null ? null : { ...config, simulator }
+}
+
+function readSimulatorTickets (body: unknown): SimulatorTicketsConfig | null {
+  if (typeof body !== 'object' || body === null) return null
+  const { printerId, ticketsPath } = body as Record<string, unknown>
+  if (typeof printerId !== 'string' || !PRINTER_ID_PATTERN.test(printerId)) return null
+  if (typeof ticketsPath !== 'string' || !SAFE_PATH.test(ticketsPath)) return null
+  return { printerId, ticketsPath }
 }
 
 function isPositiveInteger (value: unknown): value is number {

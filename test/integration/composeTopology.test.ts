@@ -364,7 +364,7 @@ describe('docker-compose.yml, run as local processes', () => {
     expect(await printer?.kill('SIGTERM')).toBe(0)
     const dumps = volumeDirs.get(mounts(service(compose, 'printer')).find((m) => environment(service(compose, 'printer')).PRINTER_SIM_DUMP_DIR === m.target)?.source ?? '')
     expect(dumps, 'the printer dumps tickets to a volume').toBeDefined()
-    expect((await readdir(dumps ?? '')).sort()).toEqual(['1.bin', '1.txt'])
+    expect((await readdir(dumps ?? '')).sort()).toEqual(['1.bin', '1.png', '1.txt'])
     expect((await readFile(path.join(dumps ?? '', '1.bin'))).equals(ticket)).toBe(true)
     expect(await readFile(path.join(dumps ?? '', '1.txt'), 'utf8')).toContain('PRINTWIRE')
   }, 150_000)

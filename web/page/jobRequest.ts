@@ -1,6 +1,7 @@
 /** What the Print button prints: the form's values checked, and the job's id (the client library builds the envelope). */
 import { MAX_COPIES, MIN_COPIES } from '../../protocol/limits.ts'
 import { randomSuffix } from './connection.ts'
+import { jobBytes } from './jobText.ts'
 
 export type Checked<T> = { ok: true, value: T } | { ok: false, message: string }
 
@@ -18,10 +19,10 @@ export function checkCopies (raw: string): Checked<number> {
   return { ok: true, value: copies }
 }
 
-/** `maxJobBytes`: the broker's MAX_JOB_BYTES, from `/config.json`. */
+/** `maxJobBytes`: the broker's MAX_JOB_BYTES, from `/config.json`. Counted as the job's bytes (jobText.ts). */
 export function checkTicket (text: string, maxJobBytes: number): Checked<string> {
   if (text.trim() === '') return { ok: false, message: 'Type a ticket to print, e.g. <RC10,10><F3>Hello<p>.' }
-  const bytes = new TextEncoder().encode(text).length
+  const bytes = jobBytes(text).bytes.length
   if (bytes > maxJobBytes) {
     return { ok: false, message: `The ticket is ${bytes} bytes; jobs are limited to ${maxJobBytes} bytes.` }
   }

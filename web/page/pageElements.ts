@@ -1,6 +1,9 @@
 /** The page's elements (index.html), found once by id: a missing one is a bug in the page, said at once. */
 import type { LoginUi } from './login.ts'
+import type { PreviewUi } from './previewPanel.ts'
 import type { PrintFormUi } from './printForm.ts'
+import type { SimulatorViewUi } from './simulatorView.ts'
+import type { TemplateUi } from './templates.ts'
 
 export interface PageElements {
   connection: HTMLElement
@@ -10,6 +13,9 @@ export interface PageElements {
   login: LoginUi
   logBody: HTMLTableSectionElement
   logEmpty: HTMLElement
+  preview: PreviewUi
+  templates: TemplateUi
+  printed: SimulatorViewUi
 }
 
 export function element<T extends HTMLElement> (id: string, type: new () => T): T {
@@ -26,7 +32,27 @@ export function findPageElements (): PageElements {
     printForm: findPrintForm(),
     login: findLogin(),
     logBody: element('job-log', HTMLTableElement).tBodies[0] ?? document.createElement('tbody'),
-    logEmpty: element('log-empty', HTMLElement)
+    logEmpty: element('log-empty', HTMLElement),
+    preview: {
+      ticket: element('ticket', HTMLTextAreaElement),
+      size: element('preview-size', HTMLSelectElement),
+      tickets: element('preview-tickets', HTMLElement),
+      status: element('preview-status', HTMLElement),
+      lintSummary: element('lint-summary', HTMLElement),
+      lintList: element('lint-list', HTMLUListElement)
+    },
+    templates: {
+      select: element('template', HTMLSelectElement),
+      ticket: element('ticket', HTMLTextAreaElement),
+      note: element('template-note', HTMLElement),
+      noteText: element('template-note-text', HTMLElement),
+      undo: element('template-undo', HTMLButtonElement)
+    },
+    printed: {
+      section: element('printed', HTMLElement),
+      image: element('printed-image', HTMLImageElement),
+      caption: element('printed-caption', HTMLElement)
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import type { PageConfig } from '../../protocol/pageConfig.ts'
 import { PrintwireError } from '../../protocol/errorCodes.ts'
 import { brokerUrlFor, PageConnection, type ConnectionState } from './connection.ts'
 import { JobLog } from './jobLog.ts'
+import { jobData } from './jobText.ts'
 import { newJobId } from './jobRequest.ts'
 import { LoginForm, storeCredentials, storedCredentials, type Credentials } from './login.ts'
 import { takeFragmentToken, TOKEN_USER_NAME } from './pageToken.ts'
@@ -17,6 +18,7 @@ import type { PageElements } from './pageElements.ts'
 import { PrintForm } from './printForm.ts'
 import { PrinterSelector } from './printerList.ts'
 import { ServerTimeView } from './serverTime.ts'
+import { SimulatorView } from './simulatorView.ts'
 
 export interface PrintPageDeps {
   ui: PageElements
@@ -26,6 +28,8 @@ export interface PrintPageDeps {
   history: Pick<History, 'replaceState' | 'state'>
   /** Where the log-in is kept: sessionStorage (login.ts). */
   storage: Storage
+  /** For `npm start`'s simulated printer's tickets (simulatorView.ts). */
+  fetch: typeof fetch
 }
 
 export class PrintPage {
@@ -35,6 +39,8 @@ export class PrintPage {
   private readonly printers: PrinterSelector
   private readonly log: JobLog
   private readonly clock: ServerTimeView
+  /** Only with `npm start`'s simulated printer (`simulator` in `/config.json`). */
+  private readonly printed: SimulatorView | undefined
   /** The current connection; events of one it replaced are ignored. */
   private connection: PageConnection | undefined
   private loggedIn = false
@@ -47,6 +53,7 @@ export class PrintPage {
     this.printers = new PrinterSelector(ui.printForm.printer, () => this.refresh())
     this.log = new JobLog(ui.logBody, ui.logEmpty)
     this.clock = new ServerTimeView(ui.serverTime)
+    this.printed = config.simulator === undefined ? undefined : new SimulatorView({ ui: ui.printed, config: config.simulator, fetch: deps.fetch })
   }
 
   start (): void {
@@ -129,13 +136,16 @@ export class PrintPage {
     if (request === undefined) return
     const id = newJobId()
     this.log.add(id, printerId, request.copies)
-    client.print(printerId, request.ticket, {
+    client.print(printerId, jobData(request.ticket), {
       id,
       copies: request.copies,
       onPublished: () => this.log.accepted(id),
       onUpdate: (error) => this.log.showError(id, error)
     }).then(
-      (result) => this.log.showResult(id, result),
+      (result) => {
+        this.log.showResult(id, result)
+        if (result.status === 'printed') void this.printed?.jobPrinted(printerId)
+      },
       (error: unknown) => this.log.showError(id, error instanceof PrintwireError ? error : { code: 'ERROR', message: String(error), retryable: false })
     )
   }

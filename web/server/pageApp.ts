@@ -3,18 +3,28 @@
  * web` (webServer.ts) each mount on their HTTP server: the page (web/page/) at `/`, its script as `/app.js`
  * and the client library for browsers as `/printwire-client.js` (pageBundle.ts), the dashboard (web/dashboard/) at
  * `/dashboard` with `/dashboard.js` and `/dashboard.css`, `/config.json` (the broker's settings the page needs, protocol/pageConfig.ts), `/healthz`, and `/metrics` (metricsRoute.ts: the only route here that may ask for a log-in).
+ * The ticket preview's renderer is a script of its own, `/preview.js`, which the page loads after it starts (it is
+ * most of the page's weight: bwip-js), and the page's ticket templates are examples/tickets/*.fgl at `/templates/`.
  * Everything here is public, like the page itself: `/config.json` holds no user, password or file path.
  */
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import express, { type Express, type RequestHandler } from 'express'
-import { CLIENT_SCRIPT_PATH, PAGE_CONFIG_PATH, pageConfigFor, type BrokerKind, type PageConfig } from '../../protocol/index.ts'
+import { CLIENT_SCRIPT_PATH, PAGE_CONFIG_PATH, pageConfigFor, PREVIEW_SCRIPT_PATH, TEMPLATES_PATH, type BrokerKind, type PageConfig, type SimulatorTicketsConfig } from '../../protocol/index.ts'
 import type { Logger } from '../../runtime/logger.ts'
 import { METRICS_PATH } from '../../runtime/printwireMetrics.ts'
-import { loadClientScript, loadDashboardScript, loadPageScript } from './pageBundle.ts'
+import { loadClientScript, loadDashboardScript, loadPageScript, loadPreviewScript } from './pageBundle.ts'
 
 const PAGE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'page')
 const DASHBOARD_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dashboard')
+/** The page's ticket templates (web/page/templates.ts names them). */
+export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'examples', 'tickets')
+
+/** `npm start`'s simulated printer: its tickets' route (printer-sim/printedTicketsRouter.ts), mounted at `config.ticketsPath`. */
+export interface SimulatorTicketsRoute {
+  config: SimulatorTicketsConfig
+  router: RequestHandler
+}
 
 export interface PageAppDeps {
   /** The bundled page script (pageBundle.ts). */
@@ -28,6 +38,10 @@ export interface PageAppDeps {
   api?: RequestHandler | undefined
   /** The Prometheus metrics (metricsRoute.ts), at `GET /metrics`. */
   metrics?: RequestHandler | undefined
+  /** The ticket preview's renderer, bundled for browsers (pageBundle.ts); `/preview.js` is 404 without it. */
+  previewScript?: string
+  /** Only `npm start`'s: its simulated printer's tickets, and their place in `/config.json`. */
+  simulator?: SimulatorTicketsRoute | undefined
 }
 
 export interface LoadPageAppDeps {
@@ -42,6 +56,8 @@ export interface LoadPageAppDeps {
   api?: RequestHandler | undefined
   /** The Prometheus metrics (metricsRoute.ts), at `GET /metrics`. */
   metrics?: RequestHandler | undefined
+  /** Only `npm start`'s: its simulated printer's tickets (see PageAppDeps). */
+  simulator?: SimulatorTicketsRoute | undefined
 }
 
 /** The page app for a server with these settings, its script bundled or taken from the cache. */
@@ -51,7 +67,8 @@ export async function loadPageApp (deps: LoadPageAppDeps): Promise<Express> {
   const pageScript = await loadPageScript({ logger, ...cache })
   const clientScript = await loadClientScript({ logger, ...cache })
   const dashboardScript = await loadDashboardScript({ logger, ...cache })
-  return createPageApp({ pageScript, clientScript, dashboardScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api, metrics: deps.metrics })
+  const previewScript = await loadPreviewScript({ logger, ...cache })
+  return createPageApp({ pageScript, clientScript, dashboardScript, previewScript, pageConfig: pageConfigFor(config, deps.broker), api: deps.api, metrics: deps.metrics, simulator: deps.simulator })
 }
 
 export function createPageApp (deps: PageAppDeps): Express {
@@ -79,13 +96,26 @@ export function createPageApp (deps: PageAppDeps): Express {
     app.get(['/dashboard', '/dashboard/'], (_req, res) => { res.setHeader('Cache-Control', 'no-cache').sendFile(path.join(DASHBOARD_DIR, 'index.html')) })
     app.get('/dashboard.css', (_req, res) => { res.setHeader('Cache-Control', 'no-cache').sendFile(path.join(DASHBOARD_DIR, 'dashboard.css')) })
   }
+  const { previewScript, simulator } = deps
+  if (previewScript !== undefined) {
+    app.get(PREVIEW_SCRIPT_PATH, (_req, res) => {
+      res.type('text/javascript').setHeader('Cache-Control', 'no-cache')
+      res.send(previewScript)
+    })
+  }
+  const pageConfig: PageConfig = simulator === undefined ? deps.pageConfig : { ...deps.pageConfig, simulator: simulator.config }
   app.get(PAGE_CONFIG_PATH, (_req, res) => {
     res.setHeader('Cache-Control', 'no-cache')
-    res.json(deps.pageConfig)
+    res.json(pageConfig)
   })
   app.get('/healthz', (_req, res) => { res.json({ ok: true }) })
   if (deps.api !== undefined) app.use('/api', deps.api)
   if (deps.metrics !== undefined) app.get(METRICS_PATH, deps.metrics)
+  if (simulator !== undefined) app.use(simulator.config.ticketsPath, simulator.router)
+  // Templates: the .fgl files as bytes (a <G#> logo's data is raw bytes), nothing else of that folder.
+  app.use(TEMPLATES_PATH, (req, res, next) => { if (/^\/[a-z0-9-]+\.fgl$/.test(req.path)) next(); else res.sendStatus(404) })
+  app.use(TEMPLATES_PATH, express.static(TEMPLATES_DIR, { index: false, dotfiles: 'ignore', setHeaders: (res) => { res.setHeader('Content-Type', 'application/octet-stream'); res.setHeader('Cache-Control', 'no-cache') } }))
+  app.use(TEMPLATES_PATH, (_req, res) => { res.sendStatus(404) })
   // The page's sources are served bundled as /app.js, never as they are.
   app.use((req, res, next) => { if (req.path.endsWith('.ts')) res.sendStatus(404); else next() })
   app.use(express.static(PAGE_DIR, { index: 'index.html', extensions: ['html'], dotfiles: 'ignore' }))

@@ -1,7 +1,8 @@
 /**
  * Scripts for browsers, bundled by esbuild (mqtt.js's browser build included) and cached by content: the
- * page's (web/page/app.ts, `/app.js`), the dashboard's (web/dashboard/app.ts, `/dashboard.js`) and the client library's (client/index.ts, `/printwire-client.js`, an
- * ES module exporting `connect`), each in a cache file of its own. The cache file (node_modules/.cache/printwire/page-bundle.json) holds the bundle, the
+ * page's (web/page/app.ts, `/app.js`), the dashboard's (web/dashboard/app.ts, `/dashboard.js`), the client library's (client/index.ts, `/printwire-client.js`, an
+ * ES module exporting `connect`) and the ticket preview's renderer (web/page/previewRenderer.ts, `/preview.js`),
+ * each in a cache file of its own. The cache file (node_modules/.cache/printwire/page-bundle.json) holds the bundle, the
  * files it was built from and a hash of their contents: a start whose files hash the same serves the cached
  * bundle without running esbuild, and an edited file (of the page, protocol/ or mqtt.js) changes the hash, so
  * the bundle is built again. It cannot go stale. A cache that cannot be written (a read-only install) costs a
@@ -20,6 +21,8 @@ export const PAGE_ENTRY = path.join(ROOT, 'web', 'page', 'app.ts')
 export const DASHBOARD_ENTRY = path.join(ROOT, 'web', 'dashboard', 'app.ts')
 /** The client library for browsers (SPEC "Client library"). */
 export const CLIENT_ENTRY = path.join(ROOT, 'client', 'index.ts')
+/** The ticket preview's renderer (fgl/ with bwip-js), which the page loads after it starts (`/preview.js`). */
+export const PREVIEW_ENTRY = path.join(ROOT, 'web', 'page', 'previewRenderer.ts')
 export const PAGE_CACHE_DIR = path.join(ROOT, 'node_modules', '.cache', 'printwire')
 
 const BUILD_OPTIONS: BuildOptions = {
@@ -60,6 +63,11 @@ export function loadClientScript (deps: { logger: Logger, cacheDir?: string }): 
 /** The dashboard's script (`/dashboard.js`), cached like the page's. */
 export function loadDashboardScript (deps: { logger: Logger, cacheDir?: string }): Promise<string> {
   return loadPageScript({ ...deps, entry: DASHBOARD_ENTRY, name: 'dashboard' })
+}
+
+/** The ticket preview's renderer for the page (`/preview.js`), cached like the page's. */
+export function loadPreviewScript (deps: { logger: Logger, cacheDir?: string }): Promise<string> {
+  return loadPageScript({ ...deps, entry: PREVIEW_ENTRY, name: 'preview' })
 }
 
 /** The page's script: from the cache when its sources are unchanged, otherwise built (and cached). */
