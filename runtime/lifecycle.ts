@@ -124,6 +124,7 @@ export async function runParts (parts: Part[], logger: Logger): Promise<void> {
   process.on('unhandledRejection', (reason) => { logger.error({ err: reason }, 'unhandled rejection in a dependency: carrying on') })
   process.on('SIGINT', () => { void stopAll('SIGINT', 0) })
   process.on('SIGTERM', () => { void stopAll('SIGTERM', 0) })
+  watchParent(() => { void stopAll('the process that started this one is gone', 0) })
   try {
     started.push(...await startParts(parts, logger))
   } catch (error) {
@@ -138,6 +139,26 @@ export async function runParts (parts: Part[], logger: Logger): Promise<void> {
     }
     await stopAll('start-up failure', 1)
   }
+}
+
+/** How often the parent process is looked at (watchParent). */
+export const PARENT_CHECK_MS = 1000
+
+/**
+ * Calls `gone` once when the process that started this one goes away: `npm run relay` and `npx printwire relay`
+ * run the part under npm and a shell, and a SIGTERM to npm ends npm without passing it on, which left the part
+ * running with no parent (issue 14). Its parent id then changes (to init's, or a subreaper's): the part stops as on
+ * SIGTERM. A part started by init itself (systemd, a container's init) has nothing to watch.
+ */
+export function watchParent (gone: () => void, everyMs = PARENT_CHECK_MS): void {
+  const parent = process.ppid
+  if (parent <= 1) return
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(timer)
+    gone()
+  }, everyMs)
+  timer.unref()
 }
 
 /** Codes of start-up failures the operator fixes by a setting (issue 14): each message names the variable. */

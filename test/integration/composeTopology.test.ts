@@ -132,13 +132,16 @@ async function mosquittoConf (): Promise<MosquittoListeners> {
   }
 }
 
-/** `npm run <script>`: the entry file the script runs with tsx. */
+/** The entry file of each part `printwire <part>` runs in process (cli/program.ts), as `npm run <part>` does. */
+const PART_ENTRIES: Record<string, string> = { relay: 'relay/main.ts', broker: 'broker/main.ts', web: 'web/server/main.ts', 'printer-sim': 'printer-sim/main.ts' }
+
+/** `npm run <script>`: the entry file the script runs (`tsx <entry>.ts`, or `node bin/printwire.js <part>`). */
 async function npmRunEntry (command: string[]): Promise<string> {
   expect(command.slice(0, 2)).toEqual(['npm', 'run'])
   const scripts = (JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts
-  const script = scripts[command[2] ?? '']
-  const entry = /^tsx (\S+\.ts)$/.exec(script ?? '')?.[1]
-  if (entry === undefined) throw new Error(`npm run ${command[2]} is "${script}", not "tsx <entry>.ts"`)
+  const script = scripts[command[2] ?? ''] ?? ''
+  const entry = /^tsx (\S+\.ts)$/.exec(script)?.[1] ?? PART_ENTRIES[/^node bin\/printwire\.js (\S+)$/.exec(script)?.[1] ?? '']
+  if (entry === undefined) throw new Error(`npm run ${command[2]} is "${script}", not "tsx <entry>.ts" nor "node bin/printwire.js <part>"`)
   return entry
 }
 

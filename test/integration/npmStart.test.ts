@@ -17,7 +17,7 @@ describe('npm start', () => {
   it('opens with what it starts, logs readable lines, names the page\'s URL, and stops on SIGTERM', async () => {
     const dir = await tempDir(cleanup)
     const { scripts } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
-    expect(scripts.start).toBe('tsx start.ts')
+    expect(scripts.start).toBe('node --import tsx start.ts')
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'start.ts')], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', MQTT_PORT: '0', DATA_DIR: path.join(dir, 'data'), STATE_DIR: path.join(dir, 'state'), RELAY_ID: 'npm-start-test' },

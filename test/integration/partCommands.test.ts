@@ -4,6 +4,8 @@
  * service included). The relay reads a config file under the environment; a bad one is refused, naming it.
  * LOG_FORMAT=pretty gives readable lines, flushed to the last one before the exit.
  */
+import { spawn } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -108,4 +110,45 @@ describe('printwire <part> runs it in this process', () => {
     expect(listening).toMatchObject({ host: '127.0.0.1', state: 'paper-out' })
     await stopsCleanly(sim)
   })
+})
+
+/** Every process whose parent chain reaches `root`, now (from /proc). */
+function descendantsOf (root: number): number[] {
+  const parentOf = new Map<number, number>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch { /* gone meanwhile */ }
+  }
+  const found: number[] = []
+  let frontier = [root]
+  while (frontier.length > 0) {
+    const next = [...parentOf].filter(([, parent]) => frontier.includes(parent)).map(([pid]) => pid)
+    found.push(...next)
+    frontier = next
+  }
+  return found
+}
+
+describe('a part started through npm stops when npm is stopped', () => {
+  // npm (and npx) end on SIGTERM without passing it on: the part was left running with no parent (issue 14).
+  for (const [name, command, args] of [
+    ['npm run printer-sim', 'npm', ['run', '--silent', 'printer-sim', '--', '--host', '127.0.0.1', '--port', '0']],
+    ['npx printwire printer-sim', 'npx', ['printwire', 'printer-sim', '--host', '127.0.0.1', '--port', '0']]
+  ] as const) {
+    it(`${name}: a SIGTERM to npm alone stops the part too`, async () => {
+      const npm = spawn(command, [...args], { cwd: ROOT, env: { ...process.env, LOG_FORMAT: 'json' }, stdio: ['ignore', 'pipe', 'pipe'] })
+      cleanup.defer(() => { for (const pid of [npm.pid ?? 0, ...descendantsOf(npm.pid ?? 0)]) { try { process.kill(pid, 'SIGKILL') } catch {} } })
+      let stdout = ''
+      npm.stdout.setEncoding('utf8').on('data', (text: string) => { stdout += text })
+      await expect.poll(() => stdout, { timeout: 30_000 }).toContain('printer simulator listening')
+      const part = descendantsOf(npm.pid ?? 0)
+      expect(part.length).toBeGreaterThan(0)
+      npm.kill('SIGTERM')
+      await expect.poll(() => part.filter(processAlive), { timeout: 10_000 }).toEqual([])
+      expect(stdout).toMatch(/"msg":"stopping".*the process that started this one is gone|the process that started this one is gone.*"msg":"stopping"/)
+    }, 60_000)
+  }
 })
