@@ -54,7 +54,8 @@ class DemoRelay implements Part {
     })
     this.relay = new Relay({ config, logger: logger.child({ part: 'relay' }) })
     await this.relay.start()
-    process.stdout.write(`\nPrintwire is running. Open http://localhost:${broker.httpPort}/ and print on "${DEMO_PRINTER}". The dashboard: http://localhost:${broker.httpPort}/dashboard\n` +
+    process.stdout.write(`\nPrintwire is running. Open http://localhost:${broker.httpPort}/ and print on "${DEMO_PRINTER}".\n` +
+      `Dashboard: http://localhost:${broker.httpPort}/dashboard\n` +
       `MQTT: mqtt://localhost:${broker.mqttPort}   e.g. mosquitto_pub -p ${broker.mqttPort} -q 1 -t printers/demo/jobs -m '<RC10,10><F3>Hello<p>'\n` +
       `HTTP: curl -H 'Content-Type: text/plain' -d '<RC10,10><F3>Hello<p>' 'http://localhost:${broker.httpPort}/api/printers/demo/jobs?wait=10'\n\n`)
   }
