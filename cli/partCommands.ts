@@ -5,11 +5,7 @@
  * when its command runs, so `printwire print` does not load the broker.
  */
 import type { Command } from 'commander'
-import { CONFIG_FILE_VARIABLE } from '../runtime/configFile.ts'
-
-type Env = Record<string, string | undefined>
-
-const configHelp = `a JSON file of settings named as the environment variables; a variable set in the environment overrides it (default: ${CONFIG_FILE_VARIABLE})`
+import { addRelayCommand, configHelp, type Env } from './relayCommand.ts'
 
 export function addPartCommands (program: Command, env: Env): void {
   addRelayCommand(program, env)
@@ -35,16 +31,5 @@ export function addPartCommands (program: Command, env: Env): void {
     .action(async (flags: string[]) => {
       const { runPrinterSim } = await import('../printer-sim/runPrinterSim.ts')
       await runPrinterSim(flags, env)
-    })
-}
-
-/** `printwire relay`; also the one command of the relay-only bundle (cli/relayOnly.ts). */
-export function addRelayCommand (program: Command, env: Env): void {
-  program.command('relay')
-    .description('run the relay (MQTT_URL, PRINTERS, RELAY_ID, STATE_DIR, ...) until SIGTERM/SIGINT')
-    .option('--config <file>', configHelp)
-    .action(async (opts: { config?: string }) => {
-      const { runRelay } = await import('../relay/runRelay.ts')
-      await runRelay(env, opts.config)
     })
 }

@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander'
 import { failureLine } from './failure.ts'
-import { addRelayCommand } from './partCommands.ts'
+import { addRelayCommand } from './relayCommand.ts'
 
 declare const PRINTWIRE_VERSION: string
 
