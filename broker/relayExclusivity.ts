@@ -15,11 +15,11 @@
  * Clients that are not relays (not `printwire-relay:` ids) are not concerned.
  */
 import type { Aedes, AuthenticateError, Client, Subscription } from 'aedes'
-import { parsePrinterTopic, parseRelayClientId, relayClientId } from '../protocol/index.ts'
+import { parsePrinterTopic, parseRelayClientId, RELAY_CONFLICT_TOPIC, relayClientId } from '../protocol/index.ts'
 import { clipForLog } from '../runtime/logText.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Claims } from './claims.ts'
-import { willOf } from './aedes/internals.ts'
+import { connectedClients, willOf } from './aedes/internals.ts'
 import type { LiveClients } from './liveClients.ts'
 
 const IDENTIFIER_REJECTED = 2
@@ -67,6 +67,7 @@ export class RelayExclusivity {
       this.admit(client).then((other) => {
         if (other === undefined) return done(null, true)
         this.deps.logger.warn({ clientId: clipForLog(client.id), instance: clipForLog(instanceOf(client)), connected: clipForLog(other) }, 'relay refused: another relay process is connected with the same client id (the same RELAY_ID)')
+        this.tellConnected(client.id)
         done(Object.assign(new Error('another relay process is connected with this client id'), { returnCode: IDENTIFIER_REJECTED }) as AuthenticateError, false)
       }, (admitError: Error) => done(Object.assign(admitError, { returnCode: SERVER_UNAVAILABLE }) as AuthenticateError, false))
     })
@@ -77,6 +78,20 @@ export class RelayExclusivity {
         this.deps.logger.warn({ clientId: clipForLog(client.id), topic: granted.topic, holder }, 'relay subscription refused: another relay serves this printer')
         done(null, null)
       }, (lookupError: Error) => done(lookupError, null))
+    })
+  }
+
+  /**
+   * Tells the relay connected under `clientId` (to this broker process) that another process tried its client
+   * id: it says so in its own log, naming RELAY_ID, as the refused one does. (Connected to another broker process
+   * on the same Redis, it is not told: the refused one and the broker's log still say it.)
+   */
+  private tellConnected (clientId: string): void {
+    const connected = connectedClients(this.deps.aedes)[clientId]
+    if (connected === undefined) return
+    const payload = Buffer.from(JSON.stringify({ clientId, at: new Date().toISOString() }))
+    connected.publish({ cmd: 'publish', topic: RELAY_CONFLICT_TOPIC, payload, qos: 0, retain: false, dup: false }, (error) => {
+      if (error) this.deps.logger.debug({ err: error, clientId: clipForLog(clientId) }, 'could not tell the connected relay of the conflict')
     })
   }
 

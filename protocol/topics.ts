@@ -5,6 +5,12 @@
 
 export const DEFAULT_TOPIC_PREFIX = 'printers'
 export const SERVER_TIME_TOPIC = 'server/time'
+/**
+ * What the embedded broker sends straight to a connected relay (to that connection alone, outside any
+ * subscription, so no grant is involved) when it refuses another relay process under the same client id: the
+ * same RELAY_ID used twice. A `$` topic: no client can publish or subscribe to it.
+ */
+export const RELAY_CONFLICT_TOPIC = '$printwire/relay-conflict'
 
 /** A printer id: 1 to 64 characters of `A-Z a-z 0-9 _ -`. */
 export const PRINTER_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/

@@ -20,7 +20,7 @@ import { randomUUID } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt'
 import {
-  cancelTopic, errorsTopic, jobsTopic, relayClientId, responsesTopic, SERVER_TIME_TOPIC, statusTopic,
+  cancelTopic, errorsTopic, jobsTopic, RELAY_CONFLICT_TOPIC, relayClientId, responsesTopic, SERVER_TIME_TOPIC, statusTopic,
   type JobErrorMessage, type JobResult, type PrinterState, type PrinterStatusMessage
 } from '../protocol/index.ts'
 import { ConfigError } from '../runtime/config.ts'
@@ -310,6 +310,12 @@ export class BrokerLink {
     if (packet.topic === SERVER_TIME_TOPIC) {
       // A retained server/time is someone's old message, not the broker's clock now.
       if (!packet.retain) this.takeServerTime(payload)
+      callback()
+      return
+    }
+    if (packet.topic === RELAY_CONFLICT_TOPIC) {
+      // The embedded broker refused another process with this RELAY_ID (relayExclusivity.ts): said, never a job.
+      this.takeover.toldByBroker()
       callback()
       return
     }

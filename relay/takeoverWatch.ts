@@ -5,7 +5,9 @@
  * opened. This notices that pattern, QUICK_CLOSES connections in a row closed by the broker within QUICK_CLOSE_MS of
  * their CONNACK, and says, once per episode, at error level, what it most likely is, naming RELAY_ID (both
  * processes see it, so both say it). The embedded broker does not take over: it refuses the second process's
- * connection (CONNACK 2, relayExclusivity.ts), which says so (brokerTrouble.ts).
+ * connection (CONNACK 2, relayExclusivity.ts), which says so (brokerTrouble.ts), and tells the connected one
+ * (RELAY_CONFLICT_TOPIC, straight to its connection), which says so here (`toldByBroker`): at error level once,
+ * then again at most once per REPORT_AGAIN_MS while the other keeps trying (every few seconds).
  */
 import type { Logger } from '../runtime/logger.ts'
 
@@ -13,6 +15,8 @@ import type { Logger } from '../runtime/logger.ts'
 export const QUICK_CLOSE_MS = 10_000
 /** Knocked off this many times in a row: another process is using the client id. */
 export const QUICK_CLOSES = 3
+/** The broker's notices of another process refused under this client id: said again at error level at most this often. */
+export const REPORT_AGAIN_MS = 60_000
 
 export interface TakeoverWatchDeps {
   logger: Logger
@@ -27,6 +31,7 @@ export class TakeoverWatch {
   private connectedAt: number | undefined
   private quickCloses = 0
   private reported = false
+  private toldAt: number | undefined
 
   constructor (deps: TakeoverWatchDeps) {
     this.deps = deps
@@ -59,5 +64,18 @@ export class TakeoverWatch {
     const { relayId, printerId, clientId } = this.deps
     this.deps.logger.error({ relayId, clientId, quickCloses: this.quickCloses, lastedMs: lasted },
       `the broker keeps closing this relay's connection right after it opens: most likely another relay process with the same RELAY_ID (${relayId}) serves printer ${printerId}, and the broker hands their shared client id to whichever connected last. Give each relay its own RELAY_ID, or stop the other one`)
+  }
+
+  /** The broker refused another relay process under this relay's client id (the embedded broker says so). */
+  toldByBroker (): void {
+    const now = this.now()
+    const { relayId, printerId, clientId } = this.deps
+    if (this.toldAt !== undefined && now - this.toldAt < REPORT_AGAIN_MS) {
+      this.deps.logger.debug({ relayId, clientId }, 'the broker refused another relay process with this RELAY_ID again')
+      return
+    }
+    this.toldAt = now
+    this.deps.logger.error({ relayId, clientId },
+      `the broker refused another relay process with the same RELAY_ID (${relayId}) for printer ${printerId}: this relay keeps serving it. Give each relay its own RELAY_ID, or stop the other one`)
   }
 }

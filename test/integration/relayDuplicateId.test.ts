@@ -2,7 +2,7 @@
  * Two relay processes started with the same RELAY_ID for one printer (issue 14). On Mosquitto they share one client
  * id and knock each other off in turn; each notices its connection closed right after it opens, again and again,
  * and logs an error naming RELAY_ID (takeoverWatch.ts). On the embedded broker the second is refused at once
- * (relayExclusivity.ts) and says so, naming RELAY_ID, while the first keeps serving.
+ * (relayExclusivity.ts) and says so, naming RELAY_ID; the broker tells the first, which says so too and keeps serving.
  */
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -44,7 +44,7 @@ describe('two relay processes with the same RELAY_ID', () => {
     }
   }, 90_000)
 
-  it('on the embedded broker: the second is refused and says so, naming RELAY_ID; the first is never knocked off', async () => {
+  it('on the embedded broker: the second is refused and says so, naming RELAY_ID; the first is told, says so too, and is never knocked off', async () => {
     const dir = await tempDir(cleanup)
     const broker = cleanup.add(await startBroker())
     const sim = cleanup.add(await startPrinter())
@@ -53,7 +53,9 @@ describe('two relay processes with the same RELAY_ID', () => {
     await expect.poll(() => first.some((l) => l.msg === 'connected to broker'), { timeout: 10_000 }).toBe(true)
     const second = await relayWithLog(env('b'))
     await expect.poll(() => second.some((l) => l.level === 50 && /same RELAY_ID is connected \(RELAY_ID=shared-id/.test(l.msg)), { timeout: 10_000 }).toBe(true)
+    await expect.poll(() => first.filter((l) => l.level === 50 && /refused another relay process with the same RELAY_ID \(shared-id\) for printer lobby: this relay keeps serving it/.test(l.msg)).length, { timeout: 10_000 }).toBe(1)
     expect(first.filter((l) => l.msg === 'connected to broker')).toHaveLength(1)
-    expect(first.filter((l) => l.level >= 40)).toEqual([])
+    // Told again at each of the other's attempts: said once at error level, the rest at debug.
+    expect(first.filter((l) => l.level >= 40 && !/same RELAY_ID/.test(l.msg))).toEqual([])
   })
 })

@@ -1,7 +1,7 @@
 /** takeoverWatch.ts: when a relay's connections closed right after opening mean another process has its RELAY_ID. */
 import { describe, expect, it } from 'vitest'
 import { captureLog } from '../../harness/logCapture.ts'
-import { QUICK_CLOSE_MS, QUICK_CLOSES, TakeoverWatch } from '../../relay/takeoverWatch.ts'
+import { QUICK_CLOSE_MS, QUICK_CLOSES, REPORT_AGAIN_MS, TakeoverWatch } from '../../relay/takeoverWatch.ts'
 
 function watch (): { w: TakeoverWatch, errors: () => string[], advance: (ms: number) => void } {
   const log = captureLog()
@@ -18,6 +18,18 @@ function session (t: ReturnType<typeof watch>, ms: number, byUs = false): void {
 }
 
 describe('TakeoverWatch', () => {
+  it('says the broker\'s notice of another process refused under its RELAY_ID once, then again at most once a minute', () => {
+    const t = watch()
+    t.w.toldByBroker()
+    expect(t.errors()).toHaveLength(1)
+    expect(t.errors()[0]).toMatch(/refused another relay process with the same RELAY_ID \(box-1\) for printer lobby/)
+    for (let i = 0; i < 20; i++) { t.advance(2000); t.w.toldByBroker() }
+    expect(t.errors()).toHaveLength(1)
+    t.advance(REPORT_AGAIN_MS)
+    t.w.toldByBroker()
+    expect(t.errors()).toHaveLength(2)
+  })
+
   it(`says once, naming RELAY_ID, after ${QUICK_CLOSES} connections in a row closed by the broker right after opening`, () => {
     const t = watch()
     for (let i = 1; i < QUICK_CLOSES; i++) session(t, 1500)
