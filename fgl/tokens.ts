@@ -82,6 +82,8 @@ function fieldClose (bytes: Uint8Array, start: number, close: number): number {
     if (byte === close) return i
     if (byte === FORM_FEED || byte === GROUP_SEPARATOR) return -1
     const command = byte === LT ? commandAt(bytes, i) : undefined
+    // A `<` still open when the job ends: the relay reads the rest as a command, so the field never closes.
+    if (byte === LT && command === undefined && endsInsideCommand(bytes, i)) return -1
     if (command === undefined) { i++; continue }
     if (command.name === 'p' || command.name === 'q' || GRAPHICS.test(command.name)) return -1
     i = command.end

@@ -63,6 +63,14 @@ describe('tokenize', () => {
     }), { numRuns: 300 })
   })
 
+  it('ends no ticket inside a command still open when the job ends, even in a data field (as the relay counts)', () => {
+    // Found by the property below (seed 2065314225): `<QR>{<}` then 0x1D. The relay reads `<}\x1d` as a command
+    // never closed, so 0x1D is no ticket end; the field was taken to close at `}` and the 0x1D to end a ticket.
+    const data = Uint8Array.from([60, 81, 82, 62, 123, 60, 125, 29])
+    expect(countTickets(data)).toBe(0)
+    expect(tokenize(data).filter((t) => t.kind === 'end')).toEqual([])
+  })
+
   it('finds as many ticket ends as the relay counts (boca/fgl.ts), for FGL-like random bytes', () => {
     const pieces = ['<p>', '<q>', '\x0c', '\x1d', '<G3>', '<G0>', '<OL6>', '<OL6>^', '<QR>{', '<QR>', '<BI>', '<CTR9>', '<S1>', '^', '{', '}', '~', '*', '<', '>', 'p', 'a', '9']
     const job = fc.array(fc.constantFrom(...pieces), { maxLength: 60 }).map((parts) => bytes(parts.join('')))
