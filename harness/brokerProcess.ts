@@ -29,15 +29,27 @@ export async function startBrokerProcess (cleanup: Cleanup, env: Record<string, 
  * acknowledges anything: a message the broker routes to it while its DISCONNECT is still on the way stays in the
  * session (acknowledged, it would be gone from the queue, and a test would count it lost).
  */
-export async function leaveSession (url: string, clientId: string, topics: string[]): Promise<void> {
-  const session = mqtt.connect(url, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0 })
-  session.handleMessage = () => {}
-  await new Promise<void>((resolve, reject) => {
-    session.once('connect', () => resolve())
-    session.once('error', reject)
-  })
-  await session.subscribeAsync(topics, { qos: 1 })
-  await session.endAsync()
+export async function leaveSession (url: string, clientId: string, topics: string[], withinMs = 30_000): Promise<void> {
+  // A broker still getting its store back (Redis just restarted) may close a connection before its CONNACK:
+  // tried again until `withinMs` has passed, rather than waiting for ever on a connection that is gone.
+  const deadline = Date.now() + withinMs
+  for (;;) {
+    const session = mqtt.connect(url, { protocolVersion: 4, clientId, clean: false, reconnectPeriod: 0 })
+    session.handleMessage = () => {}
+    const connected = await new Promise<boolean>((resolve, reject) => {
+      session.once('connect', () => resolve(true))
+      session.once('close', () => resolve(false))
+      session.once('error', reject)
+    })
+    if (connected) {
+      await session.subscribeAsync(topics, { qos: 1 })
+      await session.endAsync()
+      return
+    }
+    session.end(true)
+    if (Date.now() > deadline) throw new Error(`the broker at ${url} closed every connection of ${clientId} before its CONNACK for ${withinMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
 }
 
 /** Connects the session again and collects what it is sent (each payload's first 200 bytes) until `quietMs` pass with nothing new. */
