@@ -8,7 +8,8 @@
  *   to the broker at QoS 1 at most (Printwire's QoS); a subscription with none left is answered here;
  * - every message the broker delivers is checked again against the token's read grants (a wildcard filter can
  *   match more than the token may read): one it may not read is dropped (and acknowledged to the broker);
- * - the connection closes when the token expires, or when its issuer's entry in AUTH_FILE changes.
+ * - the connection closes when the token expires, or when its issuer's entry in AUTH_FILE changes; a Will the token
+ *   may no longer publish then is discarded.
  * Packets are parsed and written again (mqtt-packet), both ways.
  */
 import type { Duplex } from 'node:stream'
@@ -17,6 +18,8 @@ import type { AccessControl } from '../../access/accessControl.ts'
 import type { Logger } from '../../runtime/logger.ts'
 import { clipForLog } from '../../runtime/logText.ts'
 
+/** How long the broker has to close a connection the gateway ended with a DISCONNECT. */
+const DISCONNECT_GRACE_MS = 2000
 /** SUBACK return code of a refused subscription (MQTT 3.1.1). */
 const SUBACK_FAILURE = 0x80
 
@@ -74,13 +77,25 @@ export class TokenSession {
     this.toBroker(this.deps.connect)
   }
 
-  /** Closes both sides (once). */
+  /**
+   * Closes both sides (once). A Will the token may no longer publish (its issuer lost the printer, or left
+   * AUTH_FILE) is discarded with a DISCONNECT to the broker first: Mosquitto would otherwise publish it as the
+   * gateway's admin, where the embedded broker checks a Will again when it is published (broker/accessHooks.ts).
+   */
   end (): void {
     if (this.ended) return
     this.ended = true
     clearTimeout(this.expiry)
-    this.deps.downstream.destroy()
-    this.deps.upstream.destroy()
+    const { downstream, upstream, connect, access, principal } = this.deps
+    downstream.destroy()
+    const will = connect.will
+    if (will !== undefined && will !== null && !access.mayPublish(principal, will.topic) && upstream.writable) {
+      this.logger.info({ topic: clipForLog(will.topic) }, 'Last Will the token may no longer publish: discarded')
+      upstream.end(generate({ cmd: 'disconnect' }))
+      setTimeout(() => upstream.destroy(), DISCONNECT_GRACE_MS).unref()
+    } else {
+      upstream.destroy()
+    }
     this.deps.onEnd()
   }
 

@@ -1,0 +1,104 @@
+/**
+ * The web server's token gateway in Mosquitto mode (web/server/tokenGateway.ts, tokenSession.ts), tried as an
+ * attacker holding a browser token would: raw MQTT packets over its `/mqtt` (packets sent before the CONNACK, a
+ * second CONNECT, shared-subscription and `$SYS` filters, a Forget of another printer), and a Will left behind by a
+ * token whose issuer then loses the printer. Real Mosquitto, the web server in front, a relay and a simulated
+ * printer per printer (lobby, bar).
+ */
+import path from 'node:path'
+import { generate, parser as packetParser, type Packet } from 'mqtt-packet'
+import { afterEach, describe, expect, it } from 'vitest'
+import { WebSocket } from 'ws'
+import { issueToken, type TokenIssuer } from '../../access/tokens.ts'
+import { addUser } from '../../cli/userCommand.ts'
+import { BROKER_TARGETS, writeTestUsers } from '../../harness/accessTargets.ts'
+import { eventually } from '../../harness/httpApi.ts'
+import { closedAt, TestClient, tryLogin } from '../../harness/mqttClient.ts'
+import { Cleanup, tempDir } from '../../harness/parts.ts'
+import { serveLobbyAndBar } from '../../harness/venue.ts'
+import { decodeSecret } from '../../runtime/secretText.ts'
+
+const cleanup = new Cleanup()
+afterEach(() => cleanup.closeAll())
+
+const SECRET_TEXT = 'qgjBkYF3C3TnVhw0H5b1mOZ4xP2sN8aLdR6eW9cUyKo'
+const SECRET = decodeSecret(SECRET_TEXT) as Buffer
+const ALICE: TokenIssuer = { name: 'alice', role: 'client', printers: ['lobby'] }
+
+async function venue (): Promise<Awaited<ReturnType<typeof serveLobbyAndBar>> & { authFile: string, wsUrl: string, mqttUrl: string }> {
+  const dir = await tempDir(cleanup)
+  const authFile = path.join(dir, 'auth.json')
+  await writeTestUsers(authFile)
+  const mosquitto = BROKER_TARGETS.find((target) => target.name === 'Mosquitto')
+  if (mosquitto === undefined) throw new Error('no Mosquitto target in harness/accessTargets.ts')
+  const urls = await mosquitto.start(authFile, dir, cleanup, { AUTH_FILE: authFile, TOKEN_SECRET: SECRET_TEXT })
+  return { authFile, ...urls, ...await serveLobbyAndBar(cleanup, urls.mqttUrl) }
+}
+
+/** Sends `packets` in one WebSocket frame to `/mqtt`; resolves with what came back once the connection closes (or `untilMs`). */
+async function rawSession (wsUrl: string, packets: Packet[], untilMs = 5000): Promise<{ received: Packet[], closed: boolean }> {
+  const ws = new WebSocket(wsUrl, 'mqtt')
+  const received: Packet[] = []
+  const parser = packetParser({ protocolVersion: 4 })
+  parser.on('packet', (packet: Packet) => received.push(packet))
+  ws.on('message', (data: Buffer) => parser.parse(data))
+  ws.on('error', () => {})
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
+  ws.send(Buffer.concat(packets.map((p) => generate(p))))
+  const closed = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), untilMs)
+    ws.once('close', () => { clearTimeout(timer); resolve(true) })
+  })
+  ws.terminate()
+  return { received, closed }
+}
+
+const connect = (password: string, clientId = 'raw-page'): Packet => ({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 30, clientId, username: 'page', password: Buffer.from(password) })
+const job = (id: string, data: string): string => JSON.stringify({ id, data })
+
+describe('the token gateway against a token holder (Mosquitto mode)', () => {
+  it('refuses a publish outside the token sent before the CONNACK, a second CONNECT, $share/$SYS filters and a Forget of any status', async () => {
+    const v = await venue()
+    const token = issueToken(SECRET, ALICE, { printers: ['lobby'], ttlSeconds: 600 }, Date.now()).token
+    // A job for bar in the same frame as the CONNECT, before the token is even checked: the connection closes.
+    const early = await rawSession(v.wsUrl, [connect(token), { cmd: 'publish', topic: 'printers/bar/jobs', payload: Buffer.from(job('early', 'not yours<p>')), qos: 1, messageId: 1, retain: false, dup: false }])
+    expect(early.closed).toBe(true)
+    expect(early.received.some((p) => p.cmd === 'puback')).toBe(false)
+    // A second CONNECT (as a user, to change who the connection is): closed.
+    const twice = await rawSession(v.wsUrl, [connect(token), { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, keepalive: 30, clientId: 'x', username: 'ops', password: Buffer.from('ops-pw') }])
+    expect(twice.closed).toBe(true)
+    // Shared subscriptions and $SYS: refused in the SUBACK, whatever printer they name.
+    const filters = ['$share/g/printers/bar/responses', '$share/g/printers/lobby/responses', '$share/g/#', '$SYS/#', '$printwire/#']
+    const shared = await rawSession(v.wsUrl, [connect(token), { cmd: 'subscribe', messageId: 7, subscriptions: filters.map((topic) => ({ topic, qos: 1 as const })) }], 1500)
+    expect(shared.received.find((p) => p.cmd === 'suback')).toMatchObject({ granted: filters.map(() => 128) })
+    // Forget (an empty retained status) of its own printer or another: closed, and the statuses stay.
+    for (const printer of ['lobby', 'bar']) {
+      const forget = await rawSession(v.wsUrl, [connect(token), { cmd: 'publish', topic: `printers/${printer}/status`, payload: Buffer.alloc(0), qos: 1, messageId: 2, retain: true, dup: false }])
+      expect(forget.closed).toBe(true)
+    }
+    const reader = cleanup.add(await TestClient.connect(v.mqttUrl, { username: 'ops', password: 'ops-pw' }))
+    await reader.subscribe('printers/+/status')
+    for (const printer of ['lobby', 'bar']) await reader.waitFor((m) => m.topic === `printers/${printer}/status` && m.json?.state === 'online')
+    // Nothing printed from any of it.
+    expect(v.bar.tickets).toEqual([])
+    expect(v.lobby.tickets).toEqual([])
+  })
+
+  it('never publishes the Will of a token whose issuer lost the printer: the gateway closes it cleanly', async () => {
+    const v = await venue()
+    await addUser(v.authFile, 'carol', { password: 'carol-pw', role: 'client', printers: 'lobby,bar' })
+    const carol: TokenIssuer = { name: 'carol', role: 'client', printers: ['lobby', 'bar'] }
+    const token = issueToken(SECRET, carol, { printers: ['bar'], ttlSeconds: 600 }, Date.now()).token
+    const will = { topic: 'printers/bar/jobs', payload: Buffer.from(job('will-after-revoke', 'printed after carol lost bar<p>')), qos: 1 as const, retain: false }
+    const page = await eventually(async () => await tryLogin(cleanup, v.wsUrl, { username: 'page', password: token, will }), (r) => r instanceof TestClient) as TestClient
+    const gone = closedAt(page)
+    await addUser(v.authFile, 'carol', { password: 'carol-pw', role: 'client', printers: 'lobby' })
+    await gone
+    // A job after it, through bar's relay: once it is printed, a Will published at the close would have been too.
+    const bob = cleanup.add(await TestClient.connect(v.mqttUrl, { username: 'bob', password: 'bob-pw' }))
+    await bob.subscribe('printers/bar/responses')
+    await bob.publish('printers/bar/jobs', job('after', 'bob after<p>'))
+    expect((await bob.outcome('bar', 'after')).json.status).toBe('printed')
+    expect(v.bar.tickets.map((t) => t.bytes.toString())).toEqual(['bob after<p>'])
+  })
+})
