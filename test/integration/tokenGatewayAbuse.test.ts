@@ -6,10 +6,11 @@
  * printer per printer (lobby, bar).
  */
 import path from 'node:path'
+import mqtt from 'mqtt'
 import { generate, parser as packetParser, type Packet } from 'mqtt-packet'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { issueToken, type TokenIssuer } from '../../access/tokens.ts'
+import { issueToken, tokenPrincipal, type TokenIssuer } from '../../access/tokens.ts'
 import { addUser } from '../../cli/userCommand.ts'
 import { BROKER_TARGETS, writeTestUsers } from '../../harness/accessTargets.ts'
 import { eventually } from '../../harness/httpApi.ts'
@@ -17,6 +18,7 @@ import { closedAt, TestClient, tryLogin } from '../../harness/mqttClient.ts'
 import { Cleanup, tempDir } from '../../harness/parts.ts'
 import { serveLobbyAndBar } from '../../harness/venue.ts'
 import { decodeSecret } from '../../runtime/secretText.ts'
+import { gatewayClientId } from '../../web/server/tokenGateway.ts'
 
 const cleanup = new Cleanup()
 afterEach(() => cleanup.closeAll())
@@ -100,5 +102,54 @@ describe('the token gateway against a token holder (Mosquitto mode)', () => {
     await bob.publish('printers/bar/jobs', job('after', 'bob after<p>'))
     expect((await bob.outcome('bar', 'after')).json.status).toBe('printed')
     expect(v.bar.tickets.map((t) => t.bytes.toString())).toEqual(['bob after<p>'])
+  })
+
+  it('keeps no more for a token\'s persistent session subscribed to # than its own printers\' messages (not every printer\'s, as the gateway\'s admin)', async () => {
+    const v = await venue()
+    const token = issueToken(SECRET, ALICE, { printers: ['lobby'], ttlSeconds: 600 }, Date.now()).token
+    const page = cleanup.add(await TestClient.connect(v.wsUrl, { username: 'page', password: token, clientId: 'hoard', clean: false }))
+    await page.subscribe('#')
+    await page.client.endAsync()
+    // While it is away: a job on bar, then one on lobby, both printed.
+    const bob = cleanup.add(await TestClient.connect(v.mqttUrl, { username: 'bob', password: 'bob-pw' }))
+    await bob.subscribe('printers/bar/responses')
+    await bob.publish('printers/bar/jobs', job('bars', 'bar while away<p>'))
+    await bob.outcome('bar', 'bars')
+    const alice = cleanup.add(await TestClient.connect(v.mqttUrl, { username: 'alice', password: 'alice-pw' }))
+    await alice.subscribe('printers/lobby/responses')
+    await alice.publish('printers/lobby/jobs', job('lobbys', 'lobby while away<p>'))
+    await alice.outcome('lobby', 'lobbys')
+    // What Mosquitto kept for the session, read by resuming it directly as an admin: lobby's result, nothing of bar.
+    const clientId = gatewayClientId(tokenPrincipal({ issuer: 'alice', printers: ['lobby'] }), 'hoard')
+    // (A client of its own: the kept messages come right after the CONNACK, before TestClient would listen.)
+    const topics: string[] = []
+    const resumed = mqtt.connect(v.mqttUrl, { username: 'ops', password: 'ops-pw', clientId, clean: false, protocolVersion: 4, reconnectPeriod: 0 })
+    const lobbys = new Promise<void>((resolve) => resumed.on('message', (topic, payload) => {
+      topics.push(topic)
+      if (topic === 'printers/lobby/responses' && payload.toString().includes('"lobbys"')) resolve()
+    }))
+    try {
+      await lobbys
+      expect(topics.filter((topic) => topic.startsWith('printers/bar/'))).toEqual([])
+    } finally {
+      await resumed.endAsync()
+    }
+  })
+
+  it('unsubscribes a narrowed # as a whole: nothing of its printers comes after', async () => {
+    const v = await venue()
+    const token = issueToken(SECRET, ALICE, { printers: ['lobby'], ttlSeconds: 600 }, Date.now()).token
+    const page = cleanup.add(await TestClient.connect(v.wsUrl, { username: 'page', password: token }))
+    const granted = await page.client.subscribeAsync('#', { qos: 1 })
+    expect(granted.map((g) => g.qos)).toEqual([1])
+    await page.client.unsubscribeAsync('#')
+    const alice = cleanup.add(await TestClient.connect(v.mqttUrl, { username: 'alice', password: 'alice-pw' }))
+    await alice.subscribe('printers/lobby/responses')
+    await alice.publish('printers/lobby/jobs', job('after-unsubscribe', 'printed<p>'))
+    await alice.outcome('lobby', 'after-unsubscribe')
+    // A subscription after it: its retained status comes, behind anything the unsubscribed filter still sent.
+    await page.subscribe('printers/lobby/status')
+    await page.waitFor((m) => m.topic === 'printers/lobby/status')
+    expect(page.messages.filter((m) => m.topic !== 'printers/lobby/status').map((m) => m.topic)).toEqual([])
   })
 })
