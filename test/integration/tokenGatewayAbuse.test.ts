@@ -152,4 +152,28 @@ describe('the token gateway against a token holder (Mosquitto mode)', () => {
     await page.waitFor((m) => m.topic === 'printers/lobby/status')
     expect(page.messages.filter((m) => m.topic !== 'printers/lobby/status').map((m) => m.topic)).toEqual([])
   })
+
+  it('closes connections that never finish a CONNECT (silent, or a CONNECT announced and never sent), and serves others meanwhile', async () => {
+    const v = await venue()
+    const open = async (first?: Buffer): Promise<Promise<void>> => {
+      const ws = new WebSocket(v.wsUrl, 'mqtt')
+      ws.on('error', () => {})
+      await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
+      if (first !== undefined) ws.send(first)
+      return new Promise<void>((resolve) => ws.once('close', () => resolve()))
+    }
+    // Silent ones, and ones that announce a CONNECT of 100,000 bytes and send 3 of it.
+    const closes = await Promise.all([
+      ...Array.from({ length: 10 }, async () => await open()),
+      ...Array.from({ length: 10 }, async () => await open(Buffer.from([0x10, 0xa0, 0x8d, 0x06, 0x00, 0x04, 0x4d])))
+    ])
+    // Meanwhile a page logs in with a token and prints.
+    const token = issueToken(SECRET, ALICE, { printers: ['lobby'], ttlSeconds: 600 }, Date.now()).token
+    const page = cleanup.add(await TestClient.connect(v.wsUrl, { username: 'page', password: token }))
+    await page.subscribe('printers/lobby/responses')
+    await page.publish('printers/lobby/jobs', job('meanwhile', 'meanwhile<p>'))
+    expect((await page.outcome('lobby', 'meanwhile')).json.status).toBe('printed')
+    // Every one of them is closed by the gateway (CONNECT_WAIT_MS), none left open.
+    await Promise.all(closes)
+  })
 })
