@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { issueToken, tokenPrincipal, type TokenIssuer } from '../../access/tokens.ts'
 import { addUser } from '../../cli/userCommand.ts'
-import { BROKER_TARGETS, writeTestUsers } from '../../harness/accessTargets.ts'
+import { BROKER_TARGETS, PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
 import { eventually } from '../../harness/httpApi.ts'
 import { closedAt, TestClient, tryLogin } from '../../harness/mqttClient.ts'
 import { Cleanup, tempDir } from '../../harness/parts.ts'
@@ -175,5 +175,18 @@ describe('the token gateway against a token holder (Mosquitto mode)', () => {
     expect((await page.outcome('lobby', 'meanwhile')).json.status).toBe('printed')
     // Every one of them is closed by the gateway (CONNECT_WAIT_MS), none left open.
     await Promise.all(closes)
+  })
+
+  it('counts wrong passwords sent to Mosquitto through /mqtt in the log-in backoff (Mosquitto has none, and sees only the web server\'s address)', async () => {
+    const v = await venue()
+    for (let i = 0; i < 5; i++) expect(await tryLogin(cleanup, v.wsUrl, { username: 'alice', password: `guess-${i}` })).toBe(5)
+    // Blocked for alice from this address: the right password is refused too, without reaching Mosquitto.
+    expect(await tryLogin(cleanup, v.wsUrl, { username: 'alice', password: PASSWORDS.alice })).toBe(5)
+    // Another user is not blocked, and Mosquitto's own listener is not the web server's to throttle.
+    expect(await tryLogin(cleanup, v.wsUrl, { username: 'bob', password: PASSWORDS.bob })).toBeInstanceOf(TestClient)
+    // (MQTT 5's CONNACK, with properties, is read as such on its way to the page.)
+    expect(await tryLogin(cleanup, v.wsUrl, { username: 'bob', password: PASSWORDS.bob, protocolVersion: 5 })).toBeInstanceOf(TestClient)
+    expect(await tryLogin(cleanup, v.wsUrl, { username: 'bob', password: 'wrong', protocolVersion: 5 })).toBe(135)
+    expect(await tryLogin(cleanup, v.mqttUrl, { username: 'alice', password: PASSWORDS.alice })).toBeInstanceOf(TestClient)
   })
 })
