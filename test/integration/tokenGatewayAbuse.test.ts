@@ -59,8 +59,8 @@ const connect = (password: string, clientId = 'raw-page'): Packet => ({ cmd: 'co
 const job = (id: string, data: string): string => JSON.stringify({ id, data })
 
 describe('the token gateway against a token holder (Mosquitto mode)', () => {
-  it('refuses a publish outside the token sent before the CONNACK, a second CONNECT, $share/$SYS filters and a Forget of any status', async () => {
-    const v = await venue()
+  it.each(BROKER_TARGETS.map((t) => t.name))('refuses a publish outside the token sent before the CONNACK, a second CONNECT, $share/$SYS filters and a Forget of any status (%s)', async (target) => {
+    const v = await venue(target)
     const token = issueToken(SECRET, ALICE, { printers: ['lobby'], ttlSeconds: 600 }, Date.now()).token
     // A job for bar in the same frame as the CONNECT, before the token is even checked: the connection closes.
     const early = await rawSession(v.wsUrl, [connect(token), { cmd: 'publish', topic: 'printers/bar/jobs', payload: Buffer.from(job('early', 'not yours<p>')), qos: 1, messageId: 1, retain: false, dup: false }])
@@ -77,6 +77,13 @@ describe('the token gateway against a token holder (Mosquitto mode)', () => {
     for (const printer of ['lobby', 'bar']) {
       const forget = await rawSession(v.wsUrl, [connect(token), { cmd: 'publish', topic: `printers/${printer}/status`, payload: Buffer.alloc(0), qos: 1, messageId: 2, retain: true, dup: false }])
       expect(forget.closed).toBe(true)
+    }
+    // Nor can a client of lobby, or bar's relay, over MQTT: refused (the connection closed, or nothing retained).
+    for (const [username, password] of [['alice', PASSWORDS.alice], ['relay-bar', PASSWORDS['relay-bar']]] as const) {
+      const user = cleanup.add(await TestClient.connect(v.mqttUrl, { username, password }))
+      // Handled once acknowledged (Mosquitto drops what its ACL refuses, and acknowledges it) or closed (Aedes).
+      const handled = new Promise<void>((resolve) => { user.client.once('close', () => resolve()); user.client.publish('printers/lobby/status', '', { qos: 1, retain: true }, () => resolve()) })
+      await handled
     }
     const reader = cleanup.add(await TestClient.connect(v.mqttUrl, { username: 'ops', password: 'ops-pw' }))
     await reader.subscribe('printers/+/status')
