@@ -42,6 +42,7 @@ export const CONNECT_WAIT_MS = 10_000
 /** Packets a page may send after its CONNECT while the token is checked. */
 const MAX_PENDING_PACKETS = 64
 const UNACCEPTABLE_PROTOCOL_VERSION = 1
+const IDENTIFIER_REJECTED = 2
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
 /** The broker's CONNACK codes that refuse a user name and password: MQTT 3.1.1's 4 and 5, MQTT 5's 0x86 and 0x87. */
@@ -130,6 +131,12 @@ export class TokenGateway {
         // The gateway reads and writes MQTT 3.1.1 (what Printwire speaks; the embedded broker refuses MQTT 5 too).
         logger.info({ remote, protocolVersion: packet.protocolVersion }, 'token gateway: connection refused: MQTT 3.1.1 only')
         page.end(generate({ cmd: 'connack', returnCode: UNACCEPTABLE_PROTOCOL_VERSION, sessionPresent: false }))
+        return
+      }
+      if (packet.clientId === '' && !packet.clean) {
+        // [MQTT-3.1.3-8]: a persistent session needs an id to be resumed by; a random one would be kept for no one.
+        logger.info({ remote }, 'token gateway: connection refused: a persistent session without a client id')
+        page.end(generate({ cmd: 'connack', returnCode: IDENTIFIER_REJECTED, sessionPresent: false }))
         return
       }
       this.checkToken(packet, remote, throttled).then((result) => {
