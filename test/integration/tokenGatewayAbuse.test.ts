@@ -203,7 +203,10 @@ describe('the token gateway against a token holder (Mosquitto mode)', () => {
     expect(await tryLogin(cleanup, v.wsUrl, { username: 'bob', password: PASSWORDS.bob })).toBeInstanceOf(TestClient)
     // (MQTT 5's CONNACK, with properties, is read as such on its way to the page.)
     expect(await tryLogin(cleanup, v.wsUrl, { username: 'bob', password: PASSWORDS.bob, protocolVersion: 5 })).toBeInstanceOf(TestClient)
-    expect(await tryLogin(cleanup, v.wsUrl, { username: 'bob', password: 'wrong', protocolVersion: 5 })).toBe(135)
+    // MQTT 5's wrong passwords count as well: five, and bob is blocked too.
+    for (let i = 0; i < 5; i++) expect(await tryLogin(cleanup, v.wsUrl, { username: 'bob', password: `guess-${i}`, protocolVersion: 5 })).toBe(135)
+    expect(await tryLogin(cleanup, v.wsUrl, { username: 'bob', password: PASSWORDS.bob, protocolVersion: 4 })).toBe(5)
+    expect(await tryLogin(cleanup, v.wsUrl, { username: 'bob', password: PASSWORDS.bob, protocolVersion: 5 })).toBe(135)
     expect(await tryLogin(cleanup, v.mqttUrl, { username: 'alice', password: PASSWORDS.alice })).toBeInstanceOf(TestClient)
   })
 

@@ -46,7 +46,8 @@ const IDENTIFIER_REJECTED = 2
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
 /** The broker's CONNACK codes that refuse a user name and password: MQTT 3.1.1's 4 and 5, MQTT 5's 0x86 and 0x87. */
-const WRONG_LOGIN_CODES = [BAD_USERNAME_OR_PASSWORD, NOT_AUTHORIZED, 0x86, 0x87]
+const MQTT5_NOT_AUTHORIZED = 0x87
+const WRONG_LOGIN_CODES = [BAD_USERNAME_OR_PASSWORD, NOT_AUTHORIZED, 0x86, MQTT5_NOT_AUTHORIZED]
 
 export class TokenGateway {
   private readonly deps: TokenGatewayDeps
@@ -173,7 +174,10 @@ export class TokenGateway {
     })).then((result) => {
       if (result.refusal !== 'TOO_MANY_FAILURES' || page.destroyed) return
       logger.warn({ remote, user: clipForLog(connect.username), limit: result.limit }, 'connection refused: too many wrong log-ins')
-      page.end(generate({ cmd: 'connack', returnCode: NOT_AUTHORIZED, sessionPresent: false }))
+      // (In the page's protocol version: MQTT 5's is a reason code, 0x87 not authorized.)
+      page.end(connect.protocolVersion === 5
+        ? generate({ cmd: 'connack', reasonCode: MQTT5_NOT_AUTHORIZED, sessionPresent: false }, { protocolVersion: 5 })
+        : generate({ cmd: 'connack', returnCode: NOT_AUTHORIZED, sessionPresent: false }))
     }, (error: unknown) => {
       logger.error({ err: error, remote }, 'token gateway: log-in check failed')
       page.destroy()
@@ -211,7 +215,8 @@ export class TokenGateway {
     }
     reader.on('packet', (packet: Packet) => {
       if (told) return
-      tell(packet.cmd === 'connack' ? packet.returnCode ?? -1 : -1)
+      // (MQTT 5's CONNACK has a reason code where MQTT 3.1.1's has a return code.)
+      tell(packet.cmd === 'connack' ? packet.returnCode ?? packet.reasonCode ?? -1 : -1)
       upstream.off('data', onData)
       upstream.pause()
       page.write(Buffer.concat(held))
