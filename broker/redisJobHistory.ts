@@ -11,7 +11,7 @@
  *   expired entries, at most EXPIRED_REMOVED_PER_WRITE per write.
  */
 import type { Redis } from 'ioredis'
-import { jobOfEvent, jobRecordOf, MAX_RETRYABLE_ERRORS_KEPT, outcomeOf, type JobEvent, type JobFacts, type JobHistoryError, type JobHistoryQuery, type JobOutcome, type JobRecord } from '../protocol/jobHistory.ts'
+import { jobOfEvent, jobRecordOf, keptError, MAX_RETRYABLE_ERRORS_KEPT, outcomeOf, type JobEvent, type JobFacts, type JobHistoryError, type JobHistoryQuery, type JobOutcome, type JobRecord } from '../protocol/jobHistory.ts'
 import { EXPIRED_REMOVED_PER_WRITE, type JobHistoryLimits, type JobHistoryStore, type Now } from '../runtime/jobHistory/jobHistoryStore.ts'
 
 export const REDIS_JOB_HISTORY_PREFIX = 'printwire:job-history:'
@@ -190,7 +190,7 @@ function factOf (event: JobEvent): { what: 'pub' | 'cancel' | 'out' | 'retry' | 
   const outcome = outcomeOf(event)
   if (outcome !== undefined) return { what: 'out', value: JSON.stringify(outcome) }
   if (event.kind === 'error') {
-    const seen: JobHistoryError = { code: event.error.code, message: event.error.message, at: event.error.at }
+    const seen: JobHistoryError = keptError(event.error)
     return { what: 'retry', value: JSON.stringify(seen) }
   }
   return { what: 'none', value: '' }

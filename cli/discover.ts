@@ -113,8 +113,12 @@ function probe (address: string, options: ScanOptions): Promise<Finding | undefi
       timer = setTimeout(finish, options.timeoutMs)
       socket.write(STATUS_REQUEST)
     })
+    let received = 0
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk)
+      received += chunk.length
+      // Enough to judge: a listener that streams on is not read (and kept) for the settle time.
+      if (received >= MAX_ANSWER_BYTES) return finish()
       if (settle === undefined) settle = setTimeout(finish, ANSWER_SETTLE_MS)
     })
     socket.on('error', finish)

@@ -112,9 +112,34 @@ function publisherFields (publisher: Publisher): { user: string | null, anonymou
 
 /** The outcome an event carries, if it is a result or a final error. */
 export function outcomeOf (event: JobEvent): JobOutcome | undefined {
-  if (event.kind === 'result') return { seenAt: event.seenAt, result: event.result }
-  if (event.kind === 'error' && !event.error.retryable) return { seenAt: event.seenAt, error: { code: event.error.code, message: event.error.message, at: event.error.at } }
+  if (event.kind === 'result') return { seenAt: event.seenAt, result: keptResult(event.result) }
+  if (event.kind === 'error' && !event.error.retryable) return { seenAt: event.seenAt, error: keptError(event.error) }
   return undefined
+}
+
+/**
+ * What the history keeps of a result and of an error: results and errors are JSON of whoever may publish them (a
+ * relay's user; anyone without AUTH_FILE), up to the broker's packet size, and the history keeps one of each and
+ * MAX_RETRYABLE_ERRORS_KEPT retryable errors per job, for every job it holds. Texts are clipped to
+ * MAX_KEPT_TEXT_LENGTH characters; a result larger than MAX_KEPT_RESULT_BYTES as JSON keeps only its own fields
+ * (not the printer's report, nor fields it should not have).
+ */
+export const MAX_KEPT_TEXT_LENGTH = 1000
+export const MAX_KEPT_RESULT_BYTES = 4096
+
+function keptText (value: unknown): string {
+  const text = typeof value === 'string' ? value : String(value)
+  return text.length <= MAX_KEPT_TEXT_LENGTH ? text : `${text.slice(0, MAX_KEPT_TEXT_LENGTH)}…`
+}
+
+export function keptError (error: { code: string, message: string, at: string }): JobHistoryError {
+  return { code: keptText(error.code), message: keptText(error.message), at: keptText(error.at) }
+}
+
+function keptResult (result: JobResult): JobResult {
+  if (JSON.stringify(result).length <= MAX_KEPT_RESULT_BYTES) return result
+  const { jobId, printerId, status, bytes, durationMs, at } = result
+  return { jobId: keptText(jobId), printerId: keptText(printerId), status, bytes, durationMs, at: keptText(at) } as JobResult
 }
 
 /**
@@ -148,7 +173,7 @@ export function mergeJobEvent (facts: JobFacts | undefined, event: JobEvent): Jo
       if (outcome !== undefined) {
         merged.outcome = outcome
       } else {
-        merged.retryableErrors = [...merged.retryableErrors, { code: event.error.code, message: event.error.message, at: event.error.at }].slice(-MAX_RETRYABLE_ERRORS_KEPT)
+        merged.retryableErrors = [...merged.retryableErrors, keptError(event.error)].slice(-MAX_RETRYABLE_ERRORS_KEPT)
         merged.retryableErrorCount += 1
       }
       break

@@ -13,6 +13,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { PRINTER_STATES, readPrinterStatus } from '../protocol/index.ts'
+import { isErrorCode } from '../protocol/errorCodes.ts'
 import type { SeenJobMessage } from './jobHistory/jobHistoryRecorder.ts'
 
 export const METRICS_PATH = '/metrics'
@@ -21,6 +22,11 @@ export const METRIC_PREFIX = 'printwire_'
 export const MAX_PRINTER_LABELS = 1000
 /** The label of printers past MAX_PRINTER_LABELS. */
 export const OTHER_PRINTERS = '(other)'
+/**
+ * The `outcome`/`code` label of an error code this version does not know: codes are free text in the errors
+ * payload (any publisher of `printers/<id>/errors` may make them up), so only the catalogue's get a label each.
+ */
+export const UNKNOWN_ERROR_CODE = '(unknown)'
 /** Jobs whose publish time is kept until their result, at most. */
 export const MAX_TRACKED_JOBS = 10_000
 /** Publish→result latency buckets, in seconds: a ticket prints in about a second; a job waits up to a minute for paper. */
@@ -133,9 +139,9 @@ export class PrintwireMetrics {
       this.results.inc({ printer: this.labelFor(seen.printerId), outcome: event.result.status })
       this.finished(event.result.jobId, seen.seenAt, 'ok')
     } else if (event?.kind === 'error' && event.error.retryable) {
-      this.retryableErrors.inc({ printer: this.labelFor(seen.printerId), code: event.error.code })
+      this.retryableErrors.inc({ printer: this.labelFor(seen.printerId), code: codeLabel(event.error.code) })
     } else if (event?.kind === 'error') {
-      this.results.inc({ printer: this.labelFor(seen.printerId), outcome: event.error.code })
+      this.results.inc({ printer: this.labelFor(seen.printerId), outcome: codeLabel(event.error.code) })
       this.finished(event.error.jobId, seen.seenAt, 'error')
     }
   }
@@ -181,4 +187,9 @@ export class PrintwireMetrics {
     this.pending.delete(jobId)
     this.latency.observe({ printer: published.printer, result }, Math.max(0, at - published.at) / 1000)
   }
+}
+
+/** An error code as a label value: a code of the catalogue, or UNKNOWN_ERROR_CODE (bounded, whoever publishes errors). */
+function codeLabel (code: string): string {
+  return isErrorCode(code) ? code : UNKNOWN_ERROR_CODE
 }

@@ -3,7 +3,8 @@
  * server does, for every MQTT connection that reaches the broker through it: the page's `/mqtt` (mqttProxy.ts)
  * and the HTTP API's Bearer callers (in process). Each connection's first packet must be a CONNECT:
  * - a password that is not token-shaped (a user of AUTH_FILE, or none): the bytes go on to Mosquitto unchanged,
- *   which checks the user with its own password and ACL files (`mosquitto-export`);
+ *   which checks the user with its own password and ACL files (`mosquitto-export`); its CONNACK is counted in the
+ *   log-in backoff for the page's address (Mosquitto has none, and sees only this server's address);
  * - a token (any user name): checked here, through the same log-in backoff as the HTTP API's (a forged token is
  *   a wrong password). Refused: a CONNACK 4 (forged, altered, of another secret) or 5 (expired, its issuer gone),
  *   and the connection closes. Accepted: tokenSession.ts logs in to Mosquitto as the web server's own user and
@@ -41,8 +42,12 @@ export const CONNECT_WAIT_MS = 10_000
 /** Packets a page may send after its CONNECT while the token is checked. */
 const MAX_PENDING_PACKETS = 64
 const UNACCEPTABLE_PROTOCOL_VERSION = 1
+const IDENTIFIER_REJECTED = 2
 const BAD_USERNAME_OR_PASSWORD = 4
 const NOT_AUTHORIZED = 5
+/** The broker's CONNACK codes that refuse a user name and password: MQTT 3.1.1's 4 and 5, MQTT 5's 0x86 and 0x87. */
+const MQTT5_NOT_AUTHORIZED = 0x87
+const WRONG_LOGIN_CODES = [BAD_USERNAME_OR_PASSWORD, NOT_AUTHORIZED, 0x86, MQTT5_NOT_AUTHORIZED]
 
 export class TokenGateway {
   private readonly deps: TokenGatewayDeps
@@ -118,7 +123,8 @@ export class TokenGateway {
       if (!this.enabled || packet.password === undefined || !isTokenShaped(packet.password)) {
         passingThrough = true
         page.off('data', onData)
-        this.passThrough(page, Buffer.concat(received))
+        page.pause()
+        this.passThrough(page, Buffer.concat(received), packet, remote, throttled)
         return
       }
       received.length = 0
@@ -126,6 +132,12 @@ export class TokenGateway {
         // The gateway reads and writes MQTT 3.1.1 (what Printwire speaks; the embedded broker refuses MQTT 5 too).
         logger.info({ remote, protocolVersion: packet.protocolVersion }, 'token gateway: connection refused: MQTT 3.1.1 only')
         page.end(generate({ cmd: 'connack', returnCode: UNACCEPTABLE_PROTOCOL_VERSION, sessionPresent: false }))
+        return
+      }
+      if (packet.clientId === '' && !packet.clean) {
+        // [MQTT-3.1.3-8]: a persistent session needs an id to be resumed by; a random one would be kept for no one.
+        logger.info({ remote }, 'token gateway: connection refused: a persistent session without a client id')
+        page.end(generate({ cmd: 'connack', returnCode: IDENTIFIER_REJECTED, sessionPresent: false }))
         return
       }
       this.checkToken(packet, remote, throttled).then((result) => {
@@ -144,10 +156,43 @@ export class TokenGateway {
     page.on('data', onData)
   }
 
-  /** A connection that is not a token's: what the page sent so far, then every byte both ways, unchanged. */
-  private passThrough (page: Duplex, first: Buffer): void {
+  /**
+   * A connection that is not a token's: what the page sent so far, then every byte both ways, unchanged. A page's
+   * log-in goes through the log-in backoff all the same (Mosquitto has none, and sees only this server's address):
+   * Mosquitto's CONNACK is its verdict, a refusal (4 or 5) counted as a wrong password for the page's address; an
+   * address past its wrong log-ins gets CONNACK 5 here, and Mosquitto never sees the password.
+   */
+  private passThrough (page: Duplex, first: Buffer, connect: IConnectPacket, remote: string | undefined, throttled: boolean): void {
+    const { throttle, logger } = this.deps
+    if (!throttled || throttle === undefined) {
+      this.pipeToBroker(page, first, connect.protocolVersion, undefined)
+      return
+    }
+    const password = connect.password === undefined ? undefined : Buffer.from(connect.password)
+    throttle.attempt(connect.username, password, remote, async () => await new Promise<LoginResult>((resolve) => {
+      this.pipeToBroker(page, first, connect.protocolVersion, (returnCode) => resolve(returnCode === 0 ? { ok: true } : { ok: false, refusal: WRONG_LOGIN_CODES.includes(returnCode) ? 'BAD_CREDENTIALS' : 'NO_CREDENTIALS' }))
+    })).then((result) => {
+      if (result.refusal !== 'TOO_MANY_FAILURES' || page.destroyed) return
+      logger.warn({ remote, user: clipForLog(connect.username), limit: result.limit }, 'connection refused: too many wrong log-ins')
+      // (In the page's protocol version: MQTT 5's is a reason code, 0x87 not authorized.)
+      page.end(connect.protocolVersion === 5
+        ? generate({ cmd: 'connack', reasonCode: MQTT5_NOT_AUTHORIZED, sessionPresent: false }, { protocolVersion: 5 })
+        : generate({ cmd: 'connack', returnCode: NOT_AUTHORIZED, sessionPresent: false }))
+    }, (error: unknown) => {
+      logger.error({ err: error, remote }, 'token gateway: log-in check failed')
+      page.destroy()
+    })
+  }
+
+  /**
+   * Connects `page` to the broker: `first`, then both ways. `onConnack`: told the broker's CONNACK return code
+   * (or -1 when the broker closes before one), before the CONNACK reaches the page.
+   */
+  private pipeToBroker (page: Duplex, first: Buffer, protocolVersion: IConnectPacket['protocolVersion'], onConnack: ((returnCode: number) => void) | undefined): void {
     const upstream = this.deps.upstream()
-    const close = (): void => { page.destroy(); upstream.destroy() }
+    let told = onConnack === undefined
+    const tell = (returnCode: number): void => { if (!told) { told = true; onConnack?.(returnCode) } }
+    const close = (): void => { tell(-1); page.destroy(); upstream.destroy() }
     upstream.on('error', (error) => { this.deps.logger.warn({ err: error }, 'cannot reach the broker for a page'); close() })
     // (A WebSocket stream emits no 'close' of its own when its peer closes: 'end' says it.)
     for (const side of [upstream, page]) {
@@ -156,7 +201,29 @@ export class TokenGateway {
     }
     upstream.write(first)
     page.pipe(upstream)
-    upstream.pipe(page)
+    if (told) {
+      upstream.pipe(page)
+      return
+    }
+    // Until the CONNACK: read here, then passed on as it came.
+    const held: Buffer[] = []
+    // (The CONNACK is in the page's protocol version: MQTT 5's carries properties.)
+    const reader = packetParser({ protocolVersion: protocolVersion ?? 4 })
+    const onData = (chunk: Buffer): void => {
+      held.push(chunk)
+      reader.parse(chunk)
+    }
+    reader.on('packet', (packet: Packet) => {
+      if (told) return
+      // (MQTT 5's CONNACK has a reason code where MQTT 3.1.1's has a return code.)
+      tell(packet.cmd === 'connack' ? packet.returnCode ?? packet.reasonCode ?? -1 : -1)
+      upstream.off('data', onData)
+      upstream.pause()
+      page.write(Buffer.concat(held))
+      upstream.pipe(page)
+    })
+    reader.on('error', () => close())
+    upstream.on('data', onData)
   }
 
   private async checkToken (connect: IConnectPacket, remote: string | undefined, throttled: boolean): Promise<{ returnCode: number, principal: string, expiresAt: number }> {
