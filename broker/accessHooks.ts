@@ -115,6 +115,14 @@ export class AccessHooks {
       }
       const refusal = await this.admit(client, principal)
       if (refusal !== undefined) return refuse(refusal === 'CLIENT_ID_OWNED' ? IDENTIFIER_REJECTED : NOT_AUTHORIZED, refusal, tokenDetail)
+      // A token's connection is a clean session (a page's): a persistent one would outlive the token, its queue
+      // kept for weeks, one per client id its holder makes up. Without a client id, MQTT says CONNACK 2 (Aedes
+      // has named it `aedes_<uuid>` by now).
+      if (result.expiresAt !== undefined && !client.clean) {
+        return client.id.startsWith('aedes_')
+          ? refuse(IDENTIFIER_REJECTED, 'TOKEN_SESSION_WITHOUT_ID', tokenDetail)
+          : refuse(NOT_AUTHORIZED, 'TOKEN_PERSISTENT_SESSION', tokenDetail)
+      }
       this.users.set(client, principal)
       if (result.expiresAt !== undefined) this.expiries.set(client, result.expiresAt)
       this.logger.debug({ clientId: clipForLog(client.id), user: clipForLog(principal) }, 'client logged in')

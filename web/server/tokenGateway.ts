@@ -146,6 +146,13 @@ export class TokenGateway {
           page.end(generate({ cmd: 'connack', returnCode: result.returnCode, sessionPresent: false }))
           return
         }
+        if (!packet.clean) {
+          // A token's connection is a clean session (a page's), as on the embedded broker: a persistent one would
+          // outlive the token at Mosquitto, its queue kept for weeks, one per client id its holder makes up.
+          logger.info({ remote, user: clipForLog(result.principal) }, 'token gateway: connection refused: a token\'s connection is a clean session')
+          page.end(generate({ cmd: 'connack', returnCode: NOT_AUTHORIZED, sessionPresent: false }))
+          return
+        }
         session = this.admit(page, packet, result.principal, result.expiresAt)
         for (const queued of pending.splice(0)) session.fromPage(queued)
       }, (error: unknown) => {
