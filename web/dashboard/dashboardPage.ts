@@ -16,7 +16,7 @@ import { MAX_JOB_HISTORY_LIST, type JobRecord } from '../../protocol/jobHistory.
 import type { PageConfig } from '../../protocol/pageConfig.ts'
 import { anyPrinterTopic, parsePrinterTopic, statusTopic } from '../../protocol/topics.ts'
 import { brokerUrlFor, PageConnection, type ConnectionState } from '../page/connection.ts'
-import { LoginForm, storeCredentials, storedCredentials, type Credentials } from '../page/login.ts'
+import { LoginForm, loginRefusalText, storeCredentials, storedCredentials, type Credentials } from '../page/login.ts'
 import { takeFragmentToken, TOKEN_USER_NAME } from '../page/pageToken.ts'
 import { ServerTimeView } from '../page/serverTime.ts'
 import { DashboardApi, type JobFilter, type Me } from './dashboardApi.ts'
@@ -140,11 +140,7 @@ export class DashboardPage {
   private loginRefused (credentials: Credentials | undefined): void {
     storeCredentials(this.deps.storage, undefined)
     this.markStale(true)
-    this.login.ask(credentials === undefined
-      ? ''
-      : credentials.token === true
-        ? 'The broker refused this page\'s token: it has expired or is not valid. Open the page again from where you got it, or log in.'
-        : 'The broker refused this user name and password.')
+    this.login.ask(loginRefusalText(credentials))
   }
 
   private logout (): void {

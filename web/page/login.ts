@@ -30,6 +30,14 @@ export function storeCredentials (storage: Storage, credentials: Credentials | u
   else storage.setItem(STORAGE_KEY, JSON.stringify(credentials))
 }
 
+/** What the log-in form says after the broker refused `credentials` (none: nothing, it is the first log-in). */
+export function loginRefusalText (credentials: Credentials | undefined): string {
+  if (credentials === undefined) return ''
+  return credentials.token === true
+    ? 'The broker refused this page\'s token: it has expired or is not valid. Open the page again from where you got it, or log in.'
+    : 'The broker refused this user name and password.'
+}
+
 export interface LoginUi {
   section: HTMLElement
   form: HTMLFormElement

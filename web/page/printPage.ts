@@ -12,7 +12,7 @@ import { brokerUrlFor, PageConnection, type ConnectionState } from './connection
 import { JobLog } from './jobLog.ts'
 import { jobData } from './jobText.ts'
 import { newJobId } from './jobRequest.ts'
-import { LoginForm, storeCredentials, storedCredentials, type Credentials } from './login.ts'
+import { LoginForm, loginRefusalText, storeCredentials, storedCredentials, type Credentials } from './login.ts'
 import { takeFragmentToken, TOKEN_USER_NAME } from './pageToken.ts'
 import type { PageElements } from './pageElements.ts'
 import { PrintForm } from './printForm.ts'
@@ -105,11 +105,7 @@ export class PrintPage {
 
   private loginRefused (credentials: Credentials | undefined): void {
     storeCredentials(this.deps.storage, undefined)
-    this.login.ask(credentials === undefined
-      ? ''
-      : credentials.token === true
-        ? 'The broker refused this page\'s token: it has expired or is not valid. Open the page again from where you got it, or log in.'
-        : 'The broker refused this user name and password.')
+    this.login.ask(loginRefusalText(credentials))
   }
 
   private logout (): void {
