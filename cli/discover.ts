@@ -12,6 +12,8 @@ import { PrintwireError } from '../protocol/index.ts'
 
 /** A /16 (65 534 hosts) at most, unless the caller says so (`--allow-large-range`). */
 export const MAX_PREFIX_WITHOUT_FLAG = 16
+/** A /12 (1 048 574 hosts) at most in any case: the list of a larger range alone would take gigabytes. */
+export const MAX_PREFIX_AT_ALL = 12
 /** Boca's status request. */
 export const STATUS_REQUEST = Buffer.from('<S1>', 'latin1')
 /** After the first bytes of an answer, how long more may come before it is judged. */
@@ -40,6 +42,9 @@ export function parseRange (text: string, allowLarge = false): Range {
   const prefix = match === null ? NaN : Number(match[2])
   if (match === null || !net.isIPv4(match[1] ?? '') || prefix > 32) {
     throw new PrintwireError('INVALID_ARGUMENT', `"${text}" is not an IPv4 range in CIDR form, such as 192.168.1.0/24`)
+  }
+  if (prefix < MAX_PREFIX_AT_ALL) {
+    throw new PrintwireError('INVALID_ARGUMENT', `${text} holds ${2 ** (32 - prefix)} addresses: discover scans a /${MAX_PREFIX_AT_ALL} at most (printers sit on the venue's own network, such as 192.168.1.0/24); scan its parts one at a time`)
   }
   if (prefix < MAX_PREFIX_WITHOUT_FLAG && !allowLarge) {
     throw new PrintwireError('INVALID_ARGUMENT', `${text} holds ${2 ** (32 - prefix)} addresses: scan a /${MAX_PREFIX_WITHOUT_FLAG} or smaller (the venue's printer network, such as 192.168.1.0/24), or add --allow-large-range`)

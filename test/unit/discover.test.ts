@@ -18,6 +18,10 @@ describe('parseRange', () => {
     }
     expect(() => parseRange('127.0.0.0/15')).toThrow(/131072 addresses: scan a \/16 or smaller.*--allow-large-range/)
     expect(parseRange('127.0.0.0/15', true).hosts).toHaveLength(131_070)
+    // Beyond a /12 not even with the flag: 0.0.0.0/0 would first build a list of 4 billion addresses.
+    for (const text of ['0.0.0.0/0', '127.0.0.0/8', '127.0.0.0/11']) {
+      expect(() => parseRange(text, true), text).toThrow(/discover scans a \/12 at most/)
+    }
   })
 })
 
