@@ -19,7 +19,7 @@ import { parsePrinterTopic, parseRelayClientId, RELAY_CONFLICT_TOPIC, relayClien
 import { clipForLog } from '../runtime/logText.ts'
 import type { Logger } from '../runtime/logger.ts'
 import type { Claims } from './claims.ts'
-import { connectedClients, willOf } from './aedes/internals.ts'
+import { connectedClients, messageBusOf, willOf } from './aedes/internals.ts'
 import type { LiveClients } from './liveClients.ts'
 
 const IDENTIFIER_REJECTED = 2
@@ -60,6 +60,15 @@ export class RelayExclusivity {
   /** Runs after the broker's own checks (log-in, access), on the same hooks. */
   start (): void {
     const { aedes } = this.deps
+    // A refusal is told on the message bus, which every broker process on one Redis shares: the process the
+    // relay is connected to tells it (Aedes keeps `$` topics from `#` and `+/…` subscribers).
+    messageBusOf(aedes).on(RELAY_CONFLICT_TOPIC, (packet, done) => {
+      try {
+        const { clientId } = JSON.parse(String(packet.payload)) as { clientId?: unknown }
+        if (typeof clientId === 'string') this.tellConnected(clientId)
+      } catch { /* not ours */ }
+      done()
+    })
     const authenticate: Authenticate = aedes.authenticate.bind(aedes)
     const authorizeSubscribe: AuthorizeSubscribe = aedes.authorizeSubscribe.bind(aedes)
     aedes.authenticate = (client, username, password, done) => authenticate(client, username, password, (error, ok) => {
@@ -67,7 +76,9 @@ export class RelayExclusivity {
       this.admit(client).then((other) => {
         if (other === undefined) return done(null, true)
         this.deps.logger.warn({ clientId: clipForLog(client.id), instance: clipForLog(instanceOf(client)), connected: clipForLog(other) }, 'relay refused: another relay process is connected with the same client id (the same RELAY_ID)')
-        this.tellConnected(client.id)
+        messageBusOf(this.deps.aedes).emit({ topic: RELAY_CONFLICT_TOPIC, payload: Buffer.from(JSON.stringify({ clientId: client.id })) }, (error) => {
+          if (error) this.deps.logger.debug({ err: error, clientId: clipForLog(client.id) }, 'could not tell the broker processes of the conflict')
+        })
         done(Object.assign(new Error('another relay process is connected with this client id'), { returnCode: IDENTIFIER_REJECTED }) as AuthenticateError, false)
       }, (admitError: Error) => done(Object.assign(admitError, { returnCode: SERVER_UNAVAILABLE }) as AuthenticateError, false))
     })
@@ -82,9 +93,8 @@ export class RelayExclusivity {
   }
 
   /**
-   * Tells the relay connected under `clientId` (to this broker process) that another process tried its client
-   * id: it says so in its own log, naming RELAY_ID, as the refused one does. (Connected to another broker process
-   * on the same Redis, it is not told: the refused one and the broker's log still say it.)
+   * Tells the relay connected under `clientId` to this broker process, if any, that another process tried its
+   * client id: it says so in its own log, naming RELAY_ID, as the refused one does.
    */
   private tellConnected (clientId: string): void {
     const connected = connectedClients(this.deps.aedes)[clientId]

@@ -16,7 +16,10 @@ export interface AedesPersistence {
 interface AedesInside {
   clients: Record<string, Client | undefined>
   persistence: AedesPersistence
-  mq: { emit: (packet: { brokerId?: string | null, brokerCounter?: number }, done?: (error?: unknown) => void) => void }
+  mq: {
+    emit: (packet: { topic?: string, payload?: Buffer, brokerId?: string | null, brokerCounter?: number }, done?: (error?: unknown) => void) => void
+    on: (topic: string, listener: (packet: { topic: string, payload: Buffer | string }, done: () => void) => void, added?: () => void) => void
+  }
   counter: number
   closed: boolean
 }

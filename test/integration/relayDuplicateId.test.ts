@@ -10,6 +10,9 @@ import pino from 'pino'
 import { PASSWORDS, writeTestUsers } from '../../harness/accessTargets.ts'
 import { startMosquitto } from '../../harness/mosquittoBroker.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, tempDir } from '../../harness/parts.ts'
+import { freePort } from '../../harness/ports.ts'
+import { PartProcess } from '../../harness/processes.ts'
+import { startRedis } from '../../harness/redisServer.ts'
 import { loadRelayConfig } from '../../relay/config.ts'
 import { Relay } from '../../relay/relay.ts'
 
@@ -58,4 +61,24 @@ describe('two relay processes with the same RELAY_ID', () => {
     // Told again at each of the other's attempts: said once at error level, the rest at debug.
     expect(first.filter((l) => l.level >= 40 && !/same RELAY_ID/.test(l.msg))).toEqual([])
   })
+
+  it('on two broker processes sharing Redis: the one the first relay is connected to tells it, the other refuses the second', async () => {
+    const dir = await tempDir(cleanup)
+    const redis = cleanup.add(await startRedis())
+    const brokers: string[] = []
+    for (let i = 0; i < 2; i++) {
+      const env = { PERSISTENCE: 'redis', REDIS_URL: redis.url, MQTT_PORT: String(await freePort()), PORT: String(await freePort()) }
+      const process = cleanup.add(new PartProcess('broker/main.ts', env))
+      await process.waitForLog('broker listening')
+      brokers.push(`mqtt://127.0.0.1:${env.MQTT_PORT}`)
+    }
+    const sim = cleanup.add(await startPrinter())
+    const env = (url: string, n: string): Record<string, string> => relayEnv(url, { lobby: sim }, path.join(dir, `state-${n}`), { RELAY_ID: 'shared-id' })
+    const first = await relayWithLog(env(brokers[0] as string, 'a'))
+    await expect.poll(() => first.some((l) => l.msg === 'connected to broker'), { timeout: 10_000 }).toBe(true)
+    const second = await relayWithLog(env(brokers[1] as string, 'b'))
+    await expect.poll(() => second.some((l) => l.level === 50 && /same RELAY_ID is connected \(RELAY_ID=shared-id/.test(l.msg)), { timeout: 10_000 }).toBe(true)
+    await expect.poll(() => first.filter((l) => l.level === 50 && /refused another relay process with the same RELAY_ID \(shared-id\)/.test(l.msg)).length, { timeout: 10_000 }).toBe(1)
+    expect(first.filter((l) => l.msg === 'connected to broker')).toHaveLength(1)
+  }, 60_000)
 })
