@@ -67,7 +67,7 @@ describe('printwire discover', () => {
     expect(run.stderr).toContain('no Boca printer answered')
   })
 
-  it('refuses a missing range, one that is not CIDR, and one larger than a /16 without --allow-large-range, scanning nothing', async () => {
+  it('refuses a missing range, one that is not CIDR, one larger than a /16 without --allow-large-range and one larger than a /12, scanning nothing', async () => {
     const missing = await new CliRun(cleanup, ['discover']).exit()
     expect(missing.code).toBe(1)
     expect(missing.stderr).toContain("missing required argument 'cidr'")
@@ -77,11 +77,16 @@ describe('printwire discover', () => {
       expect(run.stderr, range).toContain(`INVALID_ARGUMENT: "${range}" is not an IPv4 range in CIDR form`)
       expect(run.stderr, range).not.toContain('scanning')
     }
-    const large = await new CliRun(cleanup, ['discover', '127.0.0.0/8']).exit()
+    const large = await new CliRun(cleanup, ['discover', '127.0.0.0/14']).exit()
     expect(large.code).toBe(1)
-    expect(large.stderr).toContain('127.0.0.0/8 holds 16777216 addresses: scan a /16 or smaller')
+    expect(large.stderr).toContain('127.0.0.0/14 holds 262144 addresses: scan a /16 or smaller')
     expect(large.stderr).toContain('--allow-large-range')
     expect(large.stderr).not.toContain('scanning')
+    // Beyond a /12, not even with the flag.
+    const huge = await new CliRun(cleanup, ['discover', '127.0.0.0/8', '--allow-large-range']).exit()
+    expect(huge.code).toBe(1)
+    expect(huge.stderr).toContain('127.0.0.0/8 holds 16777216 addresses: discover scans a /12 at most')
+    expect(huge.stderr).not.toContain('scanning')
   })
 })
 
