@@ -6,10 +6,10 @@
  */
 import path from 'node:path'
 import mqtt from 'mqtt'
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { browserSuite } from './browserSuite.ts'
 import { BROKER_TARGETS, PASSWORDS, writeTestUsers, type UserName } from '../../harness/accessTargets.ts'
-import { launchChromium } from '../../harness/browser.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
 import { freePorts } from '../../harness/ports.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir } from '../../harness/parts.ts'
@@ -17,25 +17,11 @@ import { startVenue } from '../../harness/venue.ts'
 
 const WAIT_MS = 15_000
 const cleanup = new Cleanup()
-let browser: Browser | undefined
-let pageErrors: string[] = []
 
-beforeAll(async () => { browser = await launchChromium() })
-afterEach(async () => {
-  const errors = pageErrors.splice(0)
-  await cleanup.closeAll()
-  expect(errors, 'uncaught errors in the page').toEqual([])
-})
-afterAll(async () => { await browser?.close() })
+const browser = browserSuite(cleanup)
 
 async function openDashboard (httpUrl: string, viewport = { width: 1280, height: 800 }, search = ''): Promise<Page> {
-  if (browser === undefined) throw new Error('the browser did not start')
-  const context = await browser.newContext({ viewport })
-  cleanup.defer(() => context.close())
-  const page = await context.newPage()
-  page.on('pageerror', (error) => pageErrors.push(error.message))
-  await page.goto(`${httpUrl}/dashboard${search}`)
-  return page
+  return await browser.open(`${httpUrl}/dashboard${search}`, { viewport })
 }
 
 async function waitConnected (page: Page): Promise<void> {

@@ -2,28 +2,19 @@
  * The browser page end to end in real headless Chromium (playwright-core): page → mqtt.js over
  * WebSockets → embedded broker → relay → simulated Boca printer, and results back into the page.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { browserSuite } from './browserSuite.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../../harness/parts.ts'
 import type { BocaSimulator } from '../../printer-sim/bocaSimulator.ts'
-import { launchChromium } from '../../harness/browser.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
 
 const SCREENSHOT = '/tmp/printwire-page.png'
 const WAIT_MS = 10_000
 
 const cleanup = new Cleanup()
-let browser: Browser | undefined
-/** Uncaught errors in the page during the current test. */
-let pageErrors: string[] = []
 
-beforeAll(async () => { browser = await launchChromium() })
-afterEach(async () => {
-  const errors = pageErrors.splice(0)
-  await cleanup.closeAll()
-  expect(errors, 'uncaught errors in the page').toEqual([])
-})
-afterAll(async () => { await browser?.close() })
+const browser = browserSuite(cleanup)
 
 interface Setup {
   broker: StartedBroker
@@ -45,13 +36,7 @@ async function setup (settings: Record<string, string> = {}, beforeOpen?: (page:
   cleanup.add({ stop: stopBroker })
   const sim = cleanup.add(await startPrinter())
   cleanup.add(await startRelay(relayEnv(broker.mqttUrl, { demo: sim }, await tempDir(cleanup), settings)))
-  if (browser === undefined) throw new Error('the browser did not start')
-  const context: BrowserContext = await browser.newContext({ viewport: { width: 1100, height: 820 } })
-  cleanup.defer(() => context.close())
-  const page = await context.newPage()
-  page.on('pageerror', (error) => pageErrors.push(error.message))
-  await beforeOpen?.(page)
-  await page.goto(broker.httpUrl)
+  const page = await browser.open(broker.httpUrl, { viewport: { width: 1100, height: 820 }, ...(beforeOpen === undefined ? {} : { beforeOpen }) })
   return { broker, sim, page, stopBroker }
 }
 

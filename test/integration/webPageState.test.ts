@@ -3,33 +3,20 @@
  * printer is chosen for the user, "No printer has reported yet." is said only while no printer is listed, and
  * while the page is disconnected the server time and every printer's state are marked stale, until it reconnects.
  */
-import type { Browser, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../../harness/browser.ts'
+import type { Page } from 'playwright-core'
+import { describe, expect, it } from 'vitest'
+import { browserSuite } from './browserSuite.ts'
 import { TestClient } from '../../harness/mqttClient.ts'
 import { freePorts } from '../../harness/ports.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, startRelay, tempDir, type StartedBroker } from '../../harness/parts.ts'
 
 const WAIT_MS = 10_000
 const cleanup = new Cleanup()
-let browser: Browser | undefined
-let pageErrors: string[] = []
 
-beforeAll(async () => { browser = await launchChromium() })
-afterEach(async () => {
-  const errors = pageErrors.splice(0)
-  await cleanup.closeAll()
-  expect(errors, 'uncaught errors in the page').toEqual([])
-})
-afterAll(async () => { await browser?.close() })
+const browser = browserSuite(cleanup)
 
 async function openPage (httpUrl: string): Promise<Page> {
-  if (browser === undefined) throw new Error('the browser did not start')
-  const context = await browser.newContext({ viewport: { width: 1100, height: 820 } })
-  cleanup.defer(() => context.close())
-  const page = await context.newPage()
-  page.on('pageerror', (error) => pageErrors.push(error.message))
-  await page.goto(httpUrl)
+  const page = await browser.open(httpUrl, { viewport: { width: 1100, height: 820 } })
   await expect.poll(() => page.locator('#connection').getAttribute('data-state'), { timeout: WAIT_MS }).toBe('connected')
   return page
 }
