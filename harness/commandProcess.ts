@@ -68,24 +68,7 @@ export class CommandProcess {
 
   /** The process ids of this process's children and their children, now. */
   descendants (): number[] {
-    const parentOf = new Map<number, number>()
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue
-      try {
-        // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so read after the last ')'.
-        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-        parentOf.set(Number(entry), ppid)
-      } catch { /* gone meanwhile */ }
-    }
-    const found: number[] = []
-    const pending = [this.child.pid as number]
-    for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
-      for (const [child, parent] of parentOf) {
-        if (parent === pid) { found.push(child); pending.push(child) }
-      }
-    }
-    return found
+    return descendantsOf(this.child.pid as number)
   }
 
   /** Waits for the process to exit; its exit code (null when a signal ended it). */
@@ -108,4 +91,26 @@ export function processAlive (pid: number): boolean {
   } catch {
     return false
   }
+}
+
+/** The process ids of `root`'s children and their children, now (read from /proc). */
+export function descendantsOf (root: number): number[] {
+  const parentOf = new Map<number, number>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces and parentheses, so read after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      parentOf.set(Number(entry), ppid)
+    } catch { /* gone meanwhile */ }
+  }
+  const found: number[] = []
+  const pending = [root]
+  for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+    for (const [child, parent] of parentOf) {
+      if (parent === pid) { found.push(child); pending.push(child) }
+    }
+  }
+  return found
 }

@@ -5,12 +5,11 @@
  * LOG_FORMAT=pretty gives readable lines, flushed to the last one before the exit.
  */
 import { spawn } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { printJob } from '../../cli/printCommand.ts'
-import { CommandProcess, processAlive } from '../../harness/commandProcess.ts'
+import { CommandProcess, descendantsOf, processAlive } from '../../harness/commandProcess.ts'
 import { Cleanup, relayEnv, startBroker, startPrinter, tempDir } from '../../harness/parts.ts'
 import { ROOT } from '../../harness/processes.ts'
 
@@ -111,26 +110,6 @@ describe('printwire <part> runs it in this process', () => {
     await stopsCleanly(sim)
   })
 })
-
-/** Every process whose parent chain reaches `root`, now (from /proc). */
-function descendantsOf (root: number): number[] {
-  const parentOf = new Map<number, number>()
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
-    } catch { /* gone meanwhile */ }
-  }
-  const found: number[] = []
-  let frontier = [root]
-  while (frontier.length > 0) {
-    const next = [...parentOf].filter(([, parent]) => frontier.includes(parent)).map(([pid]) => pid)
-    found.push(...next)
-    frontier = next
-  }
-  return found
-}
 
 describe('a part started through npm stops when npm is stopped', () => {
   // npm (and npx) end on SIGTERM without passing it on: the part was left running with no parent (issue 14).
