@@ -1,6 +1,6 @@
 /** The dashboard's elements (index.html), found once by id: a missing one is a bug in the page, said at once. */
 import type { LoginUi } from '../page/login.ts'
-import { element } from '../page/pageElements.ts'
+import { element, findLogin } from '../page/pageElements.ts'
 
 export interface JobFiltersUi {
   form: HTMLFormElement
@@ -47,17 +47,7 @@ export function findDashboardElements (): DashboardElements {
     serverTime: element('server-time', HTMLTimeElement),
     notice: element('notice', HTMLElement),
     staleBanner: element('stale-banner', HTMLElement),
-    login: {
-      section: element('login', HTMLElement),
-      form: element('login-form', HTMLFormElement),
-      reason: element('login-reason', HTMLElement),
-      user: element('login-user', HTMLInputElement),
-      password: element('login-password', HTMLInputElement),
-      error: element('login-error', HTMLElement),
-      session: element('session', HTMLElement),
-      sessionUser: element('session-user', HTMLElement),
-      logout: element('logout', HTMLButtonElement)
-    },
+    login: findLogin(),
     printers: {
       section: element('printers', HTMLElement),
       summary: element('printers-summary', HTMLElement),

@@ -70,7 +70,8 @@ function findPrintForm (): PrintFormUi {
   }
 }
 
-function findLogin (): LoginUi {
+/** The log-in form's elements, the same on the print page and the dashboard (web/dashboard/). */
+export function findLogin (): LoginUi {
   return {
     section: element('login', HTMLElement),
     form: element('login-form', HTMLFormElement),
